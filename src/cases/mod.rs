@@ -1,0 +1,3 @@
+//! Declarative cases: the file format ([`format`]).
+
+pub mod format;

@@ -1,0 +1,61 @@
+//! The command line: flags are defined once here and in each subcommand's
+//! module; the binary only calls [`main`].
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Process exit codes, one meaning each (hurl-style).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Everything that ran passed.
+    Success = 0,
+    /// A conformance failure or a per-case error.
+    Failures = 1,
+    /// Bad usage, or invalid case or profile files.
+    Usage = 2,
+    /// The endpoint could not be reached or set up at all.
+    Unreachable = 3,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "metaconform",
+    version,
+    about = "Conformance suite and fuzzer for cloud server-metadata APIs"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a dialect's reference mock over HTTP on loopback.
+    Serve(crate::serve::cli::ServeArgs),
+}
+
+/// Parse arguments and run. Usage errors exit 2.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    Exit::Success.into()
+                }
+                _ => Exit::Usage.into(),
+            };
+        }
+    };
+    match cli.command {
+        Command::Serve(args) => crate::serve::cli::main(args),
+    }
+}

@@ -1,0 +1,16 @@
+//! metaconform: a conformance test suite and fuzzer for cloud server-metadata
+//! HTTP APIs (OpenStack Nova, Huawei ECS/BMS).
+//!
+//! Layers, one module each: [`model`] (I/O-free reference semantics),
+//! [`profile`] (dialects as data), [`cases`] (the case file format and
+//! loader), [`target`] (the endpoint under test and the transport),
+//! [`serve`] (the mock server), [`cli`] (flags and exit codes). The binary is
+//! a thin shell over [`cli::main`].
+
+pub mod cases;
+pub mod cli;
+pub mod diag;
+pub mod model;
+pub mod profile;
+pub mod serve;
+pub mod target;

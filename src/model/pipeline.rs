@@ -1,0 +1,397 @@
+//! One metadata request through Nova's order of checks (spec §4.4).
+//!
+//! [`decide`] is a pure function: given the dialect's [`ApiRules`], the request
+//! and the server it names (if any), it returns the [`Decision`]: the outcome,
+//! the negotiated microversion and, for a successful write, the map to store.
+//! The mock server stores it; the runner and the fuzzer compare a real
+//! endpoint's answer against it.
+
+use super::Metadata;
+use super::body::{self, BodyError, Wrapper};
+use super::caller::Caller;
+use super::microversion::{self, Microversion, VersionError, VersionHeaders};
+use super::outcome::{Outcome, OutcomeKind, Success};
+use super::rules::{MetadataRules, merged_count};
+use super::server::{ServerRecord, VmState};
+
+/// The six metadata operations.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Op {
+    List,
+    Merge,
+    Replace,
+    Get(String),
+    Set(String),
+    Delete(String),
+}
+
+impl Op {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::List => "list",
+            Op::Merge => "merge",
+            Op::Replace => "replace",
+            Op::Get(_) => "get",
+            Op::Set(_) => "set",
+            Op::Delete(_) => "delete",
+        }
+    }
+
+    pub fn is_write(&self) -> bool {
+        !matches!(self, Op::List | Op::Get(_))
+    }
+
+    /// The body wrapper a write expects; `None` for operations without a body.
+    pub fn wrapper(&self) -> Option<Wrapper> {
+        match self {
+            Op::Merge | Op::Replace => Some(Wrapper::Metadata),
+            Op::Set(_) => Some(Wrapper::Meta),
+            _ => None,
+        }
+    }
+
+    /// Nova's policy rule suffix (`os_compute_api:server-metadata:<rule>`).
+    pub fn policy_rule(&self) -> &'static str {
+        match self {
+            Op::List => "index",
+            Op::Get(_) => "show",
+            Op::Merge => "create",
+            Op::Replace => "update_all",
+            Op::Set(_) => "update",
+            Op::Delete(_) => "delete",
+        }
+    }
+
+    /// The key in the URL, for per-key operations.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            Op::Get(k) | Op::Set(k) | Op::Delete(k) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+/// The dialect-dependent rules the pipeline applies. Built from a profile.
+#[derive(Debug, Clone)]
+pub struct ApiRules {
+    pub metadata: MetadataRules,
+    /// vm_states in which writes are allowed.
+    pub write_states: Vec<VmState>,
+    /// Bodies larger than this get `too-large` before anything else.
+    pub max_body_bytes: usize,
+    /// Served microversion range; `None` where the API has none (Huawei v1).
+    pub microversions: Option<(Microversion, Microversion)>,
+    /// Legacy `/v2`: version headers ignored, unknown top-level members
+    /// dropped, query strings never validated (spec §6.1).
+    pub legacy: bool,
+    /// From this microversion on, list and get refuse unknown query
+    /// parameters (2.102, spec §6.2).
+    pub strict_query_from: Option<Microversion>,
+}
+
+/// One metadata request, already split out of HTTP.
+#[derive(Debug, Clone)]
+pub struct MetaRequest<'a> {
+    pub op: &'a Op,
+    /// `None`: no or unusable credentials.
+    pub caller: Option<&'a Caller>,
+    /// The project segment of the URL, if the route has one.
+    pub url_project: Option<&'a str>,
+    pub server_id: &'a str,
+    /// The body as received (possibly cut at the size limit).
+    pub body: &'a [u8],
+    /// The full length the client sent (Content-Length or bytes read).
+    pub body_len: usize,
+    pub content_type: Option<&'a str>,
+    pub versions: &'a VersionHeaders,
+    pub query: &'a [(String, String)],
+}
+
+/// What the model decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    /// The negotiated microversion, when negotiation got that far.
+    pub microversion: Option<Microversion>,
+    /// For a successful write: the whole map to store.
+    pub store: Option<Metadata>,
+}
+
+/// Content types accepted on any method (spec §5.4); parameters ignored.
+pub fn content_type_accepted(content_type: Option<&str>) -> bool {
+    let Some(full) = content_type else {
+        return true;
+    };
+    let media = full
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        media.as_str(),
+        "" | "text/plain" | "application/json" | "application/vnd.openstack.compute+json"
+    )
+}
+
+type Stage<T> = Result<T, Outcome>;
+
+/// Run `req` through the checks of spec §4.4, in order.
+pub fn decide(rules: &ApiRules, req: &MetaRequest<'_>, server: Option<&ServerRecord>) -> Decision {
+    let mut microversion = None;
+    let outcome = run_stages(rules, req, server, &mut microversion);
+    let store = match (&outcome, req.op) {
+        (Ok((_, store)), _) => store.clone(),
+        _ => None,
+    };
+    Decision {
+        outcome: outcome.map(|(o, _)| o).unwrap_or_else(|o| o),
+        microversion,
+        store,
+    }
+}
+
+fn run_stages(
+    rules: &ApiRules,
+    req: &MetaRequest<'_>,
+    server: Option<&ServerRecord>,
+    microversion: &mut Option<Microversion>,
+) -> Stage<(Outcome, Option<Metadata>)> {
+    if req.body_len > rules.max_body_bytes {
+        return Err(Outcome::refused(
+            OutcomeKind::TooLarge,
+            "Request is too large. Larger than max_request_body_size (%s).",
+        ));
+    }
+    let caller = req.caller.ok_or_else(|| {
+        Outcome::refused(
+            OutcomeKind::Unauthorized,
+            "The request you have made requires authentication.",
+        )
+    })?;
+    *microversion = negotiate(rules, req.versions)?;
+    if !content_type_accepted(req.content_type) {
+        return Err(Outcome::refused(
+            OutcomeKind::BadMediaType,
+            "Unsupported Content-Type",
+        ));
+    }
+    let json =
+        match req.op.wrapper() {
+            Some(_) => Some(body::parse_json(req.body).map_err(|_| {
+                Outcome::refused(OutcomeKind::MalformedBody, "Malformed request body")
+            })?),
+            None => None,
+        };
+    check_project(req.url_project, caller)?;
+    let request_map = match (req.op.wrapper(), &json) {
+        (Some(wrapper), Some(value)) => Some(
+            body::extract(value, wrapper, rules.legacy, &rules.metadata).map_err(schema_refusal)?,
+        ),
+        _ => None,
+    };
+    check_query(rules, req, *microversion)?;
+    let server = visible_server(server, caller, req.server_id)?;
+    check_policy(req.op, caller)?;
+    apply(rules, req.op, caller, server, request_map)
+}
+
+fn negotiate(rules: &ApiRules, headers: &VersionHeaders) -> Stage<Option<Microversion>> {
+    let Some((min, max)) = rules.microversions else {
+        return Ok(None);
+    };
+    if rules.legacy {
+        return Ok(Some(min));
+    }
+    match microversion::negotiate(headers, min, max) {
+        Ok(v) => Ok(Some(v)),
+        Err(VersionError::BadFormat(text)) => Err(Outcome::refused(
+            OutcomeKind::BadMicroversion,
+            format!(
+                "API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum."
+            ),
+        )),
+        Err(VersionError::Unsupported(v)) => Err(Outcome::refused(
+            OutcomeKind::UnsupportedMicroversion,
+            format!(
+                "Version {v} is not supported by the API. Minimum is {min} and maximum is {max}."
+            ),
+        )),
+    }
+}
+
+fn check_project(url_project: Option<&str>, caller: &Caller) -> Stage<()> {
+    match url_project {
+        Some(p) if p != caller.project => Err(Outcome::refused(
+            OutcomeKind::ProjectMismatch,
+            format!(
+                "Malformed request URL: URL's project_id '{p}' doesn't match Context's project_id '{}'",
+                caller.project
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+fn schema_refusal(error: BodyError) -> Outcome {
+    match error {
+        BodyError::Malformed => {
+            Outcome::refused(OutcomeKind::MalformedBody, "Malformed request body")
+        }
+        BodyError::Schema(message) => Outcome::refused(OutcomeKind::InvalidInput, message),
+    }
+}
+
+fn check_query(
+    rules: &ApiRules,
+    req: &MetaRequest<'_>,
+    version: Option<Microversion>,
+) -> Stage<()> {
+    let strict = match (rules.strict_query_from, version) {
+        (Some(from), Some(v)) => !rules.legacy && v >= from,
+        _ => false,
+    };
+    if !strict || req.op.is_write() {
+        return Ok(());
+    }
+    match req.query.first() {
+        Some((name, _)) => Err(Outcome::refused(
+            OutcomeKind::InvalidInput,
+            format!("Additional properties are not allowed ('{name}' was unexpected)"),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn visible_server<'s>(
+    server: Option<&'s ServerRecord>,
+    caller: &Caller,
+    id: &str,
+) -> Stage<&'s ServerRecord> {
+    match server {
+        Some(s) if s.project_id == caller.project || caller.is_admin() => Ok(s),
+        _ => Err(Outcome::refused(
+            OutcomeKind::ServerNotFound,
+            format!("Instance {id} could not be found."),
+        )),
+    }
+}
+
+fn check_policy(op: &Op, caller: &Caller) -> Stage<()> {
+    let allowed = if op.is_write() {
+        caller.may_write()
+    } else {
+        caller.may_read()
+    };
+    if allowed {
+        return Ok(());
+    }
+    Err(Outcome::refused(
+        OutcomeKind::Forbidden,
+        format!(
+            "Policy doesn't allow os_compute_api:server-metadata:{} to be performed.",
+            op.policy_rule()
+        ),
+    ))
+}
+
+/// Stages 10-13: the controller, the lock, the state, the quota.
+fn apply(
+    rules: &ApiRules,
+    op: &Op,
+    caller: &Caller,
+    server: &ServerRecord,
+    request: Option<Metadata>,
+) -> Stage<(Outcome, Option<Metadata>)> {
+    let current = &server.metadata;
+    let request = request.unwrap_or_default();
+    let (success, stored) = match op {
+        Op::List => return Ok((Outcome::Success(Success::Metadata(current.clone())), None)),
+        Op::Get(key) => {
+            let value = current.get(key).ok_or_else(item_not_found)?;
+            return Ok((
+                Outcome::Success(Success::Meta(key.clone(), value.clone())),
+                None,
+            ));
+        }
+        Op::Merge => {
+            let mut merged = current.clone();
+            merged.extend(request.clone());
+            (Success::Metadata(merged.clone()), merged)
+        }
+        Op::Replace => (Success::Metadata(request.clone()), request.clone()),
+        Op::Set(key) => {
+            let Some((body_key, value)) = request.iter().next().filter(|(k, _)| *k == key) else {
+                return Err(Outcome::refused(
+                    OutcomeKind::UriBodyMismatch,
+                    "Request body and URI mismatch",
+                ));
+            };
+            let mut updated = current.clone();
+            updated.insert(body_key.clone(), value.clone());
+            (Success::Meta(body_key.clone(), value.clone()), updated)
+        }
+        Op::Delete(key) => {
+            if !current.contains_key(key) {
+                return Err(item_not_found());
+            }
+            let mut remaining = current.clone();
+            remaining.remove(key);
+            (Success::Empty, remaining)
+        }
+    };
+    check_writable(rules, op, caller, server)?;
+    let counted = match op {
+        Op::Merge => merged_count(current, &request),
+        Op::Replace => request.len(),
+        Op::Set(_) => stored.len(),
+        _ => 0,
+    };
+    if counted > 0 {
+        rules.metadata.check_quota(counted).map_err(|limit| {
+            Outcome::refused(
+                OutcomeKind::OverQuota,
+                format!("Maximum number of metadata items exceeds {limit}"),
+            )
+        })?;
+    }
+    Ok((Outcome::Success(success), Some(stored)))
+}
+
+fn item_not_found() -> Outcome {
+    Outcome::refused(OutcomeKind::ItemNotFound, "Metadata item was not found")
+}
+
+/// Stages 11-12: the lock (admins bypass it), then vm_state and launched_at.
+fn check_writable(rules: &ApiRules, op: &Op, caller: &Caller, server: &ServerRecord) -> Stage<()> {
+    if server.locked && !caller.is_admin() {
+        return Err(Outcome::refused(
+            OutcomeKind::Locked,
+            format!("Instance {} is locked", server.id),
+        ));
+    }
+    let action = if matches!(op, Op::Delete(_)) {
+        "delete metadata"
+    } else {
+        "update metadata"
+    };
+    if !rules.write_states.contains(&server.vm_state) {
+        return Err(Outcome::refused(
+            OutcomeKind::StateConflict,
+            format!(
+                "Cannot '{action}' instance {} while it is in vm_state {}",
+                server.id, server.vm_state
+            ),
+        ));
+    }
+    if !server.launched {
+        return Err(Outcome::refused(
+            OutcomeKind::StateConflict,
+            format!(
+                "Instance {} is in an invalid state for '{action}'",
+                server.id
+            ),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! Servers as the metadata API sees them: vm_state, task_state, the lock, and
+//! the actions that move between states (spec §4.1-§4.2).
+//!
+//! Actions complete at once here (the mock has no hypervisor); a client still
+//! polls `GET /servers/{id}` exactly as it would on a real cloud.
+
+use std::fmt;
+
+use super::Metadata;
+
+/// `OS-EXT-STS:vm_state` values that matter to the metadata API.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize,
+)]
+pub enum VmState {
+    #[serde(rename = "active")]
+    Active,
+    #[serde(rename = "building")]
+    Building,
+    #[serde(rename = "stopped")]
+    Stopped,
+    #[serde(rename = "paused")]
+    Paused,
+    #[serde(rename = "suspended")]
+    Suspended,
+    #[serde(rename = "rescued")]
+    Rescued,
+    #[serde(rename = "resized")]
+    Resized,
+    #[serde(rename = "soft-delete")]
+    SoftDeleted,
+    #[serde(rename = "error")]
+    Error,
+    #[serde(rename = "shelved")]
+    Shelved,
+    #[serde(rename = "shelved_offloaded")]
+    ShelvedOffloaded,
+}
+
+impl VmState {
+    pub const ALL: [VmState; 11] = [
+        VmState::Active,
+        VmState::Building,
+        VmState::Stopped,
+        VmState::Paused,
+        VmState::Suspended,
+        VmState::Rescued,
+        VmState::Resized,
+        VmState::SoftDeleted,
+        VmState::Error,
+        VmState::Shelved,
+        VmState::ShelvedOffloaded,
+    ];
+
+    /// The `vm_state` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VmState::Active => "active",
+            VmState::Building => "building",
+            VmState::Stopped => "stopped",
+            VmState::Paused => "paused",
+            VmState::Suspended => "suspended",
+            VmState::Rescued => "rescued",
+            VmState::Resized => "resized",
+            VmState::SoftDeleted => "soft-delete",
+            VmState::Error => "error",
+            VmState::Shelved => "shelved",
+            VmState::ShelvedOffloaded => "shelved_offloaded",
+        }
+    }
+
+    /// The API `status` shown for this vm_state.
+    pub fn status(self) -> &'static str {
+        match self {
+            VmState::Active => "ACTIVE",
+            VmState::Building => "BUILD",
+            VmState::Stopped => "SHUTOFF",
+            VmState::Paused => "PAUSED",
+            VmState::Suspended => "SUSPENDED",
+            VmState::Rescued => "RESCUE",
+            VmState::Resized => "VERIFY_RESIZE",
+            VmState::SoftDeleted => "SOFT_DELETED",
+            VmState::Error => "ERROR",
+            VmState::Shelved => "SHELVED",
+            VmState::ShelvedOffloaded => "SHELVED_OFFLOADED",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<VmState> {
+        VmState::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for VmState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One server as the model keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerRecord {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub vm_state: VmState,
+    pub locked: bool,
+    /// Locked by an admin: the owner may not unlock (spec §4.2).
+    pub locked_by_admin: bool,
+    pub locked_reason: Option<String>,
+    /// `launched_at` is set (spec §4.3, fourth row).
+    pub launched: bool,
+    /// The state to go back to after `revertResize`/`confirmResize`.
+    pub resized_from: Option<VmState>,
+    pub metadata: Metadata,
+}
+
+impl ServerRecord {
+    /// A freshly launched, active, unlocked server.
+    pub fn new(id: &str, project_id: &str, name: &str, metadata: Metadata) -> Self {
+        ServerRecord {
+            id: id.to_string(),
+            project_id: project_id.to_string(),
+            name: name.to_string(),
+            vm_state: VmState::Active,
+            locked: false,
+            locked_by_admin: false,
+            locked_reason: None,
+            launched: true,
+            resized_from: None,
+            metadata,
+        }
+    }
+}
+
+/// Server actions (`POST /servers/{id}/action`) the harness uses to reach
+/// states.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerAction {
+    Stop,
+    Start,
+    Reboot,
+    Pause,
+    Unpause,
+    Suspend,
+    Resume,
+    Lock {
+        reason: Option<String>,
+    },
+    Unlock,
+    Shelve,
+    Unshelve,
+    Rescue,
+    Unrescue,
+    Resize,
+    ConfirmResize,
+    RevertResize,
+    /// Admin only; `active` or `error`.
+    ResetState(VmState),
+    /// Leave soft-delete.
+    Restore,
+}
+
+impl ServerAction {
+    /// The action's name as it appears in the request body.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServerAction::Stop => "os-stop",
+            ServerAction::Start => "os-start",
+            ServerAction::Reboot => "reboot",
+            ServerAction::Pause => "pause",
+            ServerAction::Unpause => "unpause",
+            ServerAction::Suspend => "suspend",
+            ServerAction::Resume => "resume",
+            ServerAction::Lock { .. } => "lock",
+            ServerAction::Unlock => "unlock",
+            ServerAction::Shelve => "shelve",
+            ServerAction::Unshelve => "unshelve",
+            ServerAction::Rescue => "rescue",
+            ServerAction::Unrescue => "unrescue",
+            ServerAction::Resize => "resize",
+            ServerAction::ConfirmResize => "confirmResize",
+            ServerAction::RevertResize => "revertResize",
+            ServerAction::ResetState(_) => "os-resetState",
+            ServerAction::Restore => "restore",
+        }
+    }
+
+    /// The vm_states this action may start from, and where it leads
+    /// (`None`: stays). Lock, unlock and resetState are handled apart.
+    fn transition(&self) -> (&'static [VmState], Option<VmState>) {
+        use VmState::*;
+        match self {
+            ServerAction::Stop => (&[Active, Rescued, Error], Some(Stopped)),
+            ServerAction::Start => (&[Stopped], Some(Active)),
+            ServerAction::Reboot => (
+                &[Active, Stopped, Paused, Suspended, Error, Rescued],
+                Some(Active),
+            ),
+            ServerAction::Pause => (&[Active, Rescued], Some(Paused)),
+            ServerAction::Unpause => (&[Paused], Some(Active)),
+            ServerAction::Suspend => (&[Active], Some(Suspended)),
+            ServerAction::Resume => (&[Suspended], Some(Active)),
+            ServerAction::Shelve => (
+                &[Active, Stopped, Paused, Suspended],
+                Some(ShelvedOffloaded),
+            ),
+            ServerAction::Unshelve => (&[Shelved, ShelvedOffloaded], Some(Active)),
+            ServerAction::Rescue => (&[Active, Stopped, Error], Some(Rescued)),
+            ServerAction::Unrescue => (&[Rescued], Some(Active)),
+            ServerAction::Resize => (&[Active, Stopped], Some(Resized)),
+            ServerAction::ConfirmResize | ServerAction::RevertResize => (&[Resized], None),
+            ServerAction::Restore => (&[SoftDeleted], Some(Active)),
+            ServerAction::Lock { .. } | ServerAction::Unlock | ServerAction::ResetState(_) => {
+                (&VmState::ALL, None)
+            }
+        }
+    }
+}
+
+/// Why an action was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ActionError {
+    /// 409 "Instance <id> is locked".
+    Locked,
+    /// 409 "Cannot '<action>' instance <id> while it is in vm_state <state>".
+    WrongState(VmState),
+    /// 403: policy (resetState by a non-admin, unlock of an admin lock).
+    Forbidden(&'static str),
+    /// 400: bad argument (resetState to a state other than active/error).
+    BadRequest(String),
+}
+
+/// Apply `action` as `is_admin` to `server`.
+pub fn apply_action(
+    server: &mut ServerRecord,
+    action: &ServerAction,
+    is_admin: bool,
+) -> Result<(), ActionError> {
+    match action {
+        ServerAction::Lock { reason } => {
+            server.locked = true;
+            server.locked_by_admin = is_admin;
+            server.locked_reason = reason.clone();
+            return Ok(());
+        }
+        ServerAction::Unlock => {
+            if server.locked_by_admin && !is_admin {
+                return Err(ActionError::Forbidden(
+                    "os_compute_api:os-lock-server:unlock:unlock_override",
+                ));
+            }
+            server.locked = false;
+            server.locked_by_admin = false;
+            server.locked_reason = None;
+            return Ok(());
+        }
+        ServerAction::ResetState(state) => {
+            if !is_admin {
+                return Err(ActionError::Forbidden(
+                    "os_compute_api:os-admin-actions:reset_state",
+                ));
+            }
+            if !matches!(state, VmState::Active | VmState::Error) {
+                return Err(ActionError::BadRequest(format!(
+                    "Invalid input for field/attribute state. Value: {state}. '{state}' is not one of ['active', 'error']"
+                )));
+            }
+            server.vm_state = *state;
+            return Ok(());
+        }
+        _ => {}
+    }
+    if server.locked && !is_admin {
+        return Err(ActionError::Locked);
+    }
+    let (from, to) = action.transition();
+    if !from.contains(&server.vm_state) {
+        return Err(ActionError::WrongState(server.vm_state));
+    }
+    match action {
+        ServerAction::Resize => server.resized_from = Some(server.vm_state),
+        ServerAction::ConfirmResize | ServerAction::RevertResize => {
+            server.vm_state = server.resized_from.take().unwrap_or(VmState::Active);
+            return Ok(());
+        }
+        _ => {}
+    }
+    if let Some(next) = to {
+        server.vm_state = next;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> ServerRecord {
+        ServerRecord::new("s1", "p1", "one", Metadata::new())
+    }
+
+    #[test]
+    fn every_state_is_reachable_from_active() {
+        use ServerAction as A;
+        let paths: &[(&[ServerAction], VmState)] = &[
+            (&[A::Stop], VmState::Stopped),
+            (&[A::Pause], VmState::Paused),
+            (&[A::Suspend], VmState::Suspended),
+            (&[A::Shelve], VmState::ShelvedOffloaded),
+            (&[A::Rescue], VmState::Rescued),
+            (&[A::Resize], VmState::Resized),
+            (&[A::ResetState(VmState::Error)], VmState::Error),
+            (&[A::Stop, A::Resize, A::RevertResize], VmState::Stopped),
+            (&[A::Shelve, A::Unshelve], VmState::Active),
+        ];
+        for (steps, target) in paths {
+            let mut s = server();
+            for step in *steps {
+                apply_action(&mut s, step, true).expect("action allowed");
+            }
+            assert_eq!(s.vm_state, *target, "{steps:?}");
+        }
+    }
+
+    #[test]
+    fn repeated_transition_and_lock_are_refused() {
+        let mut s = server();
+        apply_action(&mut s, &ServerAction::Pause, false).expect("pause");
+        assert_eq!(
+            apply_action(&mut s, &ServerAction::Pause, false),
+            Err(ActionError::WrongState(VmState::Paused))
+        );
+        apply_action(&mut s, &ServerAction::Lock { reason: None }, true).expect("lock");
+        assert_eq!(
+            apply_action(&mut s, &ServerAction::Unpause, false),
+            Err(ActionError::Locked)
+        );
+        assert!(matches!(
+            apply_action(&mut s, &ServerAction::Unlock, false),
+            Err(ActionError::Forbidden(_))
+        ));
+        apply_action(&mut s, &ServerAction::Unlock, true).expect("admin unlocks");
+    }
+
+    #[test]
+    fn reset_state_is_admin_only() {
+        let mut s = server();
+        let reset = ServerAction::ResetState(VmState::Error);
+        assert!(matches!(
+            apply_action(&mut s, &reset, false),
+            Err(ActionError::Forbidden(_))
+        ));
+        let bad = ServerAction::ResetState(VmState::Paused);
+        assert!(matches!(
+            apply_action(&mut s, &bad, true),
+            Err(ActionError::BadRequest(_))
+        ));
+    }
+}

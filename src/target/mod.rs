@@ -1,0 +1,71 @@
+//! The endpoint under test as a value: where it is, which dialect it speaks,
+//! whose credentials to use and which servers it may touch.
+//!
+//! Nothing here is global: a run builds a [`Target`] (from flags, from the
+//! embedded server's startup line, later from clouds.yaml) and passes it down.
+
+pub mod http;
+
+use crate::profile::Profile;
+
+/// Credentials for the identities a case may use (spec §7.3).
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    /// Project member of `project_id`.
+    pub token: Option<String>,
+    pub admin_token: Option<String>,
+    pub reader_token: Option<String>,
+    /// Member of a second project, for isolation cases.
+    pub alt_token: Option<String>,
+    pub alt_project_id: Option<String>,
+}
+
+/// An endpoint to test.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The service-catalog URL: for `nova`, `http://host:port/v2.1/<project>`;
+    /// for Huawei v1 the host root.
+    pub endpoint: String,
+    pub project_id: String,
+    pub profile: Profile,
+    pub credentials: Credentials,
+    /// Servers the run may use (owned by `project_id`).
+    pub servers: Vec<String>,
+    /// Servers of the alt project (isolation cases).
+    pub alt_servers: Vec<String>,
+    /// The target is disposable (the embedded server): replace-all and state
+    /// changes are always allowed.
+    pub disposable: bool,
+}
+
+impl Target {
+    /// Expand a profile path (`/servers/{server}/metadata/{key}`) against the
+    /// endpoint. `key` is percent-encoded here, every byte but the unreserved
+    /// set, so `/` and `%` in keys reach the server as data.
+    pub fn url(&self, path: &str, server: &str, key: Option<&str>) -> String {
+        let mut out = path
+            .replace("{project}", &self.project_id)
+            .replace("{server}", server);
+        if let Some(key) = key {
+            out = out.replace("{key}", &encode_segment(key));
+        }
+        format!("{}{}", self.endpoint.trim_end_matches('/'), out)
+    }
+
+    /// The URL of a server resource (`/servers/{server}` etc.), relative to
+    /// the endpoint.
+    pub fn server_url(&self, path: &str, server: &str) -> String {
+        self.url(path, server, None)
+    }
+}
+
+/// Percent-encode one path segment (RFC 3986 unreserved characters stay).
+pub fn encode_segment(segment: &str) -> String {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    utf8_percent_encode(segment, SEGMENT).to_string()
+}
