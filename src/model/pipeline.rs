@@ -139,13 +139,12 @@ type Stage<T> = Result<T, Outcome>;
 /// Run `req` through the checks of spec §4.4, in order.
 pub fn decide(rules: &ApiRules, req: &MetaRequest<'_>, server: Option<&ServerRecord>) -> Decision {
     let mut microversion = None;
-    let outcome = run_stages(rules, req, server, &mut microversion);
-    let store = match (&outcome, req.op) {
-        (Ok((_, store)), _) => store.clone(),
-        _ => None,
+    let (outcome, store) = match run_stages(rules, req, server, &mut microversion) {
+        Ok((outcome, store)) => (outcome, store),
+        Err(refusal) => (refusal, None),
     };
     Decision {
-        outcome: outcome.map(|(o, _)| o).unwrap_or_else(|o| o),
+        outcome,
         microversion,
         store,
     }
