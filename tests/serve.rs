@@ -667,3 +667,21 @@ async fn spawn_embeds_the_server_and_shuts_down() {
         "closed after shutdown"
     );
 }
+
+#[tokio::test]
+async fn transport_faults_latency_and_reset() {
+    let slow = start(&["--fault", "latency=150"]);
+    let url = slow.meta_url(slow.server(), None);
+    let began = std::time::Instant::now();
+    assert_eq!(slow.call(Method::GET, &url, None).await.0, 200);
+    assert!(began.elapsed() >= std::time::Duration::from_millis(150));
+    let reset = start(&["--fault", "reset=1"]);
+    let url = reset.meta_url(reset.server(), None);
+    let result = reset
+        .client
+        .get(&url)
+        .header("X-Auth-Token", &reset.info.token)
+        .send()
+        .await;
+    assert!(result.is_err(), "connection closed without an answer");
+}
