@@ -38,7 +38,7 @@ pub enum TableError {
     UnknownVariable { name: String, known: String },
     #[error("'${{' without a closing '}}' in '{0}'")]
     Unterminated(String),
-    #[error("bad repeat count '{0}' in '${{…*N}}' (1 to {MAX_REPEAT})")]
+    #[error("bad repeat count '{0}' in '${{…*N}}' (0 to {MAX_REPEAT})")]
     BadRepeat(String),
     #[error("variable '{name}' is not valid JSON for '${{json:{name}}}': {reason}")]
     BadJson { name: String, reason: String },
@@ -193,7 +193,7 @@ fn resolve(body: &str, row: &Row, whole: &str) -> Result<String, TableError> {
             let n: usize = digits
                 .parse()
                 .ok()
-                .filter(|n| (1..=MAX_REPEAT).contains(n))
+                .filter(|n| *n <= MAX_REPEAT)
                 .ok_or_else(|| TableError::BadRepeat(digits.to_string()))?;
             lookup(name.trim(), row).map(|v| v.repeat(n))
         }
@@ -276,8 +276,9 @@ mod tests {
             substitute("x${a", &r),
             Err(TableError::Unterminated(_))
         ));
+        assert_eq!(substitute("${a*0}", &r).unwrap(), "");
         assert!(matches!(
-            substitute("${a*0}", &r),
+            substitute("${a*200001}", &r),
             Err(TableError::BadRepeat(_))
         ));
         assert!(matches!(
