@@ -92,9 +92,57 @@ fn ops_used(case: &Case) -> Vec<Op> {
                 StepOp::Set => Op::Set(key()),
                 _ => Op::Merge,
             }),
-            StepOp::Action | StepOp::Raw => None,
+            StepOp::Raw => s
+                .value
+                .raw
+                .as_ref()
+                .and_then(|r| raw_op(&r.method, &r.path)),
+            StepOp::Action => None,
         })
         .collect()
+}
+
+/// The operation a raw request addresses, if its route is one of the six.
+fn raw_op(method: &str, path: &str) -> Option<Op> {
+    let path = path.split('?').next().unwrap_or("");
+    let key = path.strip_prefix("/metadata/");
+    match (method, path, key) {
+        ("GET", "/metadata", _) => Some(Op::List),
+        ("POST", "/metadata", _) => Some(Op::Merge),
+        ("PUT", "/metadata", _) => Some(Op::Replace),
+        (_, _, Some(k)) if k.is_empty() || k.contains('/') => None,
+        ("GET", _, Some(k)) => Some(Op::Get(k.into())),
+        ("PUT", _, Some(k)) => Some(Op::Set(k.into())),
+        ("DELETE", _, Some(k)) => Some(Op::Delete(k.into())),
+        _ => None,
+    }
+}
+
+/// A case that lists its dialects runs on each of them: listing a dialect
+/// without one of the case's routes (raw ones included) is a mistake.
+#[test]
+fn listed_dialects_have_every_route_the_case_uses() {
+    let profiles: BTreeMap<String, profile::Profile> = profile::builtin_ids()
+        .map(|id| (id.to_string(), profile::builtin(id).unwrap()))
+        .collect();
+    let mut wrong = Vec::new();
+    for loaded in catalogue() {
+        let Some(listed) = &loaded.case.dialects else {
+            continue;
+        };
+        for d in listed {
+            for op in ops_used(&loaded.case) {
+                if profiles[d].op(&op).is_none() {
+                    wrong.push(format!(
+                        "{} lists {d}, which has no {}",
+                        loaded.case.id,
+                        op.name()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
 #[test]
