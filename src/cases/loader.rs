@@ -110,6 +110,16 @@ fn collect_files(root: &Path, dir: &Path, files: &mut Vec<PathBuf>, diags: &mut 
             collect_files(root, &path, files, diags);
         } else if path.extension().is_some_and(|e| e == "yaml") {
             files.push(path);
+        } else if path.extension().is_some_and(|e| e == "yml") {
+            diags.push(
+                Diagnostic::new(
+                    &path,
+                    0,
+                    0,
+                    "case files end in .yaml; this .yml file is not read",
+                )
+                .with_help("rename it to .yaml"),
+            );
         }
     }
 }
