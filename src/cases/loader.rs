@@ -440,6 +440,56 @@ tables:
     }
 
     #[test]
+    fn raw_action_and_concurrent_steps_are_checked() {
+        let text = r#"
+cases:
+  - id: a
+    name: n
+    spec: "5.4"
+    steps:
+      - op: raw
+        raw: {method: post, path: metadata, body: "x", body_hex: "zz"}
+        expect: {outcome: ok}
+      - op: action
+        action: explode
+        expect: {status: 202}
+      - op: concurrent
+        concurrent: {op: delete, count: 1}
+        expect: {outcome: ok}
+      - op: list
+        expect: {outcome: ok, message_contains: "x"}
+        expect_for: {ecs-v1: {outcome: ok}}
+"#;
+        let diags = errors(text);
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        for needle in [
+            "more than one of `body`, `body_hex`, `body_size`",
+            "`body_hex` 'zz' is not hex",
+            "raw method 'post'",
+            "raw path 'metadata'",
+            "`outcome: ok` on `op: raw`",
+            "unknown action 'explode'",
+            "concurrent op 'delete'",
+            "concurrent count 1",
+            "`message_contains`/`error_code` are dialect-specific",
+            "the case uses `action: explode` but does not list `requires: [state-changes]`",
+        ] {
+            assert!(
+                messages.iter().any(|m| m.contains(needle)),
+                "no '{needle}' in {messages:#?}"
+            );
+        }
+        let listed = text.replace("    steps:\n", "    dialects: [nova]\n    steps:\n");
+        let diags = errors(&listed);
+        assert!(
+            diags.iter().any(|d| d
+                .message
+                .contains("`expect_for.ecs-v1` names a dialect the case does not run on")),
+            "{diags:#?}"
+        );
+    }
+
+    #[test]
     fn requirements_must_be_listed() {
         let text = "cases:\n  - id: a\n    name: n\n    spec: \"4.1\"\n    given: {vm_state: paused}\n    steps: [{op: list, as: reader, expect: {outcome: ok}}]\n";
         let diags = errors(text);
