@@ -2,4 +2,5 @@
 //! [`crate::model`] for any dialect profile.
 
 pub mod cli;
+pub mod huawei;
 pub mod startup;

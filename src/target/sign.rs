@@ -2,8 +2,9 @@
 //! sides: [`sign`] gives a client the headers to add, [`verify`] lets the
 //! mock server check a request and learn which access key made it.
 //!
-//! Pure: no clock, no I/O. The caller passes the signing date (client) or
-//! the current time (server). Both sides build the canonical request with
+//! Pure: no I/O, and no clock inside [`sign`] or [`verify`]: the caller
+//! passes the signing date (client) or the current time (server), e.g.
+//! [`SdkDate::now`]. Both sides build the canonical request with
 //! the same functions, so what one signs the other verifies.
 //!
 //! Canonical request = `METHOD\nCanonicalURI\nCanonicalQuery\n
@@ -323,6 +324,29 @@ impl SdkDate {
 
     pub fn unix_secs(self) -> i64 {
         self.unix_secs
+    }
+
+    /// The current time (the one clock read in this module; callers that
+    /// need determinism use [`SdkDate::from_unix`]).
+    pub fn now() -> SdkDate {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0);
+        SdkDate::from_unix(secs)
+    }
+
+    /// The same instant as RFC 3339, `2019-11-15T03:36:55Z`.
+    pub fn rfc3339(self) -> String {
+        let days = self.unix_secs.div_euclid(86_400);
+        let secs = self.unix_secs.rem_euclid(86_400);
+        let (year, month, day) = civil_from_days(days);
+        format!(
+            "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+            secs / 3600,
+            secs % 3600 / 60,
+            secs % 60
+        )
     }
 
     /// Parse exactly `YYYYMMDDTHHMMSSZ` (16 characters, a real calendar date,

@@ -575,6 +575,7 @@ fn dates_format_and_parse() {
     assert_eq!(date("20191115T033655Z").unix_secs(), 1_573_789_015);
     assert_eq!(date("20000229T235959Z").unix_secs(), 951_868_799);
     assert_eq!(SdkDate::from_unix(-1).to_string(), "19691231T235959Z");
+    assert_eq!(date("20000229T235959Z").rfc3339(), "2000-02-29T23:59:59Z");
     for bad in [
         "",
         "20191115T033655",
