@@ -127,8 +127,17 @@ fn nova_legacy_alone_serves_v2_only() {
 }
 
 #[test]
-fn huawei_v1_family_is_refused_with_a_reason() {
-    let profile = metaconform::profile::builtin("ecs-v1").expect("profile");
-    let err = App::new(profile, 1, Vec::new(), 0).expect_err("not served yet");
-    assert!(err.to_string().contains("Huawei v1"), "{err}");
+fn huawei_v1_family_is_served() {
+    let app = app("ecs-v1");
+    let p = app.projects().main.clone();
+    let s = app.server_ids(&p)[0].clone();
+    let merged = send(
+        &app,
+        "POST",
+        &format!("/v1/{p}/cloudservers/{s}/metadata"),
+        Some(json!({"metadata": {"a": "1"}})),
+    );
+    assert_eq!(merged.status, 200);
+    let shown = send(&app, "GET", &format!("/v1/{p}/cloudservers/{s}"), None);
+    assert_eq!(json_of(&shown)["server"]["metadata"], json!({"a": "1"}));
 }

@@ -27,14 +27,14 @@ const LOCKED_REASON_FROM: Microversion = Microversion::new(2, 73);
 const IMAGE_META_UNTIL: Microversion = Microversion::new(2, 39);
 
 /// What passed the common stages.
-struct Admitted {
-    caller: Caller,
-    json: Option<Value>,
-    version: Option<Microversion>,
+pub(crate) struct Admitted {
+    pub(crate) caller: Caller,
+    pub(crate) json: Option<Value>,
+    pub(crate) version: Option<Microversion>,
 }
 
 /// Stages 1-6 for a server route; `Err` is the finished refusal.
-fn admit(call: &Call<'_>, expects_body: bool) -> Result<Admitted, HttpResponse> {
+pub(crate) fn admit(call: &Call<'_>, expects_body: bool) -> Result<Admitted, HttpResponse> {
     let mut version = None;
     let admission = Admission {
         caller: call.caller.as_ref(),
@@ -56,7 +56,7 @@ fn admit(call: &Call<'_>, expects_body: bool) -> Result<Admitted, HttpResponse> 
 }
 
 /// A JSON document with the version headers.
-fn answer(
+pub(crate) fn answer(
     call: &Call<'_>,
     status: u16,
     value: &Value,
@@ -67,7 +67,7 @@ fn answer(
     response
 }
 
-fn empty(call: &Call<'_>, status: u16, version: Option<Microversion>) -> HttpResponse {
+pub(crate) fn empty(call: &Call<'_>, status: u16, version: Option<Microversion>) -> HttpResponse {
     let mut response = HttpResponse::new(status);
     respond::add_version_headers(&mut response, version, call.rules.legacy);
     response
