@@ -818,3 +818,22 @@ proptest! {
         prop_assert_eq!(result, Err(VerifyError::BadSignature));
     }
 }
+
+proptest! {
+    /// Whatever a client sends, verification answers with a typed error
+    /// (or, by chance, success) and never panics.
+    #[test]
+    fn verify_never_panics(
+        auth in prop_oneof![
+            "\\PC{0,80}",
+            "SDK-HMAC-SHA256 Access=[A-Za-z0-9]{0,4}, SignedHeaders=[a-z;-]{0,20}, Signature=[0-9a-f]{60,66}",
+        ],
+        date_text in prop_oneof!["\\PC{0,20}", "[0-9]{8}T[0-9]{6}Z"],
+        path in "\\PC{0,30}",
+        query in "\\PC{0,30}",
+    ) {
+        let h = headers(&[("Authorization", &auth), ("X-Sdk-Date", &date_text), ("Host", "h")]);
+        let parts = RequestParts { method: "GET", path: &path, query: &query, headers: &h, body: b"" };
+        let _ = verify(&parts, prop_now(), |_| Some("sk".to_string()));
+    }
+}
