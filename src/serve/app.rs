@@ -92,6 +92,19 @@ impl App {
         } else {
             None
         };
+        App::with_legacy(profile, legacy, servers, faults, seed)
+    }
+
+    /// As [`App::new`], with the profile served under legacy `/v2` given
+    /// (none: no legacy mount). Callers that build many apps (the fuzz
+    /// target) load the legacy profile once.
+    pub fn with_legacy(
+        profile: Profile,
+        legacy: Option<Profile>,
+        servers: usize,
+        faults: Vec<Fault>,
+        seed: u64,
+    ) -> Result<App, AppError> {
         let site = Site::for_profile(profile, legacy).map_err(AppError::Profile)?;
         let projects = Projects::generate();
         let world = World::seeded(&projects, servers);
