@@ -132,3 +132,14 @@ fn huawei_v1_family_is_refused_with_a_reason() {
     let err = App::new(profile, 1, Vec::new(), 0).expect_err("not served yet");
     assert!(err.to_string().contains("Huawei v1"), "{err}");
 }
+
+#[test]
+fn the_catalog_endpoint_answers_version_discovery() {
+    let app = app("nova");
+    let p = app.projects().main.clone();
+    let r = send(&app, "GET", &format!("/v2.1/{p}"), None);
+    assert_eq!(r.status, 200);
+    assert_eq!(json_of(&r)["version"]["min_version"], "2.1");
+    let anonymous = app.handle(HttpRequest::new("GET", &format!("/v2.1/{p}")));
+    assert_eq!(anonymous.status, 401);
+}

@@ -261,6 +261,7 @@ fn dispatch(call: &Call<'_>, handler: Handler) -> HttpResponse {
         Handler::ServerDelete => servers::delete(call),
         Handler::ServerAction => servers::action(call),
         Handler::Limits => servers::limits(call),
+        Handler::EndpointVersion => servers::endpoint_version(call),
     }
 }
 
@@ -305,7 +306,7 @@ pub fn parse_query(raw: &str) -> Vec<(String, String)> {
 }
 
 /// `http://<Host>`, for links and the keystone `WWW-Authenticate` header.
-fn host_root(request: &HttpRequest) -> String {
+pub fn host_root(request: &HttpRequest) -> String {
     let host = request
         .header_value("Host")
         .filter(|h| h.chars().all(|c| c.is_ascii_graphic()))

@@ -316,3 +316,16 @@ pub fn limits(call: &Call<'_>) -> HttpResponse {
         version,
     )
 }
+
+/// `GET {endpoint}` (`/v2.1/{project}`): the version document, after the
+/// common stages (so a wrong project or token is refused as anywhere else).
+pub fn endpoint_version(call: &Call<'_>) -> HttpResponse {
+    let admitted = match admit(call, false) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    let root = super::app::host_root(call.request);
+    let mut response = super::versions::document(call.mount, &root);
+    respond::add_version_headers(&mut response, admitted.version, call.rules.legacy);
+    response
+}
