@@ -143,3 +143,27 @@ fn the_catalog_endpoint_answers_version_discovery() {
     let anonymous = app.handle(HttpRequest::new("GET", &format!("/v2.1/{p}")));
     assert_eq!(anonymous.status, 401);
 }
+
+#[test]
+fn server_creation_is_bounded_by_the_instance_quota() {
+    let profile = metaconform::profile::builtin("nova").expect("profile");
+    let limit = metaconform::serve::servers::MAX_INSTANCES;
+    let app = App::new(profile, limit - 1, Vec::new(), 0).expect("app");
+    let p = app.projects().main.clone();
+    let create = |name: &str| {
+        send(
+            &app,
+            "POST",
+            &format!("/v2.1/{p}/servers"),
+            Some(json!({"server": {"name": name}})),
+        )
+    };
+    assert_eq!(create("last").status, 202);
+    let refused = create("one-too-many");
+    assert_eq!(refused.status, 403);
+    assert!(
+        json_of(&refused)["forbidden"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Quota exceeded for instances"))
+    );
+}
