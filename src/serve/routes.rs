@@ -31,6 +31,9 @@ pub enum Handler {
     ServerDelete,
     ServerAction,
     Limits,
+    /// `GET {endpoint}`: the version document, behind authentication (the
+    /// discovery request clients send to the catalog URL).
+    EndpointVersion,
     /// Huawei v1 routes without a Nova counterpart (batch actions, jobs,
     /// automatic recovery, v1 limits).
     HuaweiV1(V1Route),
@@ -147,6 +150,7 @@ impl RouteTable {
     pub fn nova_family(profile: &Profile) -> RouteTable {
         let mut table = RouteTable::default();
         let servers = &profile.file.servers;
+        table.add("GET", "", Handler::EndpointVersion);
         table.add(
             "GET",
             &format!("{}/detail", servers.create),
@@ -468,6 +472,16 @@ mod tests {
         let (_, _, _, captures) = api(&site, "GET", &decoded).expect("routed");
         assert_eq!(captures.key.as_deref(), Some("a b"));
         assert_eq!(decode_path("/x%FF"), None);
+    }
+
+    #[test]
+    fn the_endpoint_itself_is_the_version_document() {
+        let site = nova_site();
+        let (_, project, handler, _) = api(&site, "GET", "/v2.1/abc").expect("routed");
+        assert_eq!(
+            (project.as_deref(), handler),
+            (Some("abc"), Handler::EndpointVersion)
+        );
     }
 
     #[test]
