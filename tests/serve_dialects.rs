@@ -127,8 +127,52 @@ fn nova_legacy_alone_serves_v2_only() {
 }
 
 #[test]
-fn huawei_v1_family_is_refused_with_a_reason() {
-    let profile = metaconform::profile::builtin("ecs-v1").expect("profile");
-    let err = App::new(profile, 1, Vec::new(), 0).expect_err("not served yet");
-    assert!(err.to_string().contains("Huawei v1"), "{err}");
+fn huawei_v1_family_is_served() {
+    let app = app("ecs-v1");
+    let p = app.projects().main.clone();
+    let s = app.server_ids(&p)[0].clone();
+    let merged = send(
+        &app,
+        "POST",
+        &format!("/v1/{p}/cloudservers/{s}/metadata"),
+        Some(json!({"metadata": {"a": "1"}})),
+    );
+    assert_eq!(merged.status, 200);
+    let shown = send(&app, "GET", &format!("/v1/{p}/cloudservers/{s}"), None);
+    assert_eq!(json_of(&shown)["server"]["metadata"], json!({"a": "1"}));
+}
+
+#[test]
+fn the_catalog_endpoint_answers_version_discovery() {
+    let app = app("nova");
+    let p = app.projects().main.clone();
+    let r = send(&app, "GET", &format!("/v2.1/{p}"), None);
+    assert_eq!(r.status, 200);
+    assert_eq!(json_of(&r)["version"]["min_version"], "2.1");
+    let anonymous = app.handle(HttpRequest::new("GET", &format!("/v2.1/{p}")));
+    assert_eq!(anonymous.status, 401);
+}
+
+#[test]
+fn server_creation_is_bounded_by_the_instance_quota() {
+    let profile = metaconform::profile::builtin("nova").expect("profile");
+    let limit = metaconform::serve::servers::MAX_INSTANCES;
+    let app = App::new(profile, limit - 1, Vec::new(), 0).expect("app");
+    let p = app.projects().main.clone();
+    let create = |name: &str| {
+        send(
+            &app,
+            "POST",
+            &format!("/v2.1/{p}/servers"),
+            Some(json!({"server": {"name": name}})),
+        )
+    };
+    assert_eq!(create("last").status, 202);
+    let refused = create("one-too-many");
+    assert_eq!(refused.status, 403);
+    assert!(
+        json_of(&refused)["forbidden"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Quota exceeded for instances"))
+    );
 }

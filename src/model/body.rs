@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::Metadata;
+use super::outcome::{Outcome, OutcomeKind};
 use super::rules::MetadataRules;
 
 /// Which wrapper an operation expects.
@@ -44,6 +45,20 @@ pub fn parse_json(bytes: &[u8]) -> Result<Value, BodyError> {
         return Ok(Value::Null);
     }
     serde_json::from_slice(bytes).map_err(|_| BodyError::Malformed)
+}
+
+/// A body that must be present (Huawei v1 actions and settings): blank is
+/// `malformed-body` ("request body cannot be blank", `Common.0002` in the
+/// Huawei profiles), so is non-JSON.
+pub fn required_json(bytes: &[u8]) -> Result<Value, Outcome> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Outcome::refused(
+            OutcomeKind::MalformedBody,
+            "Request body cannot be blank",
+        ));
+    }
+    parse_json(bytes)
+        .map_err(|_| Outcome::refused(OutcomeKind::MalformedBody, "Malformed request body"))
 }
 
 /// Python `repr`-like rendering used inside Nova's messages.

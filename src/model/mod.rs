@@ -11,6 +11,8 @@
 //! (`crate::profile`) turns an outcome into the status code and error body a
 //! given cloud sends, and into the set of codes a real endpoint may answer.
 
+pub mod autorecovery;
+pub mod batch;
 pub mod body;
 pub mod caller;
 pub mod microversion;

@@ -115,6 +115,8 @@ pub struct ServerRecord {
     /// The state to go back to after `revertResize`/`confirmResize`.
     pub resized_from: Option<VmState>,
     pub metadata: Metadata,
+    /// ECS v1 automatic recovery (spec §9).
+    pub auto_recovery: bool,
 }
 
 impl ServerRecord {
@@ -131,6 +133,7 @@ impl ServerRecord {
             launched: true,
             resized_from: None,
             metadata,
+            auto_recovery: super::autorecovery::DEFAULT,
         }
     }
 }

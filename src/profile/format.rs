@@ -153,6 +153,12 @@ pub struct ServerRoutes {
     /// Where the metadata-items limit is published.
     #[serde(default)]
     pub limits: Option<String>,
+    /// Huawei v1: where a batch action's job is shown (`{job}` is its id).
+    #[serde(default)]
+    pub jobs: Option<String>,
+    /// ECS v1: the automatic-recovery setting of a server (spec §9).
+    #[serde(default)]
+    pub autorecovery: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]

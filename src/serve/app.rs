@@ -16,6 +16,7 @@ use crate::model::pipeline::ApiRules;
 use crate::profile::{self, ErrorShape, Profile};
 
 use super::faults::{Fault, FaultSet};
+use super::huawei::{self, HuaweiState};
 use super::message::{HttpRequest, HttpResponse};
 use super::respond;
 use super::routes::{Captures, Handler, Mount, Resolved, Site, decode_path};
@@ -38,6 +39,7 @@ pub struct App {
     world: Mutex<World>,
     projects: Projects,
     faults: FaultSet,
+    huawei: HuaweiState,
 }
 
 /// One routed request, as the handlers see it.
@@ -92,8 +94,22 @@ impl App {
         } else {
             None
         };
-        let site = Site::for_profile(profile, legacy).map_err(AppError::Profile)?;
+        App::with_legacy(profile, legacy, servers, faults, seed)
+    }
+
+    /// As [`App::new`], with the profile served under legacy `/v2` given
+    /// (none: no legacy mount). Callers that build many apps (the fuzz
+    /// target) load the legacy profile once.
+    pub fn with_legacy(
+        profile: Profile,
+        legacy: Option<Profile>,
+        servers: usize,
+        faults: Vec<Fault>,
+        seed: u64,
+    ) -> Result<App, AppError> {
         let projects = Projects::generate();
+        let huawei = HuaweiState::new(&profile, &projects);
+        let site = Site::for_profile(profile, legacy).map_err(AppError::Profile)?;
         let world = World::seeded(&projects, servers);
         let faults = FaultSet::new(faults, seed);
         let rules = site
@@ -107,7 +123,13 @@ impl App {
             world: Mutex::new(world),
             projects,
             faults,
+            huawei,
         })
+    }
+
+    /// AK/SK pairs and batch-action jobs (Huawei dialects).
+    pub fn huawei(&self) -> &HuaweiState {
+        &self.huawei
     }
 
     pub fn projects(&self) -> &Projects {
@@ -181,14 +203,17 @@ impl App {
             Resolved::VersionDoc(mount) => return versions::document(mount, &host_root(request)),
             _ => {}
         }
-        let token = request.header_value("X-Auth-Token").unwrap_or("");
-        let Some(caller) = Caller::from_token(token) else {
-            return respond::refusal(
-                primary,
-                OutcomeKind::Unauthorized,
-                "The request you have made requires authentication.",
-                &identity_uri,
-            );
+        let caller = match self.huawei.authenticate(request) {
+            Ok(Some(caller)) => caller,
+            Ok(None) => {
+                return respond::refusal(
+                    primary,
+                    OutcomeKind::Unauthorized,
+                    "The request you have made requires authentication.",
+                    &identity_uri,
+                );
+            }
+            Err(gateway_refusal) => return gateway_refusal,
         };
         let Resolved::Api {
             mount,
@@ -248,6 +273,8 @@ fn dispatch(call: &Call<'_>, handler: Handler) -> HttpResponse {
         Handler::ServerDelete => servers::delete(call),
         Handler::ServerAction => servers::action(call),
         Handler::Limits => servers::limits(call),
+        Handler::EndpointVersion => servers::endpoint_version(call),
+        Handler::HuaweiV1(route) => huawei::v1::handle(call, route),
     }
 }
 
@@ -292,7 +319,7 @@ pub fn parse_query(raw: &str) -> Vec<(String, String)> {
 }
 
 /// `http://<Host>`, for links and the keystone `WWW-Authenticate` header.
-fn host_root(request: &HttpRequest) -> String {
+pub fn host_root(request: &HttpRequest) -> String {
     let host = request
         .header_value("Host")
         .filter(|h| h.chars().all(|c| c.is_ascii_graphic()))

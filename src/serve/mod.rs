@@ -12,6 +12,7 @@
 pub mod app;
 pub mod cli;
 pub mod faults;
+pub mod huawei;
 pub mod listener;
 pub mod message;
 pub mod metadata;
@@ -131,6 +132,7 @@ pub async fn spawn(config: ServeConfig) -> Result<RunningServer, ServeError> {
 pub fn startup_info(app: &App, addr: SocketAddr) -> StartupInfo {
     let profile = app.profile();
     let projects = app.projects();
+    let (ak, sk) = app.huawei().access_key(&projects.main).unzip();
     let endpoint_path = profile
         .file
         .endpoint_path
@@ -146,7 +148,7 @@ pub fn startup_info(app: &App, addr: SocketAddr) -> StartupInfo {
         servers: app.server_ids(&projects.main),
         alt_servers: app.server_ids(&projects.alt),
         dialect: profile.id().to_string(),
-        ak: None,
-        sk: None,
+        ak,
+        sk,
     }
 }

@@ -8,6 +8,7 @@ use crate::model::microversion::Microversion;
 use crate::model::outcome::{Outcome, OutcomeKind, Success};
 use crate::profile::{ErrorShape, Profile};
 
+use super::huawei;
 use super::message::{HttpResponse, JSON, JSON_UTF8};
 
 /// Nova fault names by status (spec §5.2); anything else is `computeFault`.
@@ -83,9 +84,10 @@ pub fn keystone_unauthorized(identity_uri: &str) -> HttpResponse {
 /// gateway's `{"error_code": "APIGW.XXXX", ...}` for gateway codes (spec §5.5).
 pub fn huawei_error(status: u16, code: &str, message: &str) -> HttpResponse {
     let body = if code.starts_with("APIGW.") || code.starts_with("APIG.") {
-        json!({"error_code": code, "error_msg": message})
+        let request_id = uuid::Uuid::new_v4().simple().to_string();
+        huawei::render::gateway_error(code, message, &request_id)
     } else {
-        json!({"error": {"code": code, "message": message}})
+        huawei::render::service_error(code, message)
     };
     HttpResponse::json(status, JSON_UTF8, &body)
 }

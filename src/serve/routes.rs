@@ -15,6 +15,7 @@ use std::sync::Arc;
 use crate::model::pipeline::Op;
 use crate::profile::format::ActionForm;
 use crate::profile::{HttpMethod, Profile};
+use crate::serve::huawei::V1Route;
 
 /// What a matched route does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,12 @@ pub enum Handler {
     ServerDelete,
     ServerAction,
     Limits,
+    /// `GET {endpoint}`: the version document, behind authentication (the
+    /// discovery request clients send to the catalog URL).
+    EndpointVersion,
+    /// Huawei v1 routes without a Nova counterpart (batch actions, jobs,
+    /// automatic recovery, v1 limits).
+    HuaweiV1(V1Route),
 }
 
 /// The metadata operation a route names; the key comes from the path.
@@ -63,6 +70,7 @@ enum Segment {
     Literal(String),
     Server,
     Key,
+    Job,
 }
 
 /// A path pattern such as `/servers/{server}/metadata/{key}`.
@@ -78,6 +86,7 @@ impl Pattern {
             .map(|s| match s {
                 "{server}" => Segment::Server,
                 "{key}" => Segment::Key,
+                "{job}" => Segment::Job,
                 other => Segment::Literal(other.to_string()),
             })
             .collect();
@@ -94,9 +103,10 @@ impl Pattern {
                 Segment::Literal(text) if text == actual => {}
                 Segment::Literal(_) => return None,
                 // A variable never matches an empty segment (trailing slash).
-                Segment::Server | Segment::Key if actual.is_empty() => return None,
+                Segment::Server | Segment::Key | Segment::Job if actual.is_empty() => return None,
                 Segment::Server => captures.server = Some((*actual).to_string()),
                 Segment::Key => captures.key = Some((*actual).to_string()),
+                Segment::Job => captures.job = Some((*actual).to_string()),
             }
         }
         Some(captures)
@@ -108,6 +118,8 @@ impl Pattern {
 pub struct Captures {
     pub server: Option<String>,
     pub key: Option<String>,
+    /// Huawei v1 job id (`{job}`).
+    pub job: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -125,7 +137,7 @@ pub struct RouteTable {
 }
 
 impl RouteTable {
-    fn add(&mut self, method: &'static str, path: &str, handler: Handler) {
+    pub(crate) fn add(&mut self, method: &'static str, path: &str, handler: Handler) {
         self.routes.push(Route {
             method,
             pattern: Pattern::parse(path),
@@ -138,6 +150,7 @@ impl RouteTable {
     pub fn nova_family(profile: &Profile) -> RouteTable {
         let mut table = RouteTable::default();
         let servers = &profile.file.servers;
+        table.add("GET", "", Handler::EndpointVersion);
         table.add(
             "GET",
             &format!("{}/detail", servers.create),
@@ -253,11 +266,8 @@ impl Site {
     /// `nova-legacy` profile) over the same servers, as real Nova does;
     /// `ecs-os` is served under `/v2.1/{p}` and `/v2/{p}` (spec §1.1).
     pub fn for_profile(profile: Profile, legacy: Option<Profile>) -> Result<Site, String> {
-        if Family::of(&profile) != Family::Nova {
-            return Err(format!(
-                "dialect '{}' uses the Huawei v1 route family, which this build of serve does not serve yet",
-                profile.id()
-            ));
+        if Family::of(&profile) == Family::HuaweiV1 {
+            return crate::serve::huawei::routes::site(profile);
         }
         let prefix = endpoint_prefix(&profile)?;
         let id = profile.id().to_string();
@@ -462,6 +472,16 @@ mod tests {
         let (_, _, _, captures) = api(&site, "GET", &decoded).expect("routed");
         assert_eq!(captures.key.as_deref(), Some("a b"));
         assert_eq!(decode_path("/x%FF"), None);
+    }
+
+    #[test]
+    fn the_endpoint_itself_is_the_version_document() {
+        let site = nova_site();
+        let (_, project, handler, _) = api(&site, "GET", "/v2.1/abc").expect("routed");
+        assert_eq!(
+            (project.as_deref(), handler),
+            (Some("abc"), Handler::EndpointVersion)
+        );
     }
 
     #[test]

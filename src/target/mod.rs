@@ -5,6 +5,7 @@
 //! embedded server's startup line, later from clouds.yaml) and passes it down.
 
 pub mod http;
+pub mod sign;
 
 use crate::profile::Profile;
 
