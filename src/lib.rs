@@ -12,5 +12,6 @@ pub mod cli;
 pub mod diag;
 pub mod model;
 pub mod profile;
+pub mod run;
 pub mod serve;
 pub mod target;

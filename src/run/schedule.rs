@@ -1,0 +1,111 @@
+//! Running many cases at once, each worker on its own server.
+//!
+//! `--jobs N` workers are started (at most one per server the target
+//! offers); each takes the next case, runs it on its server and sends the
+//! result to the reporters as soon as it is known. Before anything runs, a
+//! preflight reads the first server: if that fails, nothing runs (exit 3).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::mpsc;
+
+use super::RunCase;
+use super::execute::{Assignment, Context, Session, run_case};
+use super::requests;
+use super::results::CaseResult;
+
+/// The endpoint could not be used at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreachable(pub String);
+
+/// Read the first server as the owner: the endpoint answers, the token is
+/// accepted and the server exists.
+pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
+    let target = &ctx.target;
+    let server = target.servers.first().ok_or_else(|| {
+        Unreachable("no server to test: pass --server ID (a server of the project)".into())
+    })?;
+    let token = target.credentials.token.as_deref();
+    let sender = requests::Sender {
+        token,
+        microversion: None,
+    };
+    let exchange = ctx
+        .transport
+        .send(requests::show_request(target, server, sender))
+        .await;
+    match exchange.response {
+        None => Err(Unreachable(format!(
+            "cannot reach {}: {}",
+            super::results::strip_endpoint_secrets(&target.endpoint),
+            exchange.error.as_deref().unwrap_or("no response")
+        ))),
+        Some(r) if r.status == 200 => Ok(()),
+        Some(r) => Err(Unreachable(format!(
+            "GET {} answered {}: check --endpoint, --project-id, the token and --server",
+            ctx.redactor.text(&exchange.request.url),
+            r.status
+        ))),
+    }
+}
+
+/// Run `cases`; each result is sent on `results` with its index.
+pub async fn run_all(
+    ctx: Arc<Context>,
+    cases: Arc<Vec<RunCase>>,
+    results: mpsc::UnboundedSender<(usize, CaseResult)>,
+) {
+    let workers = ctx.options.jobs.clamp(1, ctx.target.servers.len().max(1));
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..workers {
+        let (ctx, cases, next, results) =
+            (ctx.clone(), cases.clone(), next.clone(), results.clone());
+        tasks.spawn(async move { work(worker, &ctx, &cases, &next, &results).await });
+    }
+    tasks.join_all().await;
+}
+
+async fn work(
+    worker: usize,
+    ctx: &Context,
+    cases: &[RunCase],
+    next: &AtomicUsize,
+    results: &mpsc::UnboundedSender<(usize, CaseResult)>,
+) {
+    let target = &ctx.target;
+    let Some(server) = target.servers.get(worker) else {
+        return;
+    };
+    let alt = &target.alt_servers;
+    let assignment = Assignment {
+        server,
+        alt_server: alt.get(worker).or(alt.first()).map(String::as_str),
+    };
+    baseline(ctx, server).await;
+    loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(case) = cases.get(index) else {
+            return;
+        };
+        let result = run_case(ctx, case, assignment).await;
+        if results.send((index, result)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Bring a worker's server to active and unlocked before its first case;
+/// if that fails, the first case's setup reports it.
+async fn baseline(ctx: &Context, server: &str) {
+    let mut session = Session {
+        target: &ctx.target,
+        transport: &ctx.transport,
+        redactor: &ctx.redactor,
+        options: &ctx.options,
+        records: Vec::new(),
+    };
+    let _ = session.restore(server).await;
+}
