@@ -1,6 +1,8 @@
 //! The command line: flags are defined once here and in each subcommand's
 //! module; the binary only calls [`main`].
 
+pub mod check;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -39,6 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve a dialect's reference mock over HTTP on loopback.
     Serve(crate::serve::cli::ServeArgs),
+    /// Validate case files without running them.
+    Check(check::CheckArgs),
 }
 
 /// Parse arguments and run. Usage errors exit 2.
@@ -57,5 +61,6 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => crate::serve::cli::main(args),
+        Command::Check(args) => check::main(args),
     }
 }
