@@ -166,7 +166,7 @@ pub fn error_codes(body: &Value) -> Vec<String> {
     let mut codes = Vec::new();
     if object.len() == 1
         && let Some((name, inner)) = object.iter().next()
-        && inner.is_object()
+        && (inner.get("code").is_some() || inner.get("message").is_some())
     {
         codes.push(name.clone());
     }

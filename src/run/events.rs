@@ -94,6 +94,16 @@ impl Reporter for Terminal {
             eprint!("\r\x1b[2K");
         }
         let s = &results.summary;
+        let avoidable = results
+            .cases
+            .iter()
+            .filter(|c| c.verdict == Verdict::Skip && c.gates())
+            .count();
+        if avoidable > 0 {
+            println!(
+                "{avoidable} cases skipped for a missing credential or server: pass the flags their reasons name"
+            );
+        }
         if s.errors > 0 || s.known_failures > 0 || s.fixed > 0 {
             println!(
                 "({} of the failed are errors; {} known failures do not gate; {} known failures now pass)",

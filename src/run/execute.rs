@@ -13,17 +13,21 @@ use crate::model::pipeline::Op;
 use crate::target::Target;
 use crate::target::http::{Exchange, RecordedRequest, RecordedResponse, Transport};
 
+use super::RunOptions;
 use super::applicability::{self, Skip};
 use super::check;
 use super::redact::Redactor;
 use super::requests::{self, Action, BuildError};
 use super::results::{CaseResult, ExchangeRecord, Purpose, Verdict, millis};
 use super::servers::SetupError;
-use super::{RunCase, RunOptions};
+use crate::cases::LoadedCase;
 
 /// A well-formed UUID that names no server (`server: missing`). Fixed, so
 /// results of two runs diff cleanly.
 pub const MISSING_SERVER: &str = "00000000-0000-4000-8000-00000000dead";
+
+/// A server id that is not a UUID at all (`server: not-uuid`).
+pub const NOT_A_UUID: &str = "not-a-uuid";
 
 /// What every case of a run shares.
 #[derive(Debug, Clone)]
@@ -81,11 +85,11 @@ impl From<BuildError> for StepTrouble {
     }
 }
 
-/// Run `run_case` on the assigned servers (or skip it) and judge it.
-pub async fn run_case(ctx: &Context, run_case: &RunCase, servers: Assignment<'_>) -> CaseResult {
+/// Run `loaded` on the assigned servers (or skip it) and judge it.
+pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_>) -> CaseResult {
     let started = Instant::now();
-    let case = &run_case.case;
-    let mut result = blank_result(run_case);
+    let case = &loaded.case;
+    let mut result = blank_result(loaded);
     if let Err(Skip { kind, reason }) = applicability::check(case, &ctx.target, &ctx.options) {
         result.verdict = Verdict::Skip;
         result.skip_kind = Some(kind);
@@ -101,7 +105,7 @@ pub async fn run_case(ctx: &Context, run_case: &RunCase, servers: Assignment<'_>
     };
     let outcome = session.run(case, servers).await;
     let cleanup = if touches_state(case) {
-        session.restore(servers.server).await
+        session.restore(servers.server, touches_lock(case)).await
     } else {
         Ok(())
     };
@@ -111,11 +115,11 @@ pub async fn run_case(ctx: &Context, run_case: &RunCase, servers: Assignment<'_>
     result
 }
 
-fn blank_result(run_case: &RunCase) -> CaseResult {
-    let case = &run_case.case;
+fn blank_result(loaded: &LoadedCase) -> CaseResult {
+    let case = &loaded.case;
     CaseResult {
         id: case.id.clone(),
-        area: run_case.area.clone(),
+        area: loaded.area.clone(),
         name: case.name.clone(),
         spec: case.spec.clone(),
         verdict: Verdict::Pass,
@@ -168,6 +172,15 @@ fn trouble_text(trouble: &StepTrouble) -> String {
     }
 }
 
+/// Whether the case locks the server (given, or by a step).
+pub fn touches_lock(case: &Case) -> bool {
+    case.given.locked
+        || case
+            .steps
+            .iter()
+            .any(|s| s.value.op == StepOp::Action && s.value.action.as_deref() == Some("lock"))
+}
+
 /// Whether the case may leave the server in another state or locked.
 pub fn touches_state(case: &Case) -> bool {
     let given = &case.given;
@@ -212,6 +225,7 @@ impl Session<'_> {
         let server = match step.server {
             ServerRef::Own => servers.server,
             ServerRef::Missing => MISSING_SERVER,
+            ServerRef::NotUuid => NOT_A_UUID,
             ServerRef::Alt => servers
                 .alt_server
                 .ok_or_else(|| StepTrouble::Error("no alt server assigned".into()))?,
@@ -279,6 +293,7 @@ impl Session<'_> {
                 (request, Some(op))
             }
         };
+        let request = requests::customize(request, step, &self.target.project_id)?;
         let exchange = self
             .send(request, Purpose::Step, Some(number), step.identity)
             .await;

@@ -5,11 +5,13 @@
 //! steps into HTTP requests through the dialect profile, [`servers`] brings a
 //! server to a case's `given` state and back, [`check`] compares answers with
 //! expectations, [`execute`] runs one case, [`schedule`] runs many
-//! concurrently on different servers, [`results`] is the outcome as data and
-//! [`events`] fans it out to reporters.
+//! concurrently on different servers, [`results`] is the outcome as data,
+//! [`events`] fans it out to reporters, [`known_failures`] marks what an
+//! endpoint is known to fail and [`embedded`] makes the mock a target.
 
 pub mod applicability;
 pub mod check;
+pub mod embedded;
 pub mod events;
 pub mod execute;
 pub mod known_failures;
@@ -19,20 +21,10 @@ pub mod results;
 pub mod schedule;
 pub mod servers;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::cases::format::{Case, Identity};
+use crate::cases::format::Identity;
 use crate::target::Credentials;
-
-/// A case ready to run: the case and where it came from.
-#[derive(Debug, Clone)]
-pub struct RunCase {
-    pub case: Case,
-    /// The folder under `cases/` (`charset`, `states`, ...).
-    pub area: String,
-    pub file: PathBuf,
-}
 
 /// How the runner behaves, beyond the target.
 #[derive(Debug, Clone)]

@@ -79,10 +79,22 @@ impl Redactor {
         identity: Identity,
     ) -> ExchangeRecord {
         let (body, body_hex) = self.body(&exchange.request.body);
+        let var = token_var(identity).unwrap_or("OS_TOKEN");
+        let headers = self
+            .headers(&exchange.request.headers)
+            .into_iter()
+            .map(|(n, v)| {
+                if n.eq_ignore_ascii_case("x-auth-token") {
+                    (n, format!("${var}"))
+                } else {
+                    (n, v)
+                }
+            })
+            .collect();
         let request = RequestRecord {
             method: exchange.request.method.clone(),
             url: self.text(&exchange.request.url),
-            headers: self.headers(&exchange.request.headers),
+            headers,
             body,
             body_hex,
         };

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::cases::format::{Generated, RawRequest, Step, StepOp};
+use crate::cases::format::{Generated, RawRequest, Step, StepOp, UrlProject};
 use crate::model::pipeline::Op;
 use crate::profile::format::ActionForm;
 use crate::target::Target;
@@ -28,6 +28,8 @@ pub enum BuildError {
     BatchAction { dialect: String, action: String },
     #[error("the dialect has no '{0}' operation")]
     NoOperation(&'static str),
+    #[error("`url_project: other` needs the project id in the URL; this endpoint has none")]
+    NoProjectInUrl,
     #[error("`{0}` cannot be sent concurrently; use merge or set")]
     NotConcurrent(&'static str),
 }
@@ -228,6 +230,57 @@ pub fn sized_merge_body(size: usize) -> Vec<u8> {
     body
 }
 
+/// The image a rebuild names when the server does not say its own.
+pub const PLACEHOLDER_IMAGE: &str = "70a599e0-31e7-49b7-b260-868f441e862b";
+
+/// A project id that is well-formed but not the token's (`url_project:
+/// other`); the second one is used if the first is the target's own.
+const OTHER_PROJECTS: [&str; 2] = [
+    "0123456789abcdef0123456789abcdef",
+    "fedcba9876543210fedcba9876543210",
+];
+
+/// Apply a step's own headers (replacing defaults of the same name; an
+/// empty value sends the header empty) and its URL project.
+pub fn customize(
+    mut request: RecordedRequest,
+    step: &Step,
+    project: &str,
+) -> Result<RecordedRequest, BuildError> {
+    if step.op != StepOp::Raw {
+        for (name, value) in &step.headers {
+            request
+                .headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+            request.headers.push((name.clone(), value.clone()));
+        }
+    }
+    if step.url_project == UrlProject::Other {
+        let other = OTHER_PROJECTS
+            .into_iter()
+            .find(|p| *p != project)
+            .unwrap_or(OTHER_PROJECTS[0]);
+        request.url =
+            swap_project(&request.url, project, other).ok_or(BuildError::NoProjectInUrl)?;
+    }
+    Ok(request)
+}
+
+/// `url` with its first `/<project>` path segment replaced by `/<other>`.
+pub fn swap_project(url: &str, project: &str, other: &str) -> Option<String> {
+    let needle = format!("/{project}");
+    let mut from = 0;
+    while let Some(found) = url[from..].find(&needle) {
+        let start = from + found;
+        let end = start + needle.len();
+        if matches!(url[end..].chars().next(), None | Some('/' | '?')) {
+            return Some(format!("{}/{other}{}", &url[..start], &url[end..]));
+        }
+        from = end;
+    }
+    None
+}
+
 /// A server action, as a name and its argument (spec §4.2).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
@@ -263,6 +316,10 @@ impl Action {
             "reset-state-error" => Some(Action::new("os-resetState", json!({"state": "error"}))),
             "reset-state-active" => Some(Action::new("os-resetState", json!({"state": "active"}))),
             "restore" => plain("restore"),
+            "rebuild" => Some(Action::new(
+                "rebuild",
+                json!({"imageRef": PLACEHOLDER_IMAGE}),
+            )),
             _ => None,
         }
     }
@@ -348,6 +405,16 @@ mod tests {
             let v: Value = serde_json::from_slice(&body).unwrap();
             assert!(v["metadata"]["pad"].is_string());
         }
+    }
+
+    #[test]
+    fn project_segment_is_swapped_whole() {
+        let url = "http://h:1/v2.1/abc/servers/abcd/metadata";
+        assert_eq!(
+            swap_project(url, "abc", "fff").as_deref(),
+            Some("http://h:1/v2.1/fff/servers/abcd/metadata")
+        );
+        assert_eq!(swap_project("http://h/v2.1/servers/x", "abc", "fff"), None);
     }
 
     #[test]

@@ -7,13 +7,19 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use super::RunCase;
+use super::events::Reporter;
 use super::execute::{Assignment, Context, Session, run_case};
+use super::known_failures::KnownFailures;
 use super::requests;
-use super::results::CaseResult;
+use super::results::{
+    CaseResult, FORMAT_VERSION, RunInfo, RunResults, Summary, millis, now_rfc3339,
+    strip_endpoint_secrets,
+};
+use crate::cases::LoadedCase;
 
 /// The endpoint could not be used at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,10 +57,60 @@ pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
     }
 }
 
+/// Run `cases`, tell `reporters` about each result as it comes, and return
+/// the whole run (in case order). `known` marks known failures.
+pub async fn run_and_report(
+    ctx: Arc<Context>,
+    cases: Arc<Vec<LoadedCase>>,
+    known: &KnownFailures,
+    reporters: &mut [&mut dyn Reporter],
+    embedded: bool,
+) -> RunResults {
+    let started_at = now_rfc3339();
+    let started = Instant::now();
+    let total = cases.len();
+    for r in reporters.iter_mut() {
+        r.started(total);
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let runner = tokio::spawn(run_all(ctx.clone(), cases, tx));
+    let mut slots: Vec<Option<CaseResult>> = vec![None; total];
+    let mut done = 0;
+    while let Some((index, mut result)) = rx.recv().await {
+        known.apply(&mut result);
+        done += 1;
+        for r in reporters.iter_mut() {
+            r.case_finished(&result, done, total);
+        }
+        if let Some(slot) = slots.get_mut(index) {
+            *slot = Some(result);
+        }
+    }
+    let _ = runner.await;
+    let cases: Vec<CaseResult> = slots.into_iter().flatten().collect();
+    let mut summary = Summary::default();
+    for case in &cases {
+        summary.count(case);
+    }
+    RunResults {
+        format_version: FORMAT_VERSION,
+        run: RunInfo {
+            dialect: ctx.target.profile.id().to_string(),
+            endpoint: strip_endpoint_secrets(&ctx.target.endpoint),
+            embedded,
+            started_at,
+            duration_ms: millis(started.elapsed()),
+            metaconform_version: env!("CARGO_PKG_VERSION").to_string(),
+        },
+        summary,
+        cases,
+    }
+}
+
 /// Run `cases`; each result is sent on `results` with its index.
 pub async fn run_all(
     ctx: Arc<Context>,
-    cases: Arc<Vec<RunCase>>,
+    cases: Arc<Vec<LoadedCase>>,
     results: mpsc::UnboundedSender<(usize, CaseResult)>,
 ) {
     let workers = ctx.options.jobs.clamp(1, ctx.target.servers.len().max(1));
@@ -71,7 +127,7 @@ pub async fn run_all(
 async fn work(
     worker: usize,
     ctx: &Context,
-    cases: &[RunCase],
+    cases: &[LoadedCase],
     next: &AtomicUsize,
     results: &mpsc::UnboundedSender<(usize, CaseResult)>,
 ) {
@@ -107,5 +163,5 @@ async fn baseline(ctx: &Context, server: &str) {
         options: &ctx.options,
         records: Vec::new(),
     };
-    let _ = session.restore(server).await;
+    let _ = session.restore(server, true).await;
 }

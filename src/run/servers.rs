@@ -30,7 +30,8 @@ pub struct SetupError(pub String);
 pub struct ServerView {
     pub vm_state: Option<String>,
     pub task_state: Option<String>,
-    pub locked: bool,
+    /// `None` when the answer does not say (Nova before 2.9).
+    pub locked: Option<bool>,
 }
 
 impl ServerView {
@@ -40,10 +41,7 @@ impl ServerView {
         Some(ServerView {
             vm_state: text("OS-EXT-STS:vm_state"),
             task_state: text("OS-EXT-STS:task_state"),
-            locked: server
-                .get("locked")
-                .and_then(Value::as_bool)
-                .unwrap_or(false),
+            locked: server.get("locked").and_then(Value::as_bool),
         })
     }
 
@@ -95,7 +93,8 @@ impl Session<'_> {
     /// `GET` the server and parse its state.
     pub async fn show(&mut self, server: &str, purpose: Purpose) -> Result<ServerView, SetupError> {
         let identity = self.housekeeper();
-        let sender = self.sender(identity, None);
+        let version = self.show_microversion();
+        let sender = self.sender(identity, version.as_deref());
         let request = requests::show_request(self.target, server, sender);
         let exchange = self.send(request, purpose, None, identity).await;
         let response = exchange
@@ -112,6 +111,32 @@ impl Session<'_> {
             .as_ref()
             .and_then(ServerView::from_body)
             .ok_or_else(|| SetupError(format!("GET server {server}: no `server` object")))
+    }
+
+    /// The arguments of a `rebuild` step: the server's own image (a real
+    /// cloud needs one it has) and the step's `metadata`, if any.
+    pub async fn rebuild_args(&mut self, server: &str, step: &crate::cases::format::Step) -> Value {
+        let identity = self.housekeeper();
+        let sender = self.sender(identity, None);
+        let request = requests::show_request(self.target, server, sender);
+        let exchange = self.send(request, Purpose::Step, None, identity).await;
+        let image = exchange
+            .response
+            .and_then(|r| r.json())
+            .and_then(|b| b["server"]["image"]["id"].as_str().map(str::to_string))
+            .unwrap_or_else(|| requests::PLACEHOLDER_IMAGE.to_string());
+        let mut args = json!({ "imageRef": image });
+        if let Some(metadata) = &step.metadata {
+            args["metadata"] = json!(metadata);
+        }
+        args
+    }
+
+    /// Nova shows `locked` from 2.9: ask for it where the dialect serves it.
+    fn show_microversion(&self) -> Option<String> {
+        let lock_shown = crate::model::microversion::Microversion::new(2, 9);
+        let (lo, hi) = self.target.profile.rules.microversions?;
+        (lo <= lock_shown && lock_shown <= hi).then(|| lock_shown.to_string())
     }
 
     /// Send a server action; anything but 2xx is a setup error.
@@ -192,15 +217,20 @@ impl Session<'_> {
         Ok(())
     }
 
-    /// Back to active and unlocked, whatever the case did.
-    pub async fn restore(&mut self, server: &str) -> Result<(), SetupError> {
+    /// Back to active and unlocked, whatever the case did. `may_be_locked`:
+    /// the case locked the server, so unlock it even if the answer does not
+    /// say it is locked (a faulty endpoint may hide the lock).
+    pub async fn restore(&mut self, server: &str, may_be_locked: bool) -> Result<(), SetupError> {
         let view = self.show(server, Purpose::Cleanup).await?;
         let view = if view.task_state.is_some() {
             self.wait_for(server, None, Purpose::Cleanup).await?
         } else {
             view
         };
-        if view.locked {
+        let lockable = self.target.profile.file.lockable;
+        let locked =
+            view.locked == Some(true) || (lockable && (may_be_locked || view.locked.is_none()));
+        if locked {
             let who = self.housekeeper();
             self.act(server, "unlock", who, Purpose::Cleanup).await?;
         }
@@ -376,7 +406,7 @@ mod tests {
     fn view_settles_only_without_task() {
         let body = json!({"server": {"OS-EXT-STS:vm_state": "paused", "OS-EXT-STS:task_state": null, "locked": true}});
         let view = ServerView::from_body(&body).unwrap();
-        assert!(view.locked && view.settled_in(Some(VmState::Paused)));
+        assert!(view.locked == Some(true) && view.settled_in(Some(VmState::Paused)));
         assert!(!view.settled_in(Some(VmState::Active)));
         let busy = json!({"server": {"OS-EXT-STS:vm_state": "active", "OS-EXT-STS:task_state": "pausing"}});
         assert!(!ServerView::from_body(&busy).unwrap().settled_in(None));
