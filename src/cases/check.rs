@@ -8,6 +8,7 @@ use super::coverage::is_known_section;
 use super::format::{
     Case, Concurrent, Expect, Identity, RawRequest, Requirement, ServerRef, Step, StepOp,
 };
+use crate::model::outcome::OutcomeKind;
 use crate::model::server::{ServerAction, VmState};
 use crate::profile;
 
@@ -292,6 +293,15 @@ fn check_step(step: &Step, at: Location, case: &Case, issues: &mut Vec<Issue>) {
         }
     }
     check_op_arguments(step, at, issues);
+    let unmapped = matches!(step.op, StepOp::Raw | StepOp::Action);
+    let says_ok = |e: &Expect| e.outcome == Some(OutcomeKind::Ok);
+    if unmapped && (says_ok(&step.expect) || step.expect_for.values().any(says_ok)) {
+        issues.push(Issue::new(
+            at,
+            format!("`outcome: ok` on `op: {op}`: success codes are per operation and this step has none"),
+            "state the success code with `status:` (e.g. `status: 200`); refusal outcomes are fine",
+        ));
+    }
     check_expect(&step.expect, "expect", at, case, issues);
     for (dialect, expect) in &step.expect_for {
         check_dialect(dialect, "expect_for", at, issues);

@@ -351,7 +351,7 @@ pub struct Table {
     #[serde(default)]
     pub each_char: Option<String>,
     /// The case; every string in it (map keys included) may use `${var}`,
-    /// `${var*N}` (the value repeated N times) and, as a whole string,
+    /// `${var*N}` (the value repeated N times; N may name a variable) and, as a whole string,
     /// `${json:var}` (the value parsed as JSON: numbers, objects, ...). Its
     /// `id` must use at least one variable so each row gets its own id.
     pub case: Value,

@@ -2,7 +2,8 @@
 //!
 //! A row is a map of variables. Every string of the template, map keys
 //! included, is rewritten: `${var}` becomes the value, `${var*N}` the value
-//! repeated `N` times, and a string that is exactly `${json:var}` becomes the
+//! repeated `N` times (`N` in digits, or the name of a variable holding
+//! them), and a string that is exactly `${json:var}` becomes the
 //! JSON value parsed from the variable (to put numbers, objects or `null`
 //! where a string would otherwise go). Substitution is a single pass: a
 //! value that itself contains `${` is inserted as is.
@@ -37,7 +38,7 @@ pub enum TableError {
     UnknownVariable { name: String, known: String },
     #[error("'${{' without a closing '}}' in '{0}'")]
     Unterminated(String),
-    #[error("bad repeat count '{0}' in '${{…*N}}' (1 to {MAX_REPEAT})")]
+    #[error("bad repeat count '{0}' in '${{…*N}}' (0 to {MAX_REPEAT})")]
     BadRepeat(String),
     #[error("variable '{name}' is not valid JSON for '${{json:{name}}}': {reason}")]
     BadJson { name: String, reason: String },
@@ -59,7 +60,9 @@ impl TableError {
                 "define the variable in every row, or fix its name (each_char gives char, code, hex)"
             }
             TableError::Unterminated(_) => "close the variable: `${name}`",
-            TableError::BadRepeat(_) => "write the count as digits, e.g. `${c*255}`",
+            TableError::BadRepeat(_) => {
+                "write the count as digits or a variable holding digits, e.g. `${c*255}`, `${c*n}`"
+            }
             TableError::BadJson { .. } => {
                 "give the JSON text as the variable's value, e.g. `v: \"[1, 2]\"`"
             }
@@ -181,12 +184,17 @@ fn resolve(body: &str, row: &Row, whole: &str) -> Result<String, TableError> {
     match body.split_once('*') {
         None => lookup(body, row).map(str::to_string),
         Some((name, count)) => {
-            let n: usize = count
-                .trim()
+            let count = count.trim();
+            let digits = if count.bytes().all(|b| b.is_ascii_digit()) {
+                count
+            } else {
+                lookup(count, row)?
+            };
+            let n: usize = digits
                 .parse()
                 .ok()
-                .filter(|n| (1..=MAX_REPEAT).contains(n))
-                .ok_or_else(|| TableError::BadRepeat(count.to_string()))?;
+                .filter(|n| *n <= MAX_REPEAT)
+                .ok_or_else(|| TableError::BadRepeat(digits.to_string()))?;
             lookup(name.trim(), row).map(|v| v.repeat(n))
         }
     }
@@ -231,6 +239,12 @@ mod tests {
     }
 
     #[test]
+    fn repeat_count_may_be_a_variable() {
+        let r = row(&[("c", "é"), ("n", "3")]);
+        assert_eq!(substitute("${c*n}", &r).unwrap(), "ééé");
+    }
+
+    #[test]
     fn single_pass_leaves_inserted_dollar_braces_alone() {
         let out = substitute("k${c}", &row(&[("c", "${c}")])).unwrap();
         assert_eq!(out, "k${c}");
@@ -262,13 +276,19 @@ mod tests {
             substitute("x${a", &r),
             Err(TableError::Unterminated(_))
         ));
+        assert_eq!(substitute("${a*0}", &r).unwrap(), "");
         assert!(matches!(
-            substitute("${a*0}", &r),
+            substitute("${a*200001}", &r),
             Err(TableError::BadRepeat(_))
         ));
         assert!(matches!(
             substitute("${a*x}", &r),
-            Err(TableError::BadRepeat(_))
+            Err(TableError::UnknownVariable { name, .. }) if name == "x"
+        ));
+        let letters = row(&[("c", "é"), ("n", "three")]);
+        assert!(matches!(
+            substitute("${c*n}", &letters),
+            Err(TableError::BadRepeat(n)) if n == "three"
         ));
     }
 
