@@ -92,7 +92,12 @@ fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
     let cases = catalogue();
     let out = run(&dir, &["--cases", cases.to_str().unwrap()]);
     let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}\n{}", text(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stderr}\n{}",
+        text(&out.stdout)
+    );
     let (passed, failed, skipped) = counts(&last_line(&out));
     assert_eq!(failed, 0);
     assert!(passed > 0, "the catalogue ran no case");
@@ -129,7 +134,10 @@ fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
 #[test]
 fn fixture_cases_pass_with_the_state_machinery() {
     let dir = scratch("fixtures");
-    let out = run(&dir, &["--cases", fixtures().to_str().unwrap(), "--jobs", "3"]);
+    let out = run(
+        &dir,
+        &["--cases", fixtures().to_str().unwrap(), "--jobs", "3"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(last_line(&out), "7 passed, 0 failed, 1 skipped");
     let results = results(&dir);
@@ -174,7 +182,14 @@ fn every_fault_makes_at_least_one_case_fail() {
         let dir = scratch("fault");
         let out = run(
             &dir,
-            &["--cases", cases.to_str().unwrap(), "--fault", &fault, "--jobs", "4"],
+            &[
+                "--cases",
+                cases.to_str().unwrap(),
+                "--fault",
+                &fault,
+                "--jobs",
+                "4",
+            ],
         );
         let (_, failed, _) = counts(&last_line(&out));
         if out.status.code() != Some(1) || failed == 0 {
@@ -261,7 +276,11 @@ fn remote_endpoint_runs_and_catches_a_served_fault() {
     let dir = scratch("remote");
     let fixtures = fixtures();
     let healthy = serve(&[]);
-    let out = run_remote(&dir, &healthy.info, &["--cases", fixtures.to_str().unwrap()]);
+    let out = run_remote(
+        &dir,
+        &healthy.info,
+        &["--cases", fixtures.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!results(&dir).run.embedded);
 
@@ -325,11 +344,20 @@ fn list_json_names_every_selected_case() {
     let ids: Vec<&str> = list.iter().filter_map(|e| e["id"].as_str()).collect();
     assert_eq!(ids.len(), 7, "{ids:?}");
     assert!(!ids.contains(&"fixture-concurrent-merge"));
-    assert!(list.iter().all(|e| e["area"] == "basic" && e["spec"].is_string()));
+    assert!(
+        list.iter()
+            .all(|e| e["area"] == "basic" && e["spec"].is_string())
+    );
 
     let exact = run(
         &dir,
-        &["--cases", fixtures().to_str().unwrap(), "--list", "--exact", "fixture-action-pause"],
+        &[
+            "--cases",
+            fixtures().to_str().unwrap(),
+            "--list",
+            "--exact",
+            "fixture-action-pause",
+        ],
     );
     assert_eq!(text(&exact.stdout).lines().count(), 1);
 }
@@ -366,7 +394,11 @@ fn endpoint_without_servers_exits_2_and_says_what_to_pass() {
         ],
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--server"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--server"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

@@ -68,14 +68,22 @@ fn body(expect: &Expect, response: &RecordedResponse) -> Vec<String> {
         return broken;
     };
     if let Some(want) = expect.body.as_ref().filter(|want| **want != got) {
-        broken.push(format!("expected body {want}, got {got}"));
+        broken.push(format!(
+            "expected body {}, got {}",
+            snippet(want.to_string().as_bytes()),
+            snippet(got.to_string().as_bytes())
+        ));
     }
     if let Some(want) = expect
         .body_contains
         .as_ref()
         .filter(|want| !contains(&got, want))
     {
-        broken.push(format!("expected body containing {want}, got {got}"));
+        broken.push(format!(
+            "expected body containing {}, got {}",
+            snippet(want.to_string().as_bytes()),
+            snippet(got.to_string().as_bytes())
+        ));
     }
     broken
 }

@@ -293,7 +293,7 @@ impl Session<'_> {
                 (request, Some(op))
             }
         };
-        let request = requests::customize(request, step, &self.target.project_id)?;
+        let request = requests::customize(request, step, self.target)?;
         let exchange = self
             .send(request, Purpose::Step, Some(number), step.identity)
             .await;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::cases::format::{Generated, RawRequest, Step, StepOp, UrlProject};
+use crate::cases::format::{Generated, Identity, RawRequest, Step, StepOp, UrlProject};
 use crate::model::pipeline::Op;
 use crate::profile::format::ActionForm;
 use crate::target::Target;
@@ -218,15 +218,14 @@ fn raw_body(raw: &RawRequest) -> Result<Vec<u8>, BuildError> {
     Ok(raw.body.clone().unwrap_or_default().into_bytes())
 }
 
-/// A valid JSON merge body of exactly `size` bytes (or the smallest valid
-/// one, if `size` is below it).
+/// A valid JSON merge body of exactly `size` bytes storing `k` = `v`,
+/// padded with trailing whitespace (or the bare body, if `size` is below
+/// its length).
 pub fn sized_merge_body(size: usize) -> Vec<u8> {
-    let (head, tail) = (r#"{"metadata": {"pad": ""#, r#""}}"#);
-    let pad = size.saturating_sub(head.len() + tail.len());
-    let mut body = Vec::with_capacity(size.max(head.len() + tail.len()));
-    body.extend_from_slice(head.as_bytes());
-    body.resize(head.len() + pad, b'x');
-    body.extend_from_slice(tail.as_bytes());
+    let mut body = br#"{"metadata": {"k": "v"}}"#.to_vec();
+    if size > body.len() {
+        body.resize(size, b' ');
+    }
     body
 }
 
@@ -241,12 +240,15 @@ const OTHER_PROJECTS: [&str; 2] = [
 ];
 
 /// Apply a step's own headers (replacing defaults of the same name; an
-/// empty value sends the header empty) and its URL project.
+/// empty value sends the header empty) and its URL project: the second
+/// project's for `as: alt` (its user calls its own endpoint), another
+/// well-formed one for `url_project: other`.
 pub fn customize(
     mut request: RecordedRequest,
     step: &Step,
-    project: &str,
+    target: &Target,
 ) -> Result<RecordedRequest, BuildError> {
+    let project = target.project_id.as_str();
     if step.op != StepOp::Raw {
         for (name, value) in &step.headers {
             request
@@ -254,6 +256,14 @@ pub fn customize(
                 .retain(|(n, _)| !n.eq_ignore_ascii_case(name));
             request.headers.push((name.clone(), value.clone()));
         }
+    }
+    let alt_project = target.credentials.alt_project_id.as_deref();
+    if step.identity == Identity::Alt
+        && step.url_project == UrlProject::Own
+        && let Some(alt) = alt_project
+        && let Some(url) = swap_project(&request.url, project, alt)
+    {
+        request.url = url;
     }
     if step.url_project == UrlProject::Other {
         let other = OTHER_PROJECTS
@@ -403,7 +413,7 @@ mod tests {
             let body = sized_merge_body(size);
             assert_eq!(body.len(), size);
             let v: Value = serde_json::from_slice(&body).unwrap();
-            assert!(v["metadata"]["pad"].is_string());
+            assert_eq!(v, json!({"metadata": {"k": "v"}}));
         }
     }
 
