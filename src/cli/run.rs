@@ -62,8 +62,9 @@ pub struct RunArgs {
     /// Project member's token.
     #[arg(long, env = "OS_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
-    /// Read the project member's token from this file.
-    #[arg(long, conflicts_with = "token")]
+    /// Read the project member's token from this file (wins over
+    /// --token and OS_TOKEN).
+    #[arg(long)]
     pub token_file: Option<PathBuf>,
     /// Admin token (admin cases, reaching `error`, bypassing locks).
     #[arg(long, env = "METACONFORM_ADMIN_TOKEN", hide_env_values = true)]
@@ -272,9 +273,9 @@ fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Tar
             "error: --endpoint needs servers to test: pass --server ID (a server of the project that the run may change; one per --jobs)".into(),
         ));
     }
-    let token = match (&args.token, &args.token_file) {
-        (Some(t), _) => t.clone(),
-        (None, Some(file)) => read_token(file)?,
+    let token = match (&args.token_file, &args.token) {
+        (Some(file), _) => read_token(file)?,
+        (None, Some(t)) => t.clone(),
         (None, None) => {
             return Err(usage(
                 "error: --endpoint needs a token: pass --token-file FILE, set OS_TOKEN, or --token"

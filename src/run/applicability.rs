@@ -210,3 +210,97 @@ pub fn needs_read_back(step: &Step) -> bool {
         .chain(step.expect_for.values())
         .any(|e| e.stored.is_some() || e.stored_contains.is_some() || e.stored_count.is_some())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Credentials;
+    use std::path::Path;
+
+    fn target(dialect: &str, creds: Credentials) -> Target {
+        Target {
+            endpoint: "http://127.0.0.1:1/v2.1/p".into(),
+            project_id: "p".into(),
+            profile: crate::profile::builtin(dialect).unwrap(),
+            credentials: creds,
+            servers: vec!["s".into()],
+            alt_servers: vec![],
+            disposable: true,
+        }
+    }
+
+    fn case(yaml: &str) -> Case {
+        let text = format!("cases:\n{yaml}");
+        let loaded = crate::cases::load_str(Path::new("t/x.yaml"), &text)
+            .unwrap_or_else(|d| panic!("{}", d[0]));
+        loaded[0].case.clone()
+    }
+
+    fn owner_only() -> Credentials {
+        Credentials {
+            token: Some("demo:p".into()),
+            ..Credentials::default()
+        }
+    }
+
+    #[test]
+    fn missing_credentials_are_the_users_and_gate() {
+        let c = case(
+            "  - {id: a, name: n, spec: '4.1', requires: [admin], dialects: [nova], steps: [{op: list, as: admin, expect: {status: 200}}]}\n",
+        );
+        let skip = check(&c, &target("nova", owner_only()), &RunOptions::default()).unwrap_err();
+        assert_eq!(skip.kind, SkipKind::Credentials);
+        assert!(skip.reason.contains("--admin-token"), "{}", skip.reason);
+        assert!(skip.kind.gates());
+    }
+
+    #[test]
+    fn what_the_dialect_lacks_does_not_gate() {
+        let set = case(
+            "  - {id: a, name: n, spec: '1.1', steps: [{op: set, key: k, value: v, expect: {outcome: ok}}]}\n",
+        );
+        let skip = check(
+            &set,
+            &target("ecs-v1", owner_only()),
+            &RunOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(skip.kind, SkipKind::Dialect);
+        assert!(
+            skip.reason.contains("no 'set' operation"),
+            "{}",
+            skip.reason
+        );
+        assert!(!skip.kind.gates());
+        assert!(check(&set, &target("nova", owner_only()), &RunOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn unreachable_state_and_user_choice() {
+        let c = case(
+            "  - {id: a, name: n, spec: '4.1', requires: [state-changes], given: {vm_state: paused}, steps: [{op: list, expect: {status: 200}}]}\n",
+        );
+        let ecs = check(&c, &target("ecs-v1", owner_only()), &RunOptions::default()).unwrap_err();
+        assert_eq!(ecs.kind, SkipKind::Dialect);
+        let options = RunOptions {
+            no_state_changes: true,
+            ..RunOptions::default()
+        };
+        let chosen = check(&c, &target("nova", owner_only()), &options).unwrap_err();
+        assert_eq!(chosen.kind, SkipKind::UserChoice);
+    }
+
+    #[test]
+    fn microversion_beyond_the_dialect_is_skipped() {
+        let c = case(
+            "  - {id: a, name: n, spec: '6.2', dialects: [nova, nova-legacy], min_microversion: '2.102', steps: [{op: list, expect: {status: 200}}]}\n",
+        );
+        assert!(check(&c, &target("nova", owner_only()), &RunOptions::default()).is_ok());
+        let legacy = check(
+            &c,
+            &target("nova-legacy", owner_only()),
+            &RunOptions::default(),
+        );
+        assert_eq!(legacy.unwrap_err().kind, SkipKind::Dialect);
+    }
+}

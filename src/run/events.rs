@@ -68,10 +68,6 @@ impl Terminal {
             progress: std::io::stderr().is_terminal() && !ci,
         }
     }
-
-    pub fn quiet() -> Self {
-        Terminal { progress: false }
-    }
 }
 
 impl Reporter for Terminal {
