@@ -3,7 +3,8 @@
 //! Everything goes through the endpoint itself (spec §4.2): server actions,
 //! then polling `GET` on the server until `OS-EXT-STS:vm_state` is the target
 //! and `OS-EXT-STS:task_state` is null, with a timeout. Metadata is reset
-//! first (replace-all `{}` where the dialect has it and owns no system keys,
+//! first (replace-all `{}` where the dialect has it and owns no system keys
+//! or the target is disposable,
 //! else key by key), system keys are never touched.
 
 use std::collections::BTreeMap;
@@ -248,7 +249,9 @@ impl Session<'_> {
     pub async fn reset_metadata(&mut self, server: &str) -> Result<(), SetupError> {
         let profile = &self.target.profile;
         let has_replace = profile.op(&Op::Replace).is_some();
-        if has_replace && profile.file.system_keys.is_empty() {
+        // On a disposable target (the embedded server) no system key is
+        // worth keeping; elsewhere replace-all would delete them.
+        if has_replace && (profile.file.system_keys.is_empty() || self.target.disposable) {
             let body = json!({"metadata": {}});
             return self
                 .expect_2xx(server, &Op::Replace, Some(&body), "reset metadata")
