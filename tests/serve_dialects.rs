@@ -132,3 +132,38 @@ fn huawei_v1_family_is_refused_with_a_reason() {
     let err = App::new(profile, 1, Vec::new(), 0).expect_err("not served yet");
     assert!(err.to_string().contains("Huawei v1"), "{err}");
 }
+
+#[test]
+fn the_catalog_endpoint_answers_version_discovery() {
+    let app = app("nova");
+    let p = app.projects().main.clone();
+    let r = send(&app, "GET", &format!("/v2.1/{p}"), None);
+    assert_eq!(r.status, 200);
+    assert_eq!(json_of(&r)["version"]["min_version"], "2.1");
+    let anonymous = app.handle(HttpRequest::new("GET", &format!("/v2.1/{p}")));
+    assert_eq!(anonymous.status, 401);
+}
+
+#[test]
+fn server_creation_is_bounded_by_the_instance_quota() {
+    let profile = metaconform::profile::builtin("nova").expect("profile");
+    let limit = metaconform::serve::servers::MAX_INSTANCES;
+    let app = App::new(profile, limit - 1, Vec::new(), 0).expect("app");
+    let p = app.projects().main.clone();
+    let create = |name: &str| {
+        send(
+            &app,
+            "POST",
+            &format!("/v2.1/{p}/servers"),
+            Some(json!({"server": {"name": name}})),
+        )
+    };
+    assert_eq!(create("last").status, 202);
+    let refused = create("one-too-many");
+    assert_eq!(refused.status, 403);
+    assert!(
+        json_of(&refused)["forbidden"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Quota exceeded for instances"))
+    );
+}

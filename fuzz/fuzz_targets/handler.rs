@@ -108,6 +108,14 @@ enum Body {
     Json(String, Vec<(String, String)>),
 }
 
+/// The legacy profile `nova` mounts under `/v2`, loaded once.
+fn legacy() -> Option<&'static Profile> {
+    static LEGACY: OnceLock<Option<Profile>> = OnceLock::new();
+    LEGACY
+        .get_or_init(|| metaconform::profile::builtin("nova-legacy").ok())
+        .as_ref()
+}
+
 fn profiles() -> &'static [Profile] {
     static PROFILES: OnceLock<Vec<Profile>> = OnceLock::new();
     PROFILES.get_or_init(|| {
@@ -147,7 +155,11 @@ fn target(app: &App, r: &Request) -> String {
     let projects = app.projects();
     let own = app.server_ids(&projects.main);
     let alt = app.server_ids(&projects.alt);
-    let pick = |ids: &[String], n: u8| ids.get(usize::from(n) % ids.len().max(1)).cloned().unwrap_or_default();
+    let pick = |ids: &[String], n: u8| {
+        ids.get(usize::from(n) % ids.len().max(1))
+            .cloned()
+            .unwrap_or_default()
+    };
     let prefix = match &r.prefix {
         Prefix::Project => format!("/v2.1/{}", projects.main),
         Prefix::NoProject => "/v2.1".to_string(),
@@ -223,14 +235,27 @@ fn request(app: &App, r: &Request) -> HttpRequest {
         out = out.header(name, value);
     }
     out.body = body_bytes(&r.body);
-    out.declared_len = r.declared_len.map(|n| n as usize).filter(|n| *n > out.body.len());
+    out.declared_len = r
+        .declared_len
+        .map(|n| n as usize)
+        .filter(|n| *n > out.body.len());
     out
 }
 
 fn check(response: &HttpResponse) {
-    assert!((100..=599).contains(&response.status), "status {}", response.status);
-    assert!(response.status < 500, "5xx from the fault-free mock: {response:?}");
-    assert!(response.header("x-openstack-request-id").is_some(), "no request id");
+    assert!(
+        (100..=599).contains(&response.status),
+        "status {}",
+        response.status
+    );
+    assert!(
+        response.status < 500,
+        "5xx from the fault-free mock: {response:?}"
+    );
+    assert!(
+        response.header("x-openstack-request-id").is_some(),
+        "no request id"
+    );
     if response.is_json() {
         assert!(
             serde_json::from_slice::<serde_json::Value>(&response.body).is_ok(),
@@ -244,7 +269,8 @@ fuzz_target!(|input: Input| {
     let Some(profile) = all.get(usize::from(input.dialect) % all.len().max(1)) else {
         return;
     };
-    let Ok(app) = App::new(profile.clone(), 2, Vec::new(), 0) else {
+    let legacy = legacy().filter(|_| profile.id() == "nova").cloned();
+    let Ok(app) = App::with_legacy(profile.clone(), legacy, 2, Vec::new(), 0) else {
         return;
     };
     for r in input.requests.iter().take(8) {
