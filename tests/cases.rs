@@ -8,6 +8,7 @@ use std::process::Command;
 
 use metaconform::cases::format::{Case, StepOp};
 use metaconform::cases::{LoadedCase, RULES, coverage, load_dir, missing};
+use metaconform::model::outcome::OutcomeKind;
 use metaconform::model::pipeline::Op;
 use metaconform::profile;
 
@@ -145,6 +146,51 @@ fn listed_dialects_have_every_route_the_case_uses() {
     assert!(wrong.is_empty(), "{wrong:#?}");
 }
 
+/// Keys a case stores on purpose: `given.metadata` and the keys of steps
+/// that expect success.
+fn keys_meant_to_be_stored(case: &Case, dialect: &str) -> Vec<String> {
+    let mut keys: Vec<String> = case.given.metadata.keys().cloned().collect();
+    for step in &case.steps {
+        let step = &step.value;
+        let expect = step.expect_for.get(dialect).unwrap_or(&step.expect);
+        if expect.outcome != Some(OutcomeKind::Ok) {
+            continue;
+        }
+        keys.extend(step.metadata.iter().flat_map(|m| m.keys().cloned()));
+        if step.op == StepOp::Set {
+            keys.extend(step.key.clone());
+        }
+    }
+    keys
+}
+
+/// Cross-check with the profiles: a case never relies on storing a key the
+/// dialect's profile refuses (space and ':' on Huawei, spec §8 rows 5 and
+/// 8); such cases must be restricted to the dialects that allow the key.
+#[test]
+fn positive_steps_only_use_keys_the_dialect_allows() {
+    let profiles: BTreeMap<String, profile::Profile> = profile::builtin_ids()
+        .map(|id| (id.to_string(), profile::builtin(id).unwrap()))
+        .collect();
+    let mut wrong = Vec::new();
+    for loaded in catalogue() {
+        let case = &loaded.case;
+        let dialects: Vec<&String> = match &case.dialects {
+            Some(list) => list.iter().collect(),
+            None => profiles.keys().collect(),
+        };
+        for d in dialects {
+            let rule = &profiles[d].rules.metadata.key;
+            for key in keys_meant_to_be_stored(case, d) {
+                if rule.check(&key).is_err() {
+                    wrong.push(format!("{} stores {key:?} on {d}", case.id));
+                }
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+}
+
 #[test]
 fn every_case_runs_on_some_dialect_and_nova_family_runs_most() {
     let profiles: BTreeMap<String, profile::Profile> = profile::builtin_ids()
@@ -215,6 +261,7 @@ fn bad_files_give_located_diagnostics() {
         "b/bad-table.yaml",
         "tables:\n  - rows: [{c: a}]\n    each_char: \"xy\"\n    case: {id: \"t.${c}\", name: n, spec: \"2.1\", steps: []}\n",
     );
+    write(&dir, "b/misnamed.yml", "cases: []\n");
     // Profiles are not cases: a broken file under dialects/ is not read.
     write(&dir, "dialects/nova.yaml", "not: [a case");
 
@@ -245,7 +292,8 @@ fn bad_files_give_located_diagnostics() {
             .iter()
             .all(|d| !d.file.ends_with("dialects/nova.yaml"))
     );
-    assert_eq!(diags.len(), 6, "{diags:#?}");
+    find("misnamed.yml", "not read");
+    assert_eq!(diags.len(), 7, "{diags:#?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

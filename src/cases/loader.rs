@@ -110,6 +110,16 @@ fn collect_files(root: &Path, dir: &Path, files: &mut Vec<PathBuf>, diags: &mut 
             collect_files(root, &path, files, diags);
         } else if path.extension().is_some_and(|e| e == "yaml") {
             files.push(path);
+        } else if path.extension().is_some_and(|e| e == "yml") {
+            diags.push(
+                Diagnostic::new(
+                    &path,
+                    0,
+                    0,
+                    "case files end in .yaml; this .yml file is not read",
+                )
+                .with_help("rename it to .yaml"),
+            );
         }
     }
 }
@@ -427,6 +437,56 @@ tables:
         let diags = errors(&bad_step);
         assert_eq!(diags.len(), 2);
         assert!(diags[0].message.contains("`key` does not apply"));
+    }
+
+    #[test]
+    fn raw_action_and_concurrent_steps_are_checked() {
+        let text = r#"
+cases:
+  - id: a
+    name: n
+    spec: "5.4"
+    steps:
+      - op: raw
+        raw: {method: post, path: metadata, body: "x", body_hex: "zz"}
+        expect: {outcome: ok}
+      - op: action
+        action: explode
+        expect: {status: 202}
+      - op: concurrent
+        concurrent: {op: delete, count: 1}
+        expect: {outcome: ok}
+      - op: list
+        expect: {outcome: ok, message_contains: "x"}
+        expect_for: {ecs-v1: {outcome: ok}}
+"#;
+        let diags = errors(text);
+        let messages: Vec<&str> = diags.iter().map(|d| d.message.as_str()).collect();
+        for needle in [
+            "more than one of `body`, `body_hex`, `body_size`",
+            "`body_hex` 'zz' is not hex",
+            "raw method 'post'",
+            "raw path 'metadata'",
+            "`outcome: ok` on `op: raw`",
+            "unknown action 'explode'",
+            "concurrent op 'delete'",
+            "concurrent count 1",
+            "`message_contains`/`error_code` are dialect-specific",
+            "the case uses `action: explode` but does not list `requires: [state-changes]`",
+        ] {
+            assert!(
+                messages.iter().any(|m| m.contains(needle)),
+                "no '{needle}' in {messages:#?}"
+            );
+        }
+        let listed = text.replace("    steps:\n", "    dialects: [nova]\n    steps:\n");
+        let diags = errors(&listed);
+        assert!(
+            diags.iter().any(|d| d
+                .message
+                .contains("`expect_for.ecs-v1` names a dialect the case does not run on")),
+            "{diags:#?}"
+        );
     }
 
     #[test]
