@@ -442,3 +442,20 @@ fn endpoint_nobody_listens_on_exits_3() {
     assert!(text(&out.stderr).contains("cannot reach"));
     assert!(!text(&out.stderr).contains("demo:abc"));
 }
+
+#[test]
+fn coverage_lists_every_rule_and_fails_when_one_has_no_case() {
+    let dir = scratch("coverage");
+    let full = run(
+        &dir,
+        &["--cases", catalogue().to_str().unwrap(), "--coverage"],
+    );
+    assert_eq!(full.status.code(), Some(0), "{}", text(&full.stdout));
+    assert!(text(&full.stdout).contains("§2.1"));
+    let partial = run(
+        &dir,
+        &["--cases", fixtures().to_str().unwrap(), "--coverage"],
+    );
+    assert_eq!(partial.status.code(), Some(1));
+    assert!(text(&partial.stdout).contains("rules without cases:"));
+}

@@ -261,6 +261,12 @@ impl Session<'_> {
         microversion: Option<&str>,
     ) -> Result<(RecordedResponse, Option<Op>), StepTrouble> {
         let target = self.target;
+        let mut rebuild_args =
+            if step.op == StepOp::Action && step.action.as_deref() == Some("rebuild") {
+                Some(self.rebuild_args(server, step, number).await)
+            } else {
+                None
+            };
         let sender = self.sender(step.identity, microversion);
         let query = step.query.as_deref();
         let (request, op) = match step.op {
@@ -277,8 +283,11 @@ impl Session<'_> {
                     .action
                     .as_deref()
                     .ok_or(BuildError::Missing("action"))?;
-                let action = Action::parse(name)
+                let mut action = Action::parse(name)
                     .ok_or_else(|| BuildError::UnknownAction(name.to_string()))?;
+                if let Some(args) = rebuild_args.take() {
+                    action.args = args;
+                }
                 (
                     requests::action_request(target, &action, server, sender)?,
                     None,

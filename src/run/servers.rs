@@ -116,11 +116,18 @@ impl Session<'_> {
 
     /// The arguments of a `rebuild` step: the server's own image (a real
     /// cloud needs one it has) and the step's `metadata`, if any.
-    pub async fn rebuild_args(&mut self, server: &str, step: &crate::cases::format::Step) -> Value {
+    pub async fn rebuild_args(
+        &mut self,
+        server: &str,
+        step: &crate::cases::format::Step,
+        number: usize,
+    ) -> Value {
         let identity = self.housekeeper();
         let sender = self.sender(identity, None);
         let request = requests::show_request(self.target, server, sender);
-        let exchange = self.send(request, Purpose::Step, None, identity).await;
+        let exchange = self
+            .send(request, Purpose::Step, Some(number), identity)
+            .await;
         let image = exchange
             .response
             .and_then(|r| r.json())
