@@ -52,6 +52,9 @@ pub struct Session<'a> {
     pub redactor: &'a Redactor,
     pub options: &'a RunOptions,
     pub records: Vec<ExchangeRecord>,
+    /// The 1-based step being run, for records sent on its behalf (polls
+    /// after an action).
+    pub current_step: Option<usize>,
 }
 
 impl Session<'_> {
@@ -64,6 +67,7 @@ impl Session<'_> {
         identity: Identity,
     ) -> Exchange {
         let exchange = self.transport.send(request).await;
+        let step = step.or(self.current_step.filter(|_| purpose == Purpose::Step));
         self.records
             .push(self.redactor.record(&exchange, purpose, step, identity));
         exchange
@@ -102,13 +106,22 @@ pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_
         redactor: &ctx.redactor,
         options: &ctx.options,
         records: Vec::new(),
+        current_step: None,
     };
     let outcome = session.run(case, servers).await;
-    let cleanup = if touches_state(case) {
-        session.restore(servers.server, touches_lock(case)).await
+    let mut cleanup = if touches_state(case) {
+        session
+            .restore(servers.server, touches_lock(case), Identity::Owner)
+            .await
     } else {
         Ok(())
     };
+    if let Some(alt) = servers.alt_server.filter(|_| acts_on_alt(case))
+        && ctx.target.credentials.admin_token.is_some()
+    {
+        let alt_cleanup = session.restore(alt, true, Identity::Admin).await;
+        cleanup = cleanup.and(alt_cleanup);
+    }
     apply_outcome(&mut result, outcome, cleanup);
     result.exchanges = session.records;
     result.duration_ms = millis(started.elapsed());
@@ -172,6 +185,13 @@ fn trouble_text(trouble: &StepTrouble) -> String {
     }
 }
 
+/// Whether a step sends a server action to the second project's server.
+pub fn acts_on_alt(case: &Case) -> bool {
+    case.steps
+        .iter()
+        .any(|s| s.value.op == StepOp::Action && s.value.server == ServerRef::Alt)
+}
+
 /// Whether the case locks the server (given, or by a step).
 pub fn touches_lock(case: &Case) -> bool {
     case.given.locked
@@ -204,10 +224,12 @@ impl Session<'_> {
             .map_err(|e| (0, StepTrouble::Error(e.0)))?;
         for (index, step) in case.steps.iter().enumerate() {
             let number = index + 1;
+            self.current_step = Some(number);
             self.run_step(case, number, &step.value, servers)
                 .await
                 .map_err(|t| (number, t))?;
         }
+        self.current_step = None;
         Ok(())
     }
 

@@ -11,6 +11,8 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use crate::cases::format::Identity;
+
 use super::events::Reporter;
 use super::execute::{Assignment, Context, Session, run_case};
 use super::known_failures::KnownFailures;
@@ -162,6 +164,7 @@ async fn baseline(ctx: &Context, server: &str) {
         redactor: &ctx.redactor,
         options: &ctx.options,
         records: Vec::new(),
+        current_step: None,
     };
-    let _ = session.restore(server, true).await;
+    let _ = session.restore(server, true, Identity::Owner).await;
 }

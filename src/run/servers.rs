@@ -227,8 +227,15 @@ impl Session<'_> {
 
     /// Back to active and unlocked, whatever the case did. `may_be_locked`:
     /// the case locked the server, so unlock it even if the answer does not
-    /// say it is locked (a faulty endpoint may hide the lock).
-    pub async fn restore(&mut self, server: &str, may_be_locked: bool) -> Result<(), SetupError> {
+    /// say it is locked (a faulty endpoint may hide the lock). `actor` sends
+    /// the undo actions: the owner for the case's server, the admin for the
+    /// second project's (an admin may act on any project's server).
+    pub async fn restore(
+        &mut self,
+        server: &str,
+        may_be_locked: bool,
+        actor: Identity,
+    ) -> Result<(), SetupError> {
         let view = self.show(server, Purpose::Cleanup).await?;
         let view = if view.task_state.is_some() {
             self.wait_for(server, None, Purpose::Cleanup).await?
@@ -244,8 +251,7 @@ impl Session<'_> {
         }
         let state = view.vm_state.as_deref().and_then(VmState::parse);
         if let Some(back) = state.and_then(action_back) {
-            self.act(server, back, Identity::Owner, Purpose::Cleanup)
-                .await?;
+            self.act(server, back, actor, Purpose::Cleanup).await?;
             self.wait_for(server, Some(VmState::Active), Purpose::Cleanup)
                 .await?;
         }
