@@ -459,3 +459,23 @@ fn coverage_lists_every_rule_and_fails_when_one_has_no_case() {
     assert_eq!(partial.status.code(), Some(1));
     assert!(text(&partial.stdout).contains("rules without cases:"));
 }
+
+#[test]
+fn a_state_the_action_does_not_lead_to_is_an_error_not_a_hang() {
+    let dir = scratch("shelved");
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-shelved");
+    let started = std::time::Instant::now();
+    let out = run(
+        &dir,
+        &["--cases", cases.to_str().unwrap(), "--state-timeout", "60"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let results = results(&dir);
+    assert_eq!(results.cases[0].verdict, Verdict::Error);
+    let reason = results.cases[0].reason.as_deref().unwrap();
+    assert!(
+        reason.contains("settled in vm_state shelved_offloaded instead of shelved"),
+        "{reason}"
+    );
+}

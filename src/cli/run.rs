@@ -114,6 +114,10 @@ pub struct RunArgs {
     /// Seconds to wait for a server to settle after an action.
     #[arg(long, default_value_t = 300)]
     pub state_timeout: u64,
+    /// Flavor id the `resize` action asks for (must differ from the
+    /// servers' own flavor).
+    #[arg(long, default_value = "2")]
+    pub resize_flavor: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -370,6 +374,7 @@ async fn execute(
             jobs: usize::from(args.jobs),
             state_timeout: Duration::from_secs(args.state_timeout),
             no_state_changes: args.no_state_changes,
+            resize_flavor: args.resize_flavor.clone(),
         },
     });
     if let Err(e) = preflight(&ctx).await {

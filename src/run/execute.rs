@@ -307,6 +307,7 @@ impl Session<'_> {
                     .ok_or(BuildError::Missing("action"))?;
                 let mut action = Action::parse(name)
                     .ok_or_else(|| BuildError::UnknownAction(name.to_string()))?;
+                self.tune(&mut action);
                 if let Some(args) = rebuild_args.take() {
                     action.args = args;
                 }

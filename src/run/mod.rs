@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub state_timeout: Duration,
     /// The user forbade state changes (`--no-state-changes`).
     pub no_state_changes: bool,
+    /// The flavor `resize` asks for (must differ from the server's).
+    pub resize_flavor: String,
 }
 
 impl Default for RunOptions {
@@ -43,6 +45,7 @@ impl Default for RunOptions {
             jobs: 4,
             state_timeout: Duration::from_secs(300),
             no_state_changes: false,
+            resize_flavor: "2".to_string(),
         }
     }
 }

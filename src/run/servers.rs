@@ -21,6 +21,10 @@ use super::execute::Session;
 use super::requests::{self, Action, Sender};
 use super::results::Purpose;
 
+/// How long a server may sit, without a task, in a state other than the one
+/// an action should lead to before the runner stops waiting.
+const SETTLED_ELSEWHERE_GRACE: Duration = Duration::from_secs(5);
+
 /// Setup or cleanup could not be done: the case's verdict is `error`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -147,6 +151,13 @@ impl Session<'_> {
         (lo <= lock_shown && lock_shown <= hi).then(|| lock_shown.to_string())
     }
 
+    /// Apply run options to an action (the flavor `resize` asks for).
+    pub fn tune(&self, action: &mut Action) {
+        if action.name == "resize" {
+            action.args = json!({ "flavorRef": self.options.resize_flavor });
+        }
+    }
+
     /// Send a server action; anything but 2xx is a setup error.
     pub async fn act(
         &mut self,
@@ -155,8 +166,9 @@ impl Session<'_> {
         identity: Identity,
         purpose: Purpose,
     ) -> Result<(), SetupError> {
-        let action =
+        let mut action =
             Action::parse(name).ok_or_else(|| SetupError(format!("unknown action '{name}'")))?;
+        self.tune(&mut action);
         let identity = if action.admin_only() {
             Identity::Admin
         } else {
@@ -188,10 +200,26 @@ impl Session<'_> {
     ) -> Result<ServerView, SetupError> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(20);
+        let mut settled_elsewhere: Option<Instant> = None;
         loop {
             let view = self.show(server, purpose).await?;
             if view.settled_in(state) {
                 return Ok(view);
+            }
+            // No task and another state: the action ended elsewhere (e.g.
+            // shelve going straight to shelved_offloaded). Allow a grace
+            // period for clouds that set the task late, then give up.
+            if view.task_state.is_none() {
+                let since = *settled_elsewhere.get_or_insert_with(Instant::now);
+                if since.elapsed() > SETTLED_ELSEWHERE_GRACE {
+                    return Err(SetupError(format!(
+                        "server {server} settled in vm_state {} instead of {}",
+                        view.vm_state.as_deref().unwrap_or("unknown"),
+                        state.map_or("a settled state", VmState::as_str),
+                    )));
+                }
+            } else {
+                settled_elsewhere = None;
             }
             if started.elapsed() > self.options.state_timeout {
                 return Err(SetupError(format!(
