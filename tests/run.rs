@@ -479,3 +479,31 @@ fn a_state_the_action_does_not_lead_to_is_an_error_not_a_hang() {
         "{reason}"
     );
 }
+
+/// Every other dialect the embedded server serves runs each case whose
+/// operations it has, and passes it.
+#[test]
+fn every_served_dialect_passes_the_cases_it_can_run() {
+    let cases = catalogue();
+    let mut failing = Vec::new();
+    for dialect in ["nova-legacy", "ecs-os", "bms-os"] {
+        let dir = scratch(dialect);
+        let out = run(
+            &dir,
+            &["--cases", cases.to_str().unwrap(), "--dialect", dialect],
+        );
+        let (passed, failed, _) = counts(&last_line(&out));
+        assert!(passed > 0, "{dialect} ran no case");
+        if out.status.code() != Some(0) || failed > 0 {
+            let results = results(&dir);
+            let ids: Vec<&str> = results
+                .cases
+                .iter()
+                .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error))
+                .map(|c| c.id.as_str())
+                .collect();
+            failing.push(format!("{dialect}: {ids:?}"));
+        }
+    }
+    assert!(failing.is_empty(), "{failing:#?}");
+}
