@@ -209,7 +209,7 @@ pub fn show(call: &Call<'_>) -> HttpResponse {
     let seen = world
         .get(id)
         .map(|s| call.faults().server(s, Some(&admitted.caller)));
-    match visible_server(seen.as_ref(), &admitted.caller, id) {
+    match visible_server(seen.as_deref(), &admitted.caller, id) {
         Ok(server) => answer(
             call,
             200,
