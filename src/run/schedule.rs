@@ -5,13 +5,14 @@
 //! result to the reporters as soon as it is known. Before anything runs, a
 //! preflight reads the first server: if that fails, nothing runs (exit 3).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::cases::format::Identity;
+use crate::cases::format::{Identity, ServerRef};
 
 use super::events::Reporter;
 use super::execute::{Assignment, Context, Session, run_case};
@@ -117,39 +118,74 @@ pub async fn run_all(
 ) {
     let workers = ctx.options.jobs.clamp(1, ctx.target.servers.len().max(1));
     let next = Arc::new(AtomicUsize::new(0));
+    // Workers share an alt server when there are fewer alt servers than
+    // workers: cases that use one take its lock, so one case's lock or
+    // write on it cannot meet another's.
+    let alt_locks: Arc<BTreeMap<String, tokio::sync::Mutex<()>>> = Arc::new(
+        ctx.target
+            .alt_servers
+            .iter()
+            .map(|s| (s.clone(), tokio::sync::Mutex::new(())))
+            .collect(),
+    );
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..workers {
-        let (ctx, cases, next, results) =
-            (ctx.clone(), cases.clone(), next.clone(), results.clone());
-        tasks.spawn(async move { work(worker, &ctx, &cases, &next, &results).await });
+        let shared = Shared {
+            ctx: ctx.clone(),
+            cases: cases.clone(),
+            next: next.clone(),
+            results: results.clone(),
+            alt_locks: alt_locks.clone(),
+        };
+        tasks.spawn(async move { work(worker, &shared).await });
     }
     tasks.join_all().await;
 }
 
-async fn work(
-    worker: usize,
-    ctx: &Context,
-    cases: &[LoadedCase],
-    next: &AtomicUsize,
-    results: &mpsc::UnboundedSender<(usize, CaseResult)>,
-) {
+/// What the workers of one run share.
+struct Shared {
+    ctx: Arc<Context>,
+    cases: Arc<Vec<LoadedCase>>,
+    next: Arc<AtomicUsize>,
+    results: mpsc::UnboundedSender<(usize, CaseResult)>,
+    alt_locks: Arc<BTreeMap<String, tokio::sync::Mutex<()>>>,
+}
+
+/// Whether any step of the case addresses the second project's server.
+fn uses_alt_server(case: &LoadedCase) -> bool {
+    case.case
+        .steps
+        .iter()
+        .any(|s| s.value.server == ServerRef::Alt)
+}
+
+async fn work(worker: usize, shared: &Shared) {
+    let ctx = &*shared.ctx;
     let target = &ctx.target;
     let Some(server) = target.servers.get(worker) else {
         return;
     };
     let alt = &target.alt_servers;
+    let alt_server = alt.get(worker).or(alt.first());
     let assignment = Assignment {
         server,
-        alt_server: alt.get(worker).or(alt.first()).map(String::as_str),
+        alt_server: alt_server.map(String::as_str),
     };
     baseline(ctx, server).await;
     loop {
-        let index = next.fetch_add(1, Ordering::Relaxed);
-        let Some(case) = cases.get(index) else {
+        let index = shared.next.fetch_add(1, Ordering::Relaxed);
+        let Some(case) = shared.cases.get(index) else {
             return;
         };
+        let lock = alt_server
+            .filter(|_| uses_alt_server(case))
+            .and_then(|s| shared.alt_locks.get(s));
+        let _guard = match lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
         let result = run_case(ctx, case, assignment).await;
-        if results.send((index, result)).is_err() {
+        if shared.results.send((index, result)).is_err() {
             return;
         }
     }
