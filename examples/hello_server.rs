@@ -13,12 +13,16 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
 async fn hello(_req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
-    Ok(Response::new(Full::new(Bytes::from_static(b"{\"metadata\": {}}"))))
+    Ok(Response::new(Full::new(Bytes::from_static(
+        b"{\"metadata\": {}}",
+    ))))
 }
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:0".into());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:0".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("http://{}", listener.local_addr()?);
     loop {

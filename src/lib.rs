@@ -12,5 +12,7 @@ pub mod cli;
 pub mod diag;
 pub mod model;
 pub mod profile;
+pub mod report;
+pub mod run;
 pub mod serve;
 pub mod target;

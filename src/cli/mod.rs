@@ -2,6 +2,7 @@
 //! module; the binary only calls [`main`].
 
 pub mod check;
+pub mod run;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,9 @@ pub enum Command {
     Serve(crate::serve::cli::ServeArgs),
     /// Validate case files without running them.
     Check(check::CheckArgs),
+    /// Run the conformance cases against an endpoint, or against the
+    /// embedded reference server when no --endpoint is given.
+    Run(Box<run::RunArgs>),
 }
 
 /// Parse arguments and run. Usage errors exit 2.
@@ -62,5 +66,6 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => crate::serve::cli::main(args),
         Command::Check(args) => check::main(args),
+        Command::Run(args) => run::main(*args),
     }
 }

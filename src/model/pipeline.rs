@@ -181,17 +181,9 @@ pub fn admit<'a>(
     microversion: &mut Option<Microversion>,
 ) -> Result<Admitted<'a>, Outcome> {
     if req.body_len > rules.max_body_bytes {
-        return Err(Outcome::refused(
-            OutcomeKind::TooLarge,
-            "Request is too large. Larger than max_request_body_size (%s).",
-        ));
+        return Err(too_large());
     }
-    let caller = req.caller.ok_or_else(|| {
-        Outcome::refused(
-            OutcomeKind::Unauthorized,
-            "The request you have made requires authentication.",
-        )
-    })?;
+    let caller = req.caller.ok_or_else(unauthenticated)?;
     *microversion = negotiate(rules, req.versions)?;
     if !content_type_accepted(req.content_type) {
         return Err(Outcome::refused(
@@ -206,6 +198,23 @@ pub fn admit<'a>(
     };
     check_project(req.url_project, caller)?;
     Ok(Admitted { caller, json })
+}
+
+/// 413 from the size limit, before anything else (spec §2.6; the `%s` is
+/// literal in Nova's message).
+pub fn too_large() -> Outcome {
+    Outcome::refused(
+        OutcomeKind::TooLarge,
+        "Request is too large. Larger than max_request_body_size (%s).",
+    )
+}
+
+/// 401: no or unusable credentials (keystonemiddleware's message).
+pub fn unauthenticated() -> Outcome {
+    Outcome::refused(
+        OutcomeKind::Unauthorized,
+        "The request you have made requires authentication.",
+    )
 }
 
 /// 400 "Malformed request body" (spec §5.3).
@@ -409,6 +418,19 @@ fn apply(
 }
 
 /// 403 "Maximum number of metadata items exceeds <limit>" (spec §2.5).
+/// The `metadata` of a server create or rebuild body (spec §3.4): the same
+/// schema as a merge body, and the quota counted on the map alone.
+pub fn server_metadata(rules: &ApiRules, map: &serde_json::Value) -> Result<Metadata, Outcome> {
+    let wrapped = serde_json::json!({ "metadata": map });
+    let metadata = body::extract(&wrapped, Wrapper::Metadata, rules.legacy, &rules.metadata)
+        .map_err(schema_refusal)?;
+    rules
+        .metadata
+        .check_quota(metadata.len())
+        .map_err(over_quota)?;
+    Ok(metadata)
+}
+
 pub fn over_quota(limit: usize) -> Outcome {
     Outcome::refused(
         OutcomeKind::OverQuota,

@@ -164,6 +164,12 @@ pub enum ServerAction {
     ResetState(VmState),
     /// Leave soft-delete.
     Restore,
+    /// Rebuild from an image (spec §3.4): with `metadata` the map is
+    /// replaced (`{}` clears it), without it the map is kept. The map is
+    /// checked by `pipeline::server_metadata` before the action is built.
+    Rebuild {
+        metadata: Option<Metadata>,
+    },
 }
 
 impl ServerAction {
@@ -188,6 +194,7 @@ impl ServerAction {
             ServerAction::RevertResize => "revertResize",
             ServerAction::ResetState(_) => "os-resetState",
             ServerAction::Restore => "restore",
+            ServerAction::Rebuild { .. } => "rebuild",
         }
     }
 
@@ -216,6 +223,9 @@ impl ServerAction {
             ServerAction::Resize => (&[Active, Stopped], Some(Resized)),
             ServerAction::ConfirmResize | ServerAction::RevertResize => (&[Resized], None),
             ServerAction::Restore => (&[SoftDeleted], Some(Active)),
+            // Rebuild keeps a stopped server stopped and recovers an errored
+            // one (spec §3.4: allowed in active, stopped and error).
+            ServerAction::Rebuild { .. } => (&[Active, Stopped, Error], None),
             ServerAction::Lock { .. } | ServerAction::Unlock | ServerAction::ResetState(_) => {
                 (&VmState::ALL, None)
             }
@@ -241,7 +251,7 @@ impl ServerAction {
     }
 }
 
-const ACTION_NAMES: [&str; 18] = [
+const ACTION_NAMES: [&str; 19] = [
     "os-stop",
     "os-start",
     "reboot",
@@ -260,6 +270,7 @@ const ACTION_NAMES: [&str; 18] = [
     "revertResize",
     "os-resetState",
     "restore",
+    "rebuild",
 ];
 
 fn is_action_name(name: &str) -> bool {
@@ -308,6 +319,10 @@ fn action_from_member(name: &str, arg: &serde_json::Value) -> Result<ServerActio
                     )));
                 }
             }
+        }
+        "rebuild" => {
+            required_member(arg, "imageRef")?;
+            ServerAction::Rebuild { metadata: None }
         }
         _ => ServerAction::Restore,
     })
@@ -404,6 +419,15 @@ pub fn apply_action(
         ServerAction::Resize => server.resized_from = Some(server.vm_state),
         ServerAction::ConfirmResize | ServerAction::RevertResize => {
             server.vm_state = server.resized_from.take().unwrap_or(VmState::Active);
+            return Ok(());
+        }
+        ServerAction::Rebuild { metadata } => {
+            if server.vm_state == VmState::Error {
+                server.vm_state = VmState::Active;
+            }
+            if let Some(map) = metadata {
+                server.metadata = map.clone();
+            }
             return Ok(());
         }
         _ => {}
@@ -511,6 +535,32 @@ mod tests {
             ActionError::Locked.outcome("pause", "s1").kind(),
             OutcomeKind::Locked
         );
+    }
+
+    #[test]
+    fn rebuild_replaces_or_keeps_metadata_and_recovers_error() {
+        let mut s = server();
+        s.metadata.insert("a".into(), "1".into());
+        apply_action(&mut s, &ServerAction::Rebuild { metadata: None }, false).expect("rebuild");
+        assert_eq!(s.metadata.len(), 1, "no metadata: the map is kept");
+        let replace = ServerAction::Rebuild {
+            metadata: Some(Metadata::from([("b".to_string(), "2".to_string())])),
+        };
+        apply_action(&mut s, &replace, false).expect("rebuild");
+        assert_eq!(s.metadata.keys().collect::<Vec<_>>(), ["b"]);
+        s.vm_state = VmState::Error;
+        apply_action(
+            &mut s,
+            &ServerAction::Rebuild {
+                metadata: Some(Metadata::new()),
+            },
+            false,
+        )
+        .expect("rebuild");
+        assert!(s.metadata.is_empty() && s.vm_state == VmState::Active);
+        s.vm_state = VmState::Paused;
+        let refused = apply_action(&mut s, &ServerAction::Rebuild { metadata: None }, false);
+        assert_eq!(refused, Err(ActionError::WrongState(VmState::Paused)));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! generator seeded by `--seed`, so a sequential client sees the same faults
 //! on every run.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
@@ -408,14 +409,18 @@ impl FaultSet {
         caller
     }
 
-    /// The server the model sees.
-    pub fn server(&self, server: &ServerRecord, caller: Option<&Caller>) -> ServerRecord {
-        let mut seen = server.clone();
+    /// The server the model sees (borrowed unless a fault changes it).
+    pub fn server<'s>(
+        &self,
+        server: &'s ServerRecord,
+        caller: Option<&Caller>,
+    ) -> Cow<'s, ServerRecord> {
+        let mut seen = Cow::Borrowed(server);
         if self.has(&Fault::IgnoreLock) {
-            seen.locked = false;
+            seen.to_mut().locked = false;
         }
         if let (true, Some(caller)) = (self.has(&Fault::CrossProjectVisible), caller) {
-            seen.project_id = caller.project.clone();
+            seen.to_mut().project_id = caller.project.clone();
         }
         seen
     }

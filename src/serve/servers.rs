@@ -9,7 +9,7 @@
 use serde_json::{Value, json};
 
 use crate::model::Metadata;
-use crate::model::body::{self, Wrapper};
+use crate::model::body;
 use crate::model::caller::Caller;
 use crate::model::microversion::Microversion;
 use crate::model::outcome::{Outcome, OutcomeKind};
@@ -113,9 +113,6 @@ pub fn create(call: &Call<'_>) -> HttpResponse {
     if !admitted.caller.may_write() {
         return call.refuse(&policy_denied("os_compute_api:servers:create"), version);
     }
-    if let Err(limit) = call.rules.metadata.check_quota(metadata.len()) {
-        return call.refuse(&pipeline::over_quota(limit), version);
-    }
     let mut world = call.world();
     let used = world.in_project(&admitted.caller.project).count();
     if used >= MAX_INSTANCES {
@@ -155,19 +152,7 @@ fn create_request(call: &Call<'_>, body: &Value) -> Result<(String, Metadata), O
     };
     let metadata = match server.get("metadata") {
         None => Metadata::new(),
-        Some(map) => {
-            let wrapped = json!({ "metadata": map });
-            body::extract(
-                &wrapped,
-                Wrapper::Metadata,
-                call.rules.legacy,
-                &call.rules.metadata,
-            )
-            .map_err(|e| match e {
-                body::BodyError::Malformed => pipeline::malformed_body(),
-                body::BodyError::Schema(message) => invalid(message),
-            })?
-        }
+        Some(map) => pipeline::server_metadata(call.rules, map)?,
     };
     Ok((name, metadata))
 }
@@ -209,7 +194,7 @@ pub fn show(call: &Call<'_>) -> HttpResponse {
     let seen = world
         .get(id)
         .map(|s| call.faults().server(s, Some(&admitted.caller)));
-    match visible_server(seen.as_ref(), &admitted.caller, id) {
+    match visible_server(seen.as_deref(), &admitted.caller, id) {
         Ok(server) => answer(
             call,
             200,
@@ -255,6 +240,10 @@ pub fn action(call: &Call<'_>) -> HttpResponse {
     let id = call.captures.server.as_deref().unwrap_or_default();
     let body = admitted.json.unwrap_or(Value::Null);
     let action = match ServerAction::from_body(&body) {
+        Ok(ServerAction::Rebuild { .. }) => match rebuild_metadata(call, &body) {
+            Ok(metadata) => ServerAction::Rebuild { metadata },
+            Err(outcome) => return call.refuse(&outcome, version),
+        },
         Ok(a) => a,
         Err(e) => return call.refuse(&e.outcome("action", id), version),
     };
@@ -283,7 +272,19 @@ pub fn action(call: &Call<'_>) -> HttpResponse {
             answer(call, 200, &json!({ "adminPass": pass }), version)
         }
         ServerAction::ConfirmResize => empty(call, 204, version),
+        ServerAction::Rebuild { .. } => {
+            let shown = server_json(server, version);
+            answer(call, 202, &json!({ "server": shown }), version)
+        }
         _ => empty(call, 202, version),
+    }
+}
+
+/// The map a rebuild replaces the server's metadata with, if it names one.
+fn rebuild_metadata(call: &Call<'_>, body: &Value) -> Result<Option<Metadata>, Outcome> {
+    match body.get("rebuild").and_then(|r| r.get("metadata")) {
+        Some(map) => pipeline::server_metadata(call.rules, map).map(Some),
+        None => Ok(None),
     }
 }
 

@@ -73,6 +73,7 @@ pub enum TransportError {
 #[derive(Debug, Clone)]
 pub struct Transport {
     client: reqwest::Client,
+    timeout: Duration,
 }
 
 impl Transport {
@@ -82,14 +83,18 @@ impl Transport {
             .pool_max_idle_per_host(64)
             .build()
             .map_err(|e| TransportError::Client(e.to_string()))?;
-        Ok(Transport { client })
+        Ok(Transport { client, timeout })
     }
 
     /// Send `request`; a connection failure is recorded in the exchange, not
     /// returned as an error, so it lands in the report like any answer.
     pub async fn send(&self, request: RecordedRequest) -> Exchange {
         let started = Instant::now();
-        let outcome = self.try_send(&request).await;
+        let outcome = if has_dot_segment(&request.url) {
+            self.send_verbatim(&request).await
+        } else {
+            self.try_send(&request).await.map_err(|e| describe(&e))
+        };
         let elapsed = started.elapsed();
         match outcome {
             Ok(response) => Exchange {
@@ -101,10 +106,82 @@ impl Transport {
             Err(e) => Exchange {
                 request,
                 response: None,
-                error: Some(describe(&e)),
+                error: Some(e),
                 elapsed,
             },
         }
+    }
+
+    /// Send a URL whose path has a `.` or `..` segment (a key named `.`)
+    /// exactly as written. reqwest parses URLs the WHATWG way, which removes
+    /// dot segments (`%2E` too), so such a request would reach another
+    /// resource; hyper sends the path untouched. Plain http only.
+    async fn send_verbatim(&self, request: &RecordedRequest) -> Result<RecordedResponse, String> {
+        use http_body_util::{BodyExt, Full};
+        let uri: hyper::Uri = request
+            .url
+            .parse()
+            .map_err(|e| format!("invalid URL {}: {e}", request.url))?;
+        if uri.scheme_str() != Some("http") {
+            return Err(format!(
+                "{}: a '.' or '..' path segment can only be sent verbatim over plain http",
+                request.url
+            ));
+        }
+        let host = uri.host().unwrap_or_default().to_string();
+        let authority = uri.authority().map(|a| a.to_string()).unwrap_or_default();
+        let port = uri.port_u16().unwrap_or(80);
+        let exchange = async {
+            let stream = tokio::net::TcpStream::connect((host.as_str(), port))
+                .await
+                .map_err(|e| format!("cannot connect to {authority}: {e}"))?;
+            let io = hyper_util::rt::TokioIo::new(stream);
+            let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(connection);
+            let path = uri.path_and_query().map_or("/", |p| p.as_str());
+            let mut builder = hyper::Request::builder()
+                .method(request.method.as_str())
+                .uri(path)
+                .header("host", authority.as_str());
+            for (name, value) in &request.headers {
+                builder = builder.header(name.as_str(), value.as_str());
+            }
+            let outgoing = builder
+                .body(Full::new(bytes::Bytes::from(request.body.clone())))
+                .map_err(|e| e.to_string())?;
+            let response = sender
+                .send_request(outgoing)
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let body = response
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?
+                .to_bytes()
+                .to_vec();
+            Ok(RecordedResponse {
+                status,
+                headers,
+                body,
+            })
+        };
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .map_err(|_| format!("no answer within {:?}", self.timeout))?
     }
 
     async fn try_send(
@@ -139,6 +216,21 @@ impl Transport {
             body,
         })
     }
+}
+
+/// Whether the URL's path has a `.` or `..` segment (literal or `%2E`).
+pub fn has_dot_segment(url: &str) -> bool {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme
+        .find('/')
+        .map_or("", |i| &after_scheme[i..])
+        .split(['?', '#'])
+        .next()
+        .unwrap_or_default();
+    path.split('/').any(|segment| {
+        let lower = segment.to_ascii_lowercase().replace("%2e", ".");
+        lower == "." || lower == ".."
+    })
 }
 
 fn describe(error: &reqwest::Error) -> String {
@@ -177,4 +269,58 @@ pub fn redact_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_are_detected() {
+        assert!(has_dot_segment("http://h/v2.1/p/servers/s/metadata/."));
+        assert!(has_dot_segment("http://h/a/%2E%2e?x=1"));
+        assert!(!has_dot_segment("http://h/a/.b/a.json"));
+        assert!(!has_dot_segment("http://h/a?x=/./"));
+    }
+
+    #[tokio::test]
+    async fn a_dot_key_reaches_the_server_verbatim() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = stream.read(&mut buf).await.unwrap();
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\ncontent-length: 0\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let transport = Transport::new(Duration::from_secs(5)).unwrap();
+        let exchange = transport
+            .send(RecordedRequest {
+                method: "DELETE".into(),
+                url: format!("http://{addr}/servers/s/metadata/."),
+                headers: vec![("X-Auth-Token".into(), "t".into())],
+                body: Vec::new(),
+            })
+            .await;
+        assert_eq!(
+            exchange.response.map(|r| r.status),
+            Some(204),
+            "{:?}",
+            exchange.error
+        );
+        let seen = server.await.unwrap();
+        assert!(
+            seen.starts_with("DELETE /servers/s/metadata/. HTTP/1.1"),
+            "{seen}"
+        );
+        assert!(
+            seen.to_ascii_lowercase().contains("x-auth-token: t"),
+            "{seen}"
+        );
+    }
 }

@@ -61,7 +61,7 @@ fn batch_action(call: &Call<'_>) -> Answer {
     let mut world = call.world();
     for id in &request.servers {
         let seen = world.get(id).map(|s| call.faults().server(s, Some(caller)));
-        visible_server(seen.as_ref(), caller, id).map_err(|o| call.refuse(&o, version))?;
+        visible_server(seen.as_deref(), caller, id).map_err(|o| call.refuse(&o, version))?;
     }
     if !caller.may_write() {
         return Err(call.refuse(&policy_denied(request.action.name()), version));
@@ -124,8 +124,8 @@ fn show_autorecovery(call: &Call<'_>) -> Answer {
     let id = call.captures.server.as_deref().unwrap_or_default();
     let world = call.world();
     let seen = world.get(id).map(|s| call.faults().server(s, Some(caller)));
-    let server =
-        visible_server(seen.as_ref(), caller, id).map_err(|o| call.refuse(&o, admitted.version))?;
+    let server = visible_server(seen.as_deref(), caller, id)
+        .map_err(|o| call.refuse(&o, admitted.version))?;
     let shown = autorecovery::show(server.auto_recovery);
     Ok(answer(call, 200, &shown, admitted.version))
 }
@@ -141,7 +141,7 @@ fn update_autorecovery(call: &Call<'_>) -> Answer {
     let id = call.captures.server.as_deref().unwrap_or_default();
     let mut world = call.world();
     let seen = world.get(id).map(|s| call.faults().server(s, Some(caller)));
-    visible_server(seen.as_ref(), caller, id).map_err(|o| call.refuse(&o, version))?;
+    visible_server(seen.as_deref(), caller, id).map_err(|o| call.refuse(&o, version))?;
     if !caller.may_write() {
         return Err(call.refuse(&policy_denied("ecs:cloudServers:setAutoRecovery"), version));
     }

@@ -1,0 +1,200 @@
+//! Human-readable transcripts of a case's exchanges, each with a
+//! ready-to-paste curl repro.
+//!
+//! Records are already redacted; the repro refers to the token by its
+//! environment variable (`"$OS_TOKEN"`), so pasting it in a shell where the
+//! variable is set replays the request byte for byte.
+
+use std::fmt::Write as _;
+
+use crate::run::results::{CaseResult, ExchangeRecord, Purpose};
+
+/// Bodies longer than this are cut in the transcript (never in the repro).
+const SHOWN_BODY: usize = 2000;
+
+/// The transcript of every exchange of `case`.
+pub fn case_transcript(case: &CaseResult) -> String {
+    let mut out = String::new();
+    for record in &case.exchanges {
+        exchange(&mut out, record);
+        out.push('\n');
+    }
+    out
+}
+
+fn exchange(out: &mut String, record: &ExchangeRecord) {
+    let purpose = match record.purpose {
+        Purpose::Setup => "setup".to_string(),
+        Purpose::Step => format!("step {}", record.step.unwrap_or(0)),
+        Purpose::ReadBack => format!("read-back after step {}", record.step.unwrap_or(0)),
+        Purpose::Cleanup => "cleanup".to_string(),
+    };
+    let _ = writeln!(out, "## {purpose} ({:.1} ms)", record.elapsed_ms);
+    let request = &record.request;
+    let _ = writeln!(out, "> {} {}", request.method, request.url);
+    for (name, value) in &request.headers {
+        let _ = writeln!(out, "> {name}: {value}");
+    }
+    body(out, "> ", &request.body);
+    match (&record.response, &record.error) {
+        (Some(response), _) => {
+            let _ = writeln!(out, "< {}", response.status);
+            for (name, value) in &response.headers {
+                let _ = writeln!(out, "< {name}: {value}");
+            }
+            body(out, "< ", &response.body);
+        }
+        (None, Some(error)) => {
+            let _ = writeln!(out, "! {error}");
+        }
+        (None, None) => {}
+    }
+    let _ = writeln!(out, "$ {}", curl(record));
+}
+
+fn body(out: &mut String, prefix: &str, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let shown: String = text.chars().take(SHOWN_BODY).collect();
+    let _ = writeln!(out, "{prefix}");
+    for line in shown.lines() {
+        let _ = writeln!(out, "{prefix}{line}");
+    }
+    let total = text.chars().count();
+    if total > SHOWN_BODY {
+        let _ = writeln!(out, "{prefix}… ({total} characters in all)");
+    }
+}
+
+/// A curl command that sends the same request; the token comes from the
+/// variable named in the record.
+pub fn curl(record: &ExchangeRecord) -> String {
+    let request = &record.request;
+    let mut cmd = format!(
+        "curl -sS -i -g -X {} {}",
+        request.method,
+        single_quoted(&request.url)
+    );
+    let mut has_content_type = false;
+    for (name, value) in &request.headers {
+        has_content_type |= name.eq_ignore_ascii_case("content-type");
+        cmd.push_str(" -H ");
+        if name.eq_ignore_ascii_case("x-auth-token") {
+            let var = record.token_var.as_deref().unwrap_or("OS_TOKEN");
+            let _ = write!(cmd, "\"{name}: ${var}\"");
+        } else if value.is_empty() {
+            // `Name:` would remove the header; `Name;` sends it empty.
+            cmd.push_str(&single_quoted(&format!("{name};")));
+        } else {
+            cmd.push_str(&single_quoted(&format!("{name}: {value}")));
+        }
+    }
+    let bytes = body_bytes(record);
+    if !bytes.is_empty() {
+        if !has_content_type {
+            // curl would add a form Content-Type of its own; drop it.
+            cmd.push_str(" -H 'Content-Type:'");
+        }
+        cmd.push_str(" --data-binary ");
+        cmd.push_str(&shell_bytes(&bytes));
+    }
+    cmd
+}
+
+fn body_bytes(record: &ExchangeRecord) -> Vec<u8> {
+    match &record.request.body_hex {
+        Some(hex) => hex::decode(hex).unwrap_or_default(),
+        None => record.request.body.as_bytes().to_vec(),
+    }
+}
+
+/// `'text'` for the shell.
+pub fn single_quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Bytes for the shell: plain single quotes when they are printable UTF-8,
+/// else bash's `$'...'` with `\xHH` escapes.
+pub fn shell_bytes(bytes: &[u8]) -> String {
+    if let Ok(text) = std::str::from_utf8(bytes)
+        && !text.chars().any(char::is_control)
+    {
+        return single_quoted(text);
+    }
+    let mut out = String::from("$'");
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str(r"\\"),
+            b'\'' => out.push_str(r"\'"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::run::results::RequestRecord;
+
+    fn record(headers: Vec<(&str, &str)>, body: &str, hex: Option<&str>) -> ExchangeRecord {
+        ExchangeRecord {
+            purpose: Purpose::Step,
+            step: Some(1),
+            token_var: Some("METACONFORM_ADMIN_TOKEN".into()),
+            request: RequestRecord {
+                method: "PUT".into(),
+                url: "http://h/v2.1/p/servers/s/metadata/it's".into(),
+                headers: headers
+                    .into_iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                body: body.into(),
+                body_hex: hex.map(str::to_string),
+            },
+            response: None,
+            error: Some("connection refused".into()),
+            elapsed_ms: 1.0,
+        }
+    }
+
+    #[test]
+    fn curl_uses_the_token_variable_and_quotes_safely() {
+        let r = record(
+            vec![
+                ("X-Auth-Token", "$OS_TOKEN"),
+                ("Content-Type", "application/json"),
+            ],
+            r#"{"meta": {"a": "it's"}}"#,
+            None,
+        );
+        let cmd = curl(&r);
+        assert!(
+            cmd.contains("\"X-Auth-Token: $METACONFORM_ADMIN_TOKEN\""),
+            "{cmd}"
+        );
+        assert!(cmd.contains(r"metadata/it'\''s'"), "{cmd}");
+        assert!(
+            cmd.ends_with(r#"--data-binary '{"meta": {"a": "it'\''s"}}'"#),
+            "{cmd}"
+        );
+    }
+
+    #[test]
+    fn binary_bodies_and_empty_headers_survive_the_shell() {
+        let r = record(vec![("Content-Type", "")], "\u{fffd}", Some("ff00"));
+        let cmd = curl(&r);
+        assert!(cmd.contains("-H 'Content-Type;'"), "{cmd}");
+        assert!(cmd.ends_with(r"--data-binary $'\xff\x00'"), "{cmd}");
+        let no_type = curl(&record(vec![], "{}", None));
+        assert!(
+            no_type.contains("-H 'Content-Type:' --data-binary '{}'"),
+            "{no_type}"
+        );
+    }
+}

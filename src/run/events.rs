@@ -1,0 +1,139 @@
+//! Run events fanned out to reporters (nextest-style): the terminal, the
+//! JSON results file, the JUnit file. Reporters only see finished results,
+//! never the runner's internals.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::results::{CaseResult, KnownStatus, RunResults, Verdict};
+
+/// A reporter could not write its output.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot render {what}: {message}")]
+    Render { what: &'static str, message: String },
+}
+
+/// Something that wants to hear about the run.
+pub trait Reporter {
+    fn started(&mut self, _total: usize) {}
+    fn case_finished(&mut self, _result: &CaseResult, _done: usize, _total: usize) {}
+    fn finished(&mut self, results: &RunResults) -> Result<(), ReportError>;
+}
+
+/// Write `bytes` to `path`, creating parent folders.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    let io = |source| ReportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    std::fs::write(path, bytes).map_err(io)
+}
+
+/// Writes `results.json`.
+pub struct JsonWriter {
+    pub path: PathBuf,
+}
+
+impl Reporter for JsonWriter {
+    fn finished(&mut self, results: &RunResults) -> Result<(), ReportError> {
+        let text = serde_json::to_vec_pretty(results).map_err(|e| ReportError::Render {
+            what: "results.json",
+            message: e.to_string(),
+        })?;
+        write_file(&self.path, &text)
+    }
+}
+
+/// The terminal: a progress line on a TTY, only problems otherwise; always
+/// the final `N passed, N failed, N skipped` line on stdout.
+pub struct Terminal {
+    progress: bool,
+}
+
+impl Terminal {
+    /// Progress only on an interactive terminal outside CI.
+    pub fn detect() -> Self {
+        use std::io::IsTerminal;
+        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        Terminal {
+            progress: std::io::stderr().is_terminal() && !ci,
+        }
+    }
+}
+
+impl Reporter for Terminal {
+    fn case_finished(&mut self, result: &CaseResult, done: usize, total: usize) {
+        let mut err = std::io::stderr().lock();
+        if self.progress {
+            let _ = write!(err, "\r\x1b[2K[{done}/{total}] {}", result.id);
+        }
+        if let Some(line) = problem_line(result) {
+            if self.progress {
+                let _ = write!(err, "\r\x1b[2K");
+            }
+            let _ = writeln!(err, "{line}");
+        }
+        let _ = err.flush();
+    }
+
+    fn finished(&mut self, results: &RunResults) -> Result<(), ReportError> {
+        if self.progress {
+            eprint!("\r\x1b[2K");
+        }
+        let s = &results.summary;
+        let avoidable = results
+            .cases
+            .iter()
+            .filter(|c| c.verdict == Verdict::Skip && c.gates())
+            .count();
+        if avoidable > 0 {
+            println!(
+                "{avoidable} cases skipped for a missing credential or server: pass the flags their reasons name"
+            );
+        }
+        if s.errors > 0 || s.known_failures > 0 || s.fixed > 0 {
+            println!(
+                "({} of the failed are errors; {} known failures do not gate; {} known failures now pass)",
+                s.errors, s.known_failures, s.fixed
+            );
+        }
+        println!(
+            "{} passed, {} failed, {} skipped",
+            s.passed,
+            s.failed + s.errors,
+            s.skipped
+        );
+        Ok(())
+    }
+}
+
+/// The line shown for a case that did not simply pass, if any.
+fn problem_line(result: &CaseResult) -> Option<String> {
+    let reason = result.reason.as_deref().unwrap_or("");
+    let known = match result.known_failure {
+        Some(KnownStatus::StillFailing) => " (known failure)",
+        Some(KnownStatus::Fixed) => {
+            return Some(format!(
+                "FIXED {}: listed as a known failure but passes",
+                result.id
+            ));
+        }
+        None => "",
+    };
+    match result.verdict {
+        Verdict::Pass => None,
+        Verdict::Fail => Some(format!("FAIL  {}{known}: {reason}", result.id)),
+        Verdict::Error => Some(format!("ERROR {}{known}: {reason}", result.id)),
+        Verdict::Skip if result.gates() => Some(format!("SKIP  {}: {reason}", result.id)),
+        Verdict::Skip => None,
+    }
+}

@@ -1,0 +1,433 @@
+//! Running one case on one server: setup, steps, checks, cleanup, verdict.
+//!
+//! A [`Session`] sends every request of the case and keeps a redacted
+//! record of each. The verdict is `fail` when an expectation is broken (the
+//! first failing step stops the case), `error` when setup, a transport or the
+//! case itself is in trouble, `skip` when [`applicability`] says so.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use crate::cases::format::{Case, Expect, Identity, ServerRef, Step, StepOp};
+use crate::model::pipeline::Op;
+use crate::target::Target;
+use crate::target::http::{Exchange, RecordedRequest, RecordedResponse, Transport};
+
+use super::RunOptions;
+use super::applicability::{self, Skip};
+use super::check;
+use super::redact::Redactor;
+use super::requests::{self, Action, BuildError};
+use super::results::{CaseResult, ExchangeRecord, Purpose, Verdict, millis};
+use super::servers::SetupError;
+use crate::cases::LoadedCase;
+
+/// A well-formed UUID that names no server (`server: missing`). Fixed, so
+/// results of two runs diff cleanly.
+pub const MISSING_SERVER: &str = "00000000-0000-4000-8000-00000000dead";
+
+/// A server id that is not a UUID at all (`server: not-uuid`).
+pub const NOT_A_UUID: &str = "not-a-uuid";
+
+/// What every case of a run shares.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub target: Target,
+    pub transport: Transport,
+    pub redactor: Redactor,
+    pub options: RunOptions,
+}
+
+/// The servers a case may use.
+#[derive(Debug, Clone, Copy)]
+pub struct Assignment<'a> {
+    pub server: &'a str,
+    pub alt_server: Option<&'a str>,
+}
+
+/// One case's conversation with the endpoint.
+pub struct Session<'a> {
+    pub target: &'a Target,
+    pub transport: &'a Transport,
+    pub redactor: &'a Redactor,
+    pub options: &'a RunOptions,
+    pub records: Vec<ExchangeRecord>,
+    /// The 1-based step being run, for records sent on its behalf (polls
+    /// after an action).
+    pub current_step: Option<usize>,
+}
+
+impl Session<'_> {
+    /// Send and record.
+    pub async fn send(
+        &mut self,
+        request: RecordedRequest,
+        purpose: Purpose,
+        step: Option<usize>,
+        identity: Identity,
+    ) -> Exchange {
+        let exchange = self.transport.send(request).await;
+        let step = step.or(self.current_step.filter(|_| purpose == Purpose::Step));
+        self.records
+            .push(self.redactor.record(&exchange, purpose, step, identity));
+        exchange
+    }
+}
+
+/// Why a step did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepTrouble {
+    /// Expectations broken: the endpoint's fault.
+    Broken(Vec<String>),
+    /// Transport trouble or an unusable case: nothing was checked.
+    Error(String),
+}
+
+impl From<BuildError> for StepTrouble {
+    fn from(e: BuildError) -> Self {
+        StepTrouble::Error(format!("cannot build the request: {e}"))
+    }
+}
+
+/// Run `loaded` on the assigned servers (or skip it) and judge it.
+pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_>) -> CaseResult {
+    let started = Instant::now();
+    let case = &loaded.case;
+    let mut result = blank_result(loaded);
+    if let Err(Skip { kind, reason }) = applicability::check(case, &ctx.target, &ctx.options) {
+        result.verdict = Verdict::Skip;
+        result.skip_kind = Some(kind);
+        result.reason = Some(reason);
+        return result;
+    }
+    let mut session = Session {
+        target: &ctx.target,
+        transport: &ctx.transport,
+        redactor: &ctx.redactor,
+        options: &ctx.options,
+        records: Vec::new(),
+        current_step: None,
+    };
+    let outcome = session.run(case, servers).await;
+    let mut cleanup = if touches_state(case) {
+        session
+            .restore(servers.server, touches_lock(case), Identity::Owner)
+            .await
+    } else {
+        Ok(())
+    };
+    if let Some(alt) = servers.alt_server.filter(|_| acts_on_alt(case))
+        && ctx.target.credentials.admin_token.is_some()
+    {
+        let alt_cleanup = session.restore(alt, true, Identity::Admin).await;
+        cleanup = cleanup.and(alt_cleanup);
+    }
+    apply_outcome(&mut result, outcome, cleanup);
+    result.exchanges = session.records;
+    result.duration_ms = millis(started.elapsed());
+    result
+}
+
+fn blank_result(loaded: &LoadedCase) -> CaseResult {
+    let case = &loaded.case;
+    CaseResult {
+        id: case.id.clone(),
+        area: loaded.area.clone(),
+        name: case.name.clone(),
+        spec: case.spec.clone(),
+        verdict: Verdict::Pass,
+        reason: None,
+        skip_kind: None,
+        step: None,
+        known_failure: None,
+        known_reason: None,
+        duration_ms: 0.0,
+        exchanges: Vec::new(),
+    }
+}
+
+/// A case's outcome: `Ok`, or the 1-based step (0: setup) and trouble.
+type CaseOutcome = Result<(), (usize, StepTrouble)>;
+
+fn apply_outcome(result: &mut CaseResult, outcome: CaseOutcome, cleanup: Result<(), SetupError>) {
+    match outcome {
+        Ok(()) => {}
+        Err((0, trouble)) => {
+            result.verdict = Verdict::Error;
+            result.reason = Some(format!("setup: {}", trouble_text(&trouble)));
+        }
+        Err((step, StepTrouble::Broken(broken))) => {
+            result.verdict = Verdict::Fail;
+            result.step = Some(step);
+            result.reason = Some(format!("step {step}: {}", broken.join("; ")));
+        }
+        Err((step, StepTrouble::Error(message))) => {
+            result.verdict = Verdict::Error;
+            result.step = Some(step);
+            result.reason = Some(format!("step {step}: {message}"));
+        }
+    }
+    if let Err(e) = cleanup {
+        let note = format!("cleanup: {e}");
+        if result.verdict == Verdict::Pass {
+            result.verdict = Verdict::Error;
+            result.reason = Some(note);
+        } else if let Some(reason) = &mut result.reason {
+            reason.push_str(&format!(" (and {note})"));
+        }
+    }
+}
+
+fn trouble_text(trouble: &StepTrouble) -> String {
+    match trouble {
+        StepTrouble::Broken(b) => b.join("; "),
+        StepTrouble::Error(e) => e.clone(),
+    }
+}
+
+/// Whether a step sends a server action to the second project's server.
+pub fn acts_on_alt(case: &Case) -> bool {
+    case.steps
+        .iter()
+        .any(|s| s.value.op == StepOp::Action && s.value.server == ServerRef::Alt)
+}
+
+/// Whether the case locks the server (given, or by a step).
+pub fn touches_lock(case: &Case) -> bool {
+    case.given.locked
+        || case
+            .steps
+            .iter()
+            .any(|s| s.value.op == StepOp::Action && s.value.action.as_deref() == Some("lock"))
+}
+
+/// Whether the case may leave the server in another state or locked.
+pub fn touches_state(case: &Case) -> bool {
+    let given = &case.given;
+    given
+        .vm_state
+        .is_some_and(|s| s != crate::model::server::VmState::Active)
+        || given.locked
+        || case.steps.iter().any(|s| {
+            s.value.op == StepOp::Action
+                || s.value
+                    .raw
+                    .as_ref()
+                    .is_some_and(|r| r.path.starts_with("/action"))
+        })
+}
+
+impl Session<'_> {
+    async fn run(&mut self, case: &Case, servers: Assignment<'_>) -> CaseOutcome {
+        self.prepare(servers.server, &case.given)
+            .await
+            .map_err(|e| (0, StepTrouble::Error(e.0)))?;
+        for (index, step) in case.steps.iter().enumerate() {
+            let number = index + 1;
+            self.current_step = Some(number);
+            self.run_step(case, number, &step.value, servers)
+                .await
+                .map_err(|t| (number, t))?;
+        }
+        self.current_step = None;
+        Ok(())
+    }
+
+    async fn run_step(
+        &mut self,
+        case: &Case,
+        number: usize,
+        step: &Step,
+        servers: Assignment<'_>,
+    ) -> Result<(), StepTrouble> {
+        let expect = step
+            .expect_for
+            .get(self.target.profile.id())
+            .unwrap_or(&step.expect);
+        let server = match step.server {
+            ServerRef::Own => servers.server,
+            ServerRef::Missing => MISSING_SERVER,
+            ServerRef::NotUuid => NOT_A_UUID,
+            ServerRef::Alt => servers
+                .alt_server
+                .ok_or_else(|| StepTrouble::Error("no alt server assigned".into()))?,
+        };
+        let microversion = step
+            .microversion
+            .clone()
+            .or_else(|| case.min_microversion.map(|m| m.to_string()));
+        if step.op == StepOp::Concurrent {
+            self.concurrent(number, step, expect, server).await?;
+        } else {
+            let (response, op) = self
+                .single(number, step, server, microversion.as_deref())
+                .await?;
+            let broken = check::response(expect, &response, op.as_ref(), &self.target.profile);
+            if !broken.is_empty() {
+                return Err(StepTrouble::Broken(prefixed(step, broken)));
+            }
+        }
+        if check::wants_stored(expect) {
+            self.check_stored(number, step, expect, server).await?;
+        }
+        Ok(())
+    }
+
+    /// One request: build, send, and (for a successful action) wait until
+    /// the server settles.
+    async fn single(
+        &mut self,
+        number: usize,
+        step: &Step,
+        server: &str,
+        microversion: Option<&str>,
+    ) -> Result<(RecordedResponse, Option<Op>), StepTrouble> {
+        let target = self.target;
+        let mut rebuild_args =
+            if step.op == StepOp::Action && step.action.as_deref() == Some("rebuild") {
+                Some(self.rebuild_args(server, step, number).await)
+            } else {
+                None
+            };
+        let sender = self.sender(step.identity, microversion);
+        let query = step.query.as_deref();
+        let (request, op) = match step.op {
+            StepOp::Raw => {
+                let raw = step.raw.as_ref().ok_or(BuildError::Missing("raw"))?;
+                let op = requests::raw_op(&raw.method, &raw.path);
+                (
+                    requests::raw_request(target, raw, server, sender, query)?,
+                    op,
+                )
+            }
+            StepOp::Action => {
+                let name = step
+                    .action
+                    .as_deref()
+                    .ok_or(BuildError::Missing("action"))?;
+                let mut action = Action::parse(name)
+                    .ok_or_else(|| BuildError::UnknownAction(name.to_string()))?;
+                self.tune(&mut action);
+                if let Some(args) = rebuild_args.take() {
+                    action.args = args;
+                }
+                (
+                    requests::action_request(target, &action, server, sender)?,
+                    None,
+                )
+            }
+            kind => {
+                let op = requests::abstract_op(kind, step.key.as_deref())
+                    .ok_or(BuildError::Missing("op"))?;
+                let body = requests::step_body(step)?;
+                let request =
+                    requests::metadata_request(target, &op, server, body.as_ref(), sender, query)?;
+                (request, Some(op))
+            }
+        };
+        let request = requests::customize(request, step, self.target)?;
+        let exchange = self
+            .send(request, Purpose::Step, Some(number), step.identity)
+            .await;
+        let response = exchange.response.ok_or_else(|| {
+            StepTrouble::Error(format!(
+                "transport: {}",
+                exchange.error.as_deref().unwrap_or("no response")
+            ))
+        })?;
+        if step.op == StepOp::Action && (200..300).contains(&response.status) {
+            self.wait_for(server, None, Purpose::Step)
+                .await
+                .map_err(|e| StepTrouble::Error(e.0))?;
+        }
+        Ok((response, op))
+    }
+
+    /// Several writes at once, each with its own key; each answer is checked.
+    async fn concurrent(
+        &mut self,
+        number: usize,
+        step: &Step,
+        expect: &Expect,
+        server: &str,
+    ) -> Result<(), StepTrouble> {
+        let fan = step
+            .concurrent
+            .as_ref()
+            .ok_or(BuildError::Missing("concurrent"))?;
+        let sender = self.sender(step.identity, step.microversion.as_deref());
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..fan.count {
+            let key = format!("{}{i:03}", fan.prefix);
+            let request = requests::concurrent_request(self.target, fan.op, &key, server, sender)?;
+            let transport = self.transport.clone();
+            tasks.spawn(async move { transport.send(request).await });
+        }
+        let exchanges = tasks.join_all().await;
+        let mut broken = Vec::new();
+        for exchange in &exchanges {
+            self.records.push(self.redactor.record(
+                exchange,
+                Purpose::Step,
+                Some(number),
+                step.identity,
+            ));
+            let Some(response) = &exchange.response else {
+                return Err(StepTrouble::Error(
+                    "transport error in a concurrent request".into(),
+                ));
+            };
+            let op = requests::abstract_op(fan.op, None);
+            broken.extend(check::response(
+                expect,
+                response,
+                op.as_ref(),
+                &self.target.profile,
+            ));
+        }
+        if broken.is_empty() {
+            Ok(())
+        } else {
+            Err(StepTrouble::Broken(prefixed(step, broken)))
+        }
+    }
+
+    async fn check_stored(
+        &mut self,
+        number: usize,
+        step: &Step,
+        expect: &Expect,
+        server: &str,
+    ) -> Result<(), StepTrouble> {
+        let reader = if step.server == ServerRef::Alt {
+            Identity::Admin
+        } else {
+            Identity::Owner
+        };
+        let stored: BTreeMap<String, String> = self
+            .read_stored(server, reader, Purpose::ReadBack, Some(number))
+            .await
+            .map_err(|e| StepTrouble::Broken(vec![e.0]))?;
+        let broken = check::stored(expect, &stored);
+        if broken.is_empty() {
+            Ok(())
+        } else {
+            Err(StepTrouble::Broken(prefixed(step, broken)))
+        }
+    }
+}
+
+fn prefixed(step: &Step, broken: Vec<String>) -> Vec<String> {
+    let name = match step.op {
+        StepOp::Action => format!("action {}", step.action.as_deref().unwrap_or("?")),
+        StepOp::Raw => step.raw.as_ref().map_or("raw".to_string(), |r| {
+            format!("raw {} {}", r.method, r.path)
+        }),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    let mut out = broken;
+    if let Some(first) = out.first_mut() {
+        *first = format!("({name}) {first}");
+    }
+    out
+}

@@ -1,0 +1,76 @@
+//! `metaconform run`'s engine: executing cases against a [`Target`].
+//!
+//! One module per concept: [`applicability`] decides whether a case can run
+//! on this target at all (or is skipped, with a reason), [`requests`] turns
+//! steps into HTTP requests through the dialect profile, [`servers`] brings a
+//! server to a case's `given` state and back, [`check`] compares answers with
+//! expectations, [`execute`] runs one case, [`schedule`] runs many
+//! concurrently on different servers, [`results`] is the outcome as data,
+//! [`events`] fans it out to reporters, [`known_failures`] marks what an
+//! endpoint is known to fail and [`embedded`] makes the mock a target.
+
+pub mod applicability;
+pub mod check;
+pub mod embedded;
+pub mod events;
+pub mod execute;
+pub mod known_failures;
+pub mod redact;
+pub mod requests;
+pub mod results;
+pub mod schedule;
+pub mod servers;
+
+use std::time::Duration;
+
+use crate::cases::format::Identity;
+use crate::target::Credentials;
+
+/// How the runner behaves, beyond the target.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Cases run at once, each on its own server.
+    pub jobs: usize,
+    /// How long to wait for a server to settle after an action.
+    pub state_timeout: Duration,
+    /// The user forbade state changes (`--no-state-changes`).
+    pub no_state_changes: bool,
+    /// The flavor `resize` asks for (must differ from the server's).
+    pub resize_flavor: String,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            jobs: 4,
+            state_timeout: Duration::from_secs(300),
+            no_state_changes: false,
+            resize_flavor: "2".to_string(),
+        }
+    }
+}
+
+/// The environment variable a user puts this identity's token in; curl
+/// repros refer to it instead of the token.
+pub fn token_var(identity: Identity) -> Option<&'static str> {
+    match identity {
+        Identity::Owner => Some("OS_TOKEN"),
+        Identity::Admin => Some("METACONFORM_ADMIN_TOKEN"),
+        Identity::Reader => Some("METACONFORM_READER_TOKEN"),
+        Identity::Alt => Some("METACONFORM_ALT_TOKEN"),
+        Identity::None => None,
+    }
+}
+
+/// The token of `identity`: `Ok(None)` for [`Identity::None`], `Err` with
+/// the flag to pass when the user did not give it.
+pub fn token_of(creds: &Credentials, identity: Identity) -> Result<Option<&str>, &'static str> {
+    let (token, flag) = match identity {
+        Identity::None => return Ok(None),
+        Identity::Owner => (&creds.token, "--token"),
+        Identity::Admin => (&creds.admin_token, "--admin-token"),
+        Identity::Reader => (&creds.reader_token, "--reader-token"),
+        Identity::Alt => (&creds.alt_token, "--alt-token"),
+    };
+    token.as_deref().map(Some).ok_or(flag)
+}

@@ -1,0 +1,169 @@
+//! Turning raw exchanges into records safe to write anywhere.
+//!
+//! Header values named in [`crate::target::http::SECRET_HEADERS`] are
+//! replaced by [`redact_headers`]; on top of that every token the run knows
+//! is replaced wherever it appears (a URL, an echoed header, a body), by the
+//! name of the variable that holds it (`$OS_TOKEN`).
+
+use crate::cases::format::Identity;
+use crate::target::Credentials;
+use crate::target::http::{Exchange, redact_headers};
+
+use super::results::{ExchangeRecord, Purpose, RequestRecord, ResponseRecord, millis};
+use super::token_var;
+
+/// Known secrets and their placeholders.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<(String, String)>,
+}
+
+impl Redactor {
+    pub fn new(creds: &Credentials) -> Self {
+        let mut secrets = Vec::new();
+        for identity in [
+            Identity::Owner,
+            Identity::Admin,
+            Identity::Reader,
+            Identity::Alt,
+        ] {
+            if let (Ok(Some(token)), Some(var)) =
+                (super::token_of(creds, identity), token_var(identity))
+                && !token.is_empty()
+            {
+                secrets.push((token.to_string(), format!("${var}")));
+            }
+        }
+        // Longest first, so a token containing another is replaced whole.
+        secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+        Redactor { secrets }
+    }
+
+    /// `text` with every known secret replaced.
+    pub fn text(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (secret, placeholder) in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), placeholder);
+            }
+        }
+        out
+    }
+
+    fn headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
+        redact_headers(headers)
+            .into_iter()
+            .map(|(n, v)| (n, self.text(&v)))
+            .collect()
+    }
+
+    /// `(text, hex)`: the body as text, plus its exact bytes when they are
+    /// not UTF-8 (hex of the redacted text would leak nothing new: secrets
+    /// are ASCII, so they only occur in the UTF-8 case).
+    fn body(&self, bytes: &[u8]) -> (String, Option<String>) {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => (self.text(text), None),
+            Err(_) => (
+                self.text(&String::from_utf8_lossy(bytes)),
+                Some(hex::encode(bytes)),
+            ),
+        }
+    }
+
+    /// A record of `exchange`, safe for reports.
+    pub fn record(
+        &self,
+        exchange: &Exchange,
+        purpose: Purpose,
+        step: Option<usize>,
+        identity: Identity,
+    ) -> ExchangeRecord {
+        let (body, body_hex) = self.body(&exchange.request.body);
+        let var = token_var(identity).unwrap_or("OS_TOKEN");
+        let headers = self
+            .headers(&exchange.request.headers)
+            .into_iter()
+            .map(|(n, v)| {
+                if n.eq_ignore_ascii_case("x-auth-token") {
+                    (n, format!("${var}"))
+                } else {
+                    (n, v)
+                }
+            })
+            .collect();
+        let request = RequestRecord {
+            method: exchange.request.method.clone(),
+            url: self.text(&exchange.request.url),
+            headers,
+            body,
+            body_hex,
+        };
+        let response = exchange.response.as_ref().map(|r| {
+            let (body, body_hex) = self.body(&r.body);
+            ResponseRecord {
+                status: r.status,
+                headers: self.headers(&r.headers),
+                body,
+                body_hex,
+            }
+        });
+        let sends_token = exchange
+            .request
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("x-auth-token"));
+        ExchangeRecord {
+            purpose,
+            step,
+            token_var: token_var(identity)
+                .filter(|_| sends_token)
+                .map(str::to_string),
+            request,
+            response,
+            error: exchange.error.as_ref().map(|e| self.text(e)),
+            elapsed_ms: millis(exchange.elapsed),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::http::{RecordedRequest, RecordedResponse};
+    use std::time::Duration;
+
+    #[test]
+    fn tokens_vanish_from_urls_headers_and_bodies() {
+        let creds = Credentials {
+            token: Some("demo:p1".into()),
+            admin_token: Some("admin:p1".into()),
+            ..Credentials::default()
+        };
+        let exchange = Exchange {
+            request: RecordedRequest {
+                method: "GET".into(),
+                url: "http://h/x?t=admin:p1".into(),
+                headers: vec![("X-Auth-Token".into(), "demo:p1".into())],
+                body: b"{\"t\": \"demo:p1\"}".to_vec(),
+            },
+            response: Some(RecordedResponse {
+                status: 204,
+                headers: vec![("X-Echo".into(), "admin:p1".into())],
+                body: vec![0xff, b'a'],
+            }),
+            error: None,
+            elapsed: Duration::from_millis(1),
+        };
+        let record =
+            Redactor::new(&creds).record(&exchange, Purpose::Step, Some(1), Identity::Owner);
+        let text = serde_json::to_string(&record).unwrap();
+        assert!(
+            !text.contains("demo:p1") && !text.contains("admin:p1"),
+            "{text}"
+        );
+        assert!(text.contains("$METACONFORM_ADMIN_TOKEN"), "{text}");
+        assert_eq!(record.token_var.as_deref(), Some("OS_TOKEN"));
+        let response = record.response.unwrap();
+        assert_eq!(response.body_hex.as_deref(), Some("ff61"));
+    }
+}

@@ -1,0 +1,272 @@
+//! The results of a run as data (`reports/results.json`).
+//!
+//! The format carries [`FORMAT_VERSION`] from its first release so later
+//! tools (baselines, diffs of bodies between endpoints) can refuse what they
+//! do not understand. Every exchange is kept, with secrets already redacted:
+//! nothing in these types may hold a token.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped on any incompatible change of [`RunResults`].
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A whole run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunResults {
+    pub format_version: u32,
+    pub run: RunInfo,
+    pub summary: Summary,
+    pub cases: Vec<CaseResult>,
+}
+
+/// Where and when the run happened.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunInfo {
+    pub dialect: String,
+    /// The endpoint, without user info or query string.
+    pub endpoint: String,
+    /// The embedded reference server was used.
+    pub embedded: bool,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub duration_ms: f64,
+    pub metaconform_version: String,
+}
+
+/// Counts per verdict.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub skipped: usize,
+    /// Failed or errored, but listed in the known-failures file.
+    pub known_failures: usize,
+    /// Listed in the known-failures file, yet passed.
+    pub fixed: usize,
+}
+
+impl Summary {
+    pub fn count(&mut self, case: &CaseResult) {
+        match case.verdict {
+            Verdict::Pass => self.passed += 1,
+            Verdict::Fail => self.failed += 1,
+            Verdict::Error => self.errors += 1,
+            Verdict::Skip => self.skipped += 1,
+        }
+        match case.known_failure {
+            Some(KnownStatus::StillFailing) => self.known_failures += 1,
+            Some(KnownStatus::Fixed) => self.fixed += 1,
+            None => {}
+        }
+    }
+}
+
+/// What became of one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    /// An expectation was broken.
+    Fail,
+    /// Transport or setup trouble: the rule was not checked.
+    Error,
+    Skip,
+}
+
+/// Why a case was skipped; decides whether the skip gates the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SkipKind {
+    /// The case file says `skip:`.
+    Case,
+    /// The dialect lacks what the case needs (an operation, a reachable
+    /// state, a lock, a microversion, or the case is for other dialects).
+    Dialect,
+    /// The user did not pass a credential or server the case needs.
+    Credentials,
+    /// The user asked for it (`--no-state-changes`).
+    UserChoice,
+}
+
+impl SkipKind {
+    /// Whether this skip keeps the run from succeeding: a skip the user
+    /// could have avoided by passing what the case needs.
+    pub fn gates(self) -> bool {
+        matches!(self, SkipKind::Credentials)
+    }
+}
+
+/// Whether a case is in the known-failures file, and how that turned out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum KnownStatus {
+    StillFailing,
+    Fixed,
+}
+
+/// One case's result.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseResult {
+    pub id: String,
+    pub area: String,
+    pub name: String,
+    pub spec: String,
+    pub verdict: Verdict,
+    /// For fail and error: what went wrong; for skip: why.
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_kind: Option<SkipKind>,
+    /// The 1-based step that failed, if a step did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_failure: Option<KnownStatus>,
+    /// The reason given in the known-failures file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_reason: Option<String>,
+    pub duration_ms: f64,
+    pub exchanges: Vec<ExchangeRecord>,
+}
+
+impl CaseResult {
+    /// Whether this case keeps the exit code from 0.
+    pub fn gates(&self) -> bool {
+        if self.known_failure == Some(KnownStatus::StillFailing) {
+            return false;
+        }
+        match self.verdict {
+            Verdict::Pass => false,
+            Verdict::Fail | Verdict::Error => true,
+            Verdict::Skip => self.skip_kind.is_some_and(SkipKind::gates),
+        }
+    }
+}
+
+/// Why the runner sent a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    /// Bringing the server to the case's `given` state.
+    Setup,
+    /// A step of the case.
+    Step,
+    /// Reading the stored map back for `stored` expectations.
+    ReadBack,
+    /// Bringing the server back to active and unlocked.
+    Cleanup,
+}
+
+/// One request and its response, secrets redacted.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeRecord {
+    pub purpose: Purpose,
+    /// The 1-based step, for steps and their read-backs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<usize>,
+    /// The environment variable holding the token used (`OS_TOKEN`, ...), if
+    /// a token was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_var: Option<String>,
+    pub request: RequestRecord,
+    pub response: Option<ResponseRecord>,
+    /// Transport error, when nothing came back.
+    pub error: Option<String>,
+    pub elapsed_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestRecord {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    /// The body as text (invalid UTF-8 replaced); see `body_hex`.
+    pub body: String,
+    /// The exact bytes, hex, when the body is not valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_hex: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseRecord {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_hex: Option<String>,
+}
+
+/// Milliseconds as the results file writes durations.
+pub fn millis(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
+/// The endpoint with user info and query string removed.
+pub fn strip_endpoint_secrets(endpoint: &str) -> String {
+    match reqwest::Url::parse(endpoint) {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string().trim_end_matches('/').to_string()
+        }
+        Err(_) => "<unparseable endpoint>".to_string(),
+    }
+}
+
+/// The current time, RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_loses_user_info_and_query() {
+        assert_eq!(
+            strip_endpoint_secrets("http://u:secret@h:1/v2.1/p?token=abc"),
+            "http://h:1/v2.1/p"
+        );
+        assert_eq!(strip_endpoint_secrets("::"), "<unparseable endpoint>");
+    }
+
+    #[test]
+    fn only_credential_skips_and_unknown_failures_gate() {
+        let mut case = CaseResult {
+            id: "x".into(),
+            area: "a".into(),
+            name: "n".into(),
+            spec: "1".into(),
+            verdict: Verdict::Skip,
+            reason: Some("r".into()),
+            skip_kind: Some(SkipKind::Dialect),
+            step: None,
+            known_failure: None,
+            known_reason: None,
+            duration_ms: 0.0,
+            exchanges: vec![],
+        };
+        assert!(!case.gates());
+        case.skip_kind = Some(SkipKind::Credentials);
+        assert!(case.gates());
+        case.verdict = Verdict::Fail;
+        case.skip_kind = None;
+        assert!(case.gates());
+        case.known_failure = Some(KnownStatus::StillFailing);
+        assert!(!case.gates());
+    }
+}

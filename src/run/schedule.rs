@@ -1,0 +1,206 @@
+//! Running many cases at once, each worker on its own server.
+//!
+//! `--jobs N` workers are started (at most one per server the target
+//! offers); each takes the next case, runs it on its server and sends the
+//! result to the reporters as soon as it is known. Before anything runs, a
+//! preflight reads the first server: if that fails, nothing runs (exit 3).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use tokio::sync::mpsc;
+
+use crate::cases::format::{Identity, ServerRef};
+
+use super::events::Reporter;
+use super::execute::{Assignment, Context, Session, run_case};
+use super::known_failures::KnownFailures;
+use super::requests;
+use super::results::{
+    CaseResult, FORMAT_VERSION, RunInfo, RunResults, Summary, millis, now_rfc3339,
+    strip_endpoint_secrets,
+};
+use crate::cases::LoadedCase;
+
+/// The endpoint could not be used at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreachable(pub String);
+
+/// Read the first server as the owner: the endpoint answers, the token is
+/// accepted and the server exists.
+pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
+    let target = &ctx.target;
+    let server = target.servers.first().ok_or_else(|| {
+        Unreachable("no server to test: pass --server ID (a server of the project)".into())
+    })?;
+    let token = target.credentials.token.as_deref();
+    let sender = requests::Sender {
+        token,
+        microversion: None,
+    };
+    let exchange = ctx
+        .transport
+        .send(requests::show_request(target, server, sender))
+        .await;
+    match exchange.response {
+        None => Err(Unreachable(format!(
+            "cannot reach {}: {}",
+            super::results::strip_endpoint_secrets(&target.endpoint),
+            exchange.error.as_deref().unwrap_or("no response")
+        ))),
+        Some(r) if r.status == 200 => Ok(()),
+        Some(r) => Err(Unreachable(format!(
+            "GET {} answered {}: check --endpoint, --project-id, the token and --server",
+            ctx.redactor.text(&exchange.request.url),
+            r.status
+        ))),
+    }
+}
+
+/// Run `cases`, tell `reporters` about each result as it comes, and return
+/// the whole run (in case order). `known` marks known failures.
+pub async fn run_and_report(
+    ctx: Arc<Context>,
+    cases: Arc<Vec<LoadedCase>>,
+    known: &KnownFailures,
+    reporters: &mut [&mut dyn Reporter],
+    embedded: bool,
+) -> RunResults {
+    let started_at = now_rfc3339();
+    let started = Instant::now();
+    let total = cases.len();
+    for r in reporters.iter_mut() {
+        r.started(total);
+    }
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let runner = tokio::spawn(run_all(ctx.clone(), cases, tx));
+    let mut slots: Vec<Option<CaseResult>> = vec![None; total];
+    let mut done = 0;
+    while let Some((index, mut result)) = rx.recv().await {
+        known.apply(&mut result);
+        done += 1;
+        for r in reporters.iter_mut() {
+            r.case_finished(&result, done, total);
+        }
+        if let Some(slot) = slots.get_mut(index) {
+            *slot = Some(result);
+        }
+    }
+    let _ = runner.await;
+    let cases: Vec<CaseResult> = slots.into_iter().flatten().collect();
+    let mut summary = Summary::default();
+    for case in &cases {
+        summary.count(case);
+    }
+    RunResults {
+        format_version: FORMAT_VERSION,
+        run: RunInfo {
+            dialect: ctx.target.profile.id().to_string(),
+            endpoint: strip_endpoint_secrets(&ctx.target.endpoint),
+            embedded,
+            started_at,
+            duration_ms: millis(started.elapsed()),
+            metaconform_version: env!("CARGO_PKG_VERSION").to_string(),
+        },
+        summary,
+        cases,
+    }
+}
+
+/// Run `cases`; each result is sent on `results` with its index.
+pub async fn run_all(
+    ctx: Arc<Context>,
+    cases: Arc<Vec<LoadedCase>>,
+    results: mpsc::UnboundedSender<(usize, CaseResult)>,
+) {
+    let workers = ctx.options.jobs.clamp(1, ctx.target.servers.len().max(1));
+    let next = Arc::new(AtomicUsize::new(0));
+    // Workers share an alt server when there are fewer alt servers than
+    // workers: cases that use one take its lock, so one case's lock or
+    // write on it cannot meet another's.
+    let alt_locks: Arc<BTreeMap<String, tokio::sync::Mutex<()>>> = Arc::new(
+        ctx.target
+            .alt_servers
+            .iter()
+            .map(|s| (s.clone(), tokio::sync::Mutex::new(())))
+            .collect(),
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    for worker in 0..workers {
+        let shared = Shared {
+            ctx: ctx.clone(),
+            cases: cases.clone(),
+            next: next.clone(),
+            results: results.clone(),
+            alt_locks: alt_locks.clone(),
+        };
+        tasks.spawn(async move { work(worker, &shared).await });
+    }
+    tasks.join_all().await;
+}
+
+/// What the workers of one run share.
+struct Shared {
+    ctx: Arc<Context>,
+    cases: Arc<Vec<LoadedCase>>,
+    next: Arc<AtomicUsize>,
+    results: mpsc::UnboundedSender<(usize, CaseResult)>,
+    alt_locks: Arc<BTreeMap<String, tokio::sync::Mutex<()>>>,
+}
+
+/// Whether any step of the case addresses the second project's server.
+fn uses_alt_server(case: &LoadedCase) -> bool {
+    case.case
+        .steps
+        .iter()
+        .any(|s| s.value.server == ServerRef::Alt)
+}
+
+async fn work(worker: usize, shared: &Shared) {
+    let ctx = &*shared.ctx;
+    let target = &ctx.target;
+    let Some(server) = target.servers.get(worker) else {
+        return;
+    };
+    let alt = &target.alt_servers;
+    let alt_server = alt.get(worker).or(alt.first());
+    let assignment = Assignment {
+        server,
+        alt_server: alt_server.map(String::as_str),
+    };
+    baseline(ctx, server).await;
+    loop {
+        let index = shared.next.fetch_add(1, Ordering::Relaxed);
+        let Some(case) = shared.cases.get(index) else {
+            return;
+        };
+        let lock = alt_server
+            .filter(|_| uses_alt_server(case))
+            .and_then(|s| shared.alt_locks.get(s));
+        let _guard = match lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        let result = run_case(ctx, case, assignment).await;
+        if shared.results.send((index, result)).is_err() {
+            return;
+        }
+    }
+}
+
+/// Bring a worker's server to active and unlocked before its first case;
+/// if that fails, the first case's setup reports it.
+async fn baseline(ctx: &Context, server: &str) {
+    let mut session = Session {
+        target: &ctx.target,
+        transport: &ctx.transport,
+        redactor: &ctx.redactor,
+        options: &ctx.options,
+        records: Vec::new(),
+        current_step: None,
+    };
+    let _ = session.restore(server, true, Identity::Owner).await;
+}

@@ -1,0 +1,509 @@
+//! End-to-end tests of `metaconform run`: the real binary, against the
+//! embedded reference server or a `metaconform serve` process on 127.0.0.1
+//! port 0.
+//!
+//! The fault loop is the acceptance test of the catalogue: every fault the
+//! mock can inject must make at least one case fail.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use metaconform::run::results::{RunResults, Verdict};
+use metaconform::serve::StartupInfo;
+
+const BIN: &str = env!("CARGO_BIN_EXE_metaconform");
+
+fn catalogue() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-cases")
+}
+
+/// A fresh folder under the system temp dir.
+fn scratch(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "metaconform-run-{}-{name}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `metaconform run` with reports in `dir`.
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("run")
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .args(args)
+        .env_remove("OS_TOKEN")
+        .env_remove("METACONFORM_ENDPOINT")
+        .env("CI", "true")
+        .output()
+        .expect("run metaconform")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn last_line(output: &Output) -> String {
+    text(&output.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn results(dir: &Path) -> RunResults {
+    let bytes = std::fs::read(dir.join("results.json")).expect("results.json written");
+    serde_json::from_slice(&bytes).expect("results.json parses as the results format")
+}
+
+/// `(passed, failed, skipped)` from the final line, which must be exactly
+/// `N passed, N failed, N skipped`.
+fn counts(line: &str) -> (usize, usize, usize) {
+    let parts: Vec<&str> = line.split(", ").collect();
+    assert_eq!(parts.len(), 3, "final line: {line:?}");
+    let number = |part: &str, word: &str| -> usize {
+        let (n, w) = part.split_once(' ').expect("N word");
+        assert_eq!(w, word, "final line: {line:?}");
+        n.parse().expect("a count")
+    };
+    (
+        number(parts[0], "passed"),
+        number(parts[1], "failed"),
+        number(parts[2], "skipped"),
+    )
+}
+
+#[test]
+fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
+    let dir = scratch("default");
+    let cases = catalogue();
+    let out = run(&dir, &["--cases", cases.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stderr}\n{}",
+        text(&out.stdout)
+    );
+    let (passed, failed, skipped) = counts(&last_line(&out));
+    assert_eq!(failed, 0);
+    assert!(passed > 0, "the catalogue ran no case");
+
+    let results = results(&dir);
+    assert_eq!(results.format_version, 1);
+    assert!(results.run.embedded);
+    assert_eq!(results.cases.len(), passed + skipped);
+    for case in &results.cases {
+        assert!(
+            matches!(case.verdict, Verdict::Pass | Verdict::Skip),
+            "{}: {:?} {:?}",
+            case.id,
+            case.verdict,
+            case.reason
+        );
+        if case.verdict == Verdict::Pass {
+            assert!(!case.exchanges.is_empty(), "{} kept no exchange", case.id);
+        }
+    }
+
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit.xml written");
+    assert_eq!(junit.matches("<testcase ").count(), results.cases.len());
+    assert!(!junit.contains("<failure") && !junit.contains("<error"));
+    assert_eq!(junit.matches("<skipped").count(), skipped);
+    // Tokens never reach the reports; repros name the variable instead.
+    let json = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    for report in [&junit, &json] {
+        assert!(!report.contains("demo:") && !report.contains("admin:"));
+    }
+    assert!(junit.contains(r#""X-Auth-Token: $OS_TOKEN""#));
+}
+
+#[test]
+fn fixture_cases_pass_with_the_state_machinery() {
+    let dir = scratch("fixtures");
+    let out = run(
+        &dir,
+        &["--cases", fixtures().to_str().unwrap(), "--jobs", "3"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(last_line(&out), "7 passed, 0 failed, 1 skipped");
+    let results = results(&dir);
+    let skipped: Vec<_> = results
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::Skip)
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].id, "fixture-only-ecs");
+    assert!(skipped[0].reason.as_deref().unwrap().contains("ecs-v1"));
+}
+
+/// Fault names from `serve --list-faults`, with a value for those that
+/// take one.
+fn faults() -> Vec<String> {
+    let out = Command::new(BIN)
+        .args(["serve", "--list-faults"])
+        .output()
+        .expect("list faults");
+    assert!(out.status.success());
+    text(&out.stdout)
+        .lines()
+        .filter_map(|line| line.split_whitespace().next())
+        .map(|name| match name.split_once('=') {
+            // Every request delayed: a timing fault, no rule is broken.
+            Some(("latency", _)) => "latency=1".to_string(),
+            Some((name, _)) => format!("{name}=0.3"),
+            None => name.to_string(),
+        })
+        .collect()
+}
+
+/// Ids of the cases that passed in a run.
+fn passed_ids(results: &RunResults) -> std::collections::BTreeSet<String> {
+    results
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::Pass)
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+/// A fault is caught when a case that passes against the healthy server
+/// fails (or errors) with the fault injected; the baseline is measured in
+/// the same test, so a case that fails anyway catches nothing.
+#[test]
+fn every_fault_makes_at_least_one_case_fail() {
+    let cases = catalogue();
+    let cases = cases.to_str().unwrap();
+    let healthy = scratch("healthy");
+    run(&healthy, &["--cases", cases, "--jobs", "4"]);
+    let baseline = passed_ids(&results(&healthy));
+    assert!(
+        !baseline.is_empty(),
+        "no case passes against the healthy server"
+    );
+    let mut uncaught = Vec::new();
+    for fault in faults() {
+        if fault.starts_with("latency=") {
+            continue;
+        }
+        let dir = scratch("fault");
+        let out = run(&dir, &["--cases", cases, "--fault", &fault, "--jobs", "4"]);
+        let caught: Vec<String> = if dir.join("results.json").exists() {
+            let now = passed_ids(&results(&dir));
+            baseline.difference(&now).cloned().collect()
+        } else {
+            Vec::new()
+        };
+        if out.status.code() != Some(1) || caught.is_empty() {
+            uncaught.push(format!(
+                "{fault} (exit {:?}, {})",
+                out.status.code(),
+                last_line(&out)
+            ));
+        }
+    }
+    assert!(uncaught.is_empty(), "faults no case catches: {uncaught:#?}");
+}
+
+/// A running `serve` process, killed on drop.
+struct Serve {
+    child: Child,
+    info: StartupInfo,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(args: &[&str]) -> Serve {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--servers", "2"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("startup line");
+    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    Serve { child, info }
+}
+
+/// The flags describing a `serve` process as a remote endpoint; the main
+/// token goes through the environment, as a user would pass it.
+fn endpoint_flags(info: &StartupInfo) -> Vec<String> {
+    let mut flags = vec![
+        "--endpoint".to_string(),
+        info.endpoint.clone(),
+        "--admin-token".into(),
+        info.admin_token.clone(),
+        "--reader-token".into(),
+        info.reader_token.clone(),
+        "--alt-token".into(),
+        info.alt_token.clone(),
+        "--alt-project-id".into(),
+        info.alt_project_id.clone(),
+    ];
+    for s in &info.servers {
+        flags.extend(["--server".to_string(), s.clone()]);
+    }
+    for s in &info.alt_servers {
+        flags.extend(["--alt-server".to_string(), s.clone()]);
+    }
+    flags
+}
+
+fn run_remote(dir: &Path, info: &StartupInfo, extra: &[&str]) -> Output {
+    let flags = endpoint_flags(info);
+    let mut cmd = Command::new(BIN);
+    cmd.arg("run")
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .args(&flags)
+        .args(extra)
+        .env("OS_TOKEN", &info.token)
+        .env("CI", "true");
+    cmd.output().expect("run metaconform")
+}
+
+#[test]
+fn remote_endpoint_runs_and_catches_a_served_fault() {
+    let dir = scratch("remote");
+    let fixtures = fixtures();
+    let healthy = serve(&[]);
+    let out = run_remote(
+        &dir,
+        &healthy.info,
+        &["--cases", fixtures.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!results(&dir).run.embedded);
+
+    let faulty = serve(&["--fault", "ignore-lock"]);
+    let out = run_remote(&dir, &faulty.info, &["--cases", fixtures.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let results = results(&dir);
+    let failed: Vec<_> = results
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::Fail)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(failed, vec!["fixture-paused-locked-set"]);
+}
+
+#[test]
+fn known_failures_do_not_gate_and_fixed_ones_are_reported() {
+    let dir = scratch("known");
+    let known = dir.join("known.yaml");
+    std::fs::write(
+        &known,
+        "- {id: fixture-paused-locked-set, reason: lock ignored here}\n- {id: fixture-merge-keeps-keys, reason: was broken}\n",
+    )
+    .unwrap();
+    let fixtures = fixtures();
+    let args = [
+        "--cases",
+        fixtures.to_str().unwrap(),
+        "--fault",
+        "ignore-lock",
+        "--known-failures",
+        known.to_str().unwrap(),
+    ];
+    let out = run(&dir, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("FIXED fixture-merge-keeps-keys"));
+    let results = results(&dir);
+    assert_eq!(results.summary.known_failures, 1);
+    assert_eq!(results.summary.fixed, 1);
+}
+
+#[test]
+fn list_json_names_every_selected_case() {
+    let dir = scratch("list");
+    let out = run(
+        &dir,
+        &[
+            "--cases",
+            fixtures().to_str().unwrap(),
+            "--list",
+            "--format",
+            "json",
+            "fixture-",
+            "--skip",
+            "concurrent",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("JSON list");
+    let ids: Vec<&str> = list.iter().filter_map(|e| e["id"].as_str()).collect();
+    assert_eq!(ids.len(), 7, "{ids:?}");
+    assert!(!ids.contains(&"fixture-concurrent-merge"));
+    assert!(
+        list.iter()
+            .all(|e| e["area"] == "basic" && e["spec"].is_string())
+    );
+
+    let exact = run(
+        &dir,
+        &[
+            "--cases",
+            fixtures().to_str().unwrap(),
+            "--list",
+            "--exact",
+            "fixture-action-pause",
+        ],
+    );
+    assert_eq!(text(&exact.stdout).lines().count(), 1);
+}
+
+#[test]
+fn invalid_case_files_exit_2_with_located_diagnostics() {
+    let dir = scratch("bad-cases");
+    let area = dir.join("cases/broken");
+    std::fs::create_dir_all(&area).unwrap();
+    std::fs::write(
+        area.join("bad.yaml"),
+        "cases:\n  - id: x\n    name: n\n    spec: \"2.1\"\n    stepz: []\n",
+    )
+    .unwrap();
+    let out = run(&dir, &["--cases", dir.join("cases").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("bad.yaml:5"), "{stderr}");
+    assert!(!dir.join("results.json").exists());
+}
+
+#[test]
+fn endpoint_without_servers_exits_2_and_says_what_to_pass() {
+    let dir = scratch("no-server");
+    let out = run(
+        &dir,
+        &[
+            "--cases",
+            fixtures().to_str().unwrap(),
+            "--endpoint",
+            "http://127.0.0.1:9/v2.1/abc",
+            "--token",
+            "t",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--server"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn endpoint_nobody_listens_on_exits_3() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let dir = scratch("unreachable");
+    let endpoint = format!("http://127.0.0.1:{port}/v2.1/abc");
+    let out = run(
+        &dir,
+        &[
+            "--cases",
+            fixtures().to_str().unwrap(),
+            "--endpoint",
+            &endpoint,
+            "--token",
+            "demo:abc",
+            "--server",
+            "s1",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("cannot reach"));
+    assert!(!text(&out.stderr).contains("demo:abc"));
+}
+
+#[test]
+fn coverage_lists_every_rule_and_fails_when_one_has_no_case() {
+    let dir = scratch("coverage");
+    let full = run(
+        &dir,
+        &["--cases", catalogue().to_str().unwrap(), "--coverage"],
+    );
+    assert_eq!(full.status.code(), Some(0), "{}", text(&full.stdout));
+    assert!(text(&full.stdout).contains("§2.1"));
+    let partial = run(
+        &dir,
+        &["--cases", fixtures().to_str().unwrap(), "--coverage"],
+    );
+    assert_eq!(partial.status.code(), Some(1));
+    assert!(text(&partial.stdout).contains("rules without cases:"));
+}
+
+#[test]
+fn a_state_the_action_does_not_lead_to_is_an_error_not_a_hang() {
+    let dir = scratch("shelved");
+    let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-shelved");
+    let started = std::time::Instant::now();
+    let out = run(
+        &dir,
+        &["--cases", cases.to_str().unwrap(), "--state-timeout", "60"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let results = results(&dir);
+    assert_eq!(results.cases[0].verdict, Verdict::Error);
+    let reason = results.cases[0].reason.as_deref().unwrap();
+    assert!(
+        reason.contains("settled in vm_state shelved_offloaded instead of shelved"),
+        "{reason}"
+    );
+}
+
+/// Every other dialect the embedded server serves runs each case whose
+/// operations it has, and passes it.
+#[test]
+fn every_served_dialect_passes_the_cases_it_can_run() {
+    let cases = catalogue();
+    let mut failing = Vec::new();
+    for dialect in ["nova-legacy", "ecs-os", "bms-os"] {
+        let dir = scratch(dialect);
+        let out = run(
+            &dir,
+            &["--cases", cases.to_str().unwrap(), "--dialect", dialect],
+        );
+        let (passed, failed, _) = counts(&last_line(&out));
+        assert!(passed > 0, "{dialect} ran no case");
+        if out.status.code() != Some(0) || failed > 0 {
+            let results = results(&dir);
+            let ids: Vec<&str> = results
+                .cases
+                .iter()
+                .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error))
+                .map(|c| c.id.as_str())
+                .collect();
+            failing.push(format!("{dialect}: {ids:?}"));
+        }
+    }
+    assert!(failing.is_empty(), "{failing:#?}");
+}
