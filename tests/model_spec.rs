@@ -246,7 +246,11 @@ fn spec_2_3_values_count_code_points_not_bytes() {
         Req::new(Op::Merge, &merge_body("k", &"x".repeat(256))),
         &server(&[]),
     );
-    assert!(message(&d).contains("is too long"), "{}", message(&d));
+    let long = "x".repeat(256);
+    assert_eq!(
+        message(&d),
+        format!("Invalid input for field/attribute k. Value: {long}. '{long}' is too long")
+    );
 }
 
 #[test]
@@ -256,6 +260,18 @@ fn spec_2_3_surrogate_pair_escape_is_one_code_point() {
     assert_eq!(
         kind(&nova(Req::new(Op::Merge, &body), &server(&[]))),
         OutcomeKind::Ok
+    );
+}
+
+#[test]
+fn spec_5_3_non_string_value_is_reported_on_its_key() {
+    let d = nova(
+        Req::new(Op::Merge, r#"{"metadata": {"k": 5}}"#),
+        &server(&[]),
+    );
+    assert_eq!(
+        message(&d),
+        "Invalid input for field/attribute k. Value: 5. 5 is not of type 'string'"
     );
 }
 

@@ -20,6 +20,8 @@ pub type Row = BTreeMap<String, String>;
 
 /// Largest `N` in `${var*N}`: enough for every size limit of the spec.
 const MAX_REPEAT: usize = 200_000;
+/// The longest string a repeat may produce (a body larger than any limit).
+const MAX_REPEAT_BYTES: usize = 4 * 1024 * 1024;
 
 /// Why a table or one of its rows cannot be expanded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -195,7 +197,11 @@ fn resolve(body: &str, row: &Row, whole: &str) -> Result<String, TableError> {
                 .ok()
                 .filter(|n| *n <= MAX_REPEAT)
                 .ok_or_else(|| TableError::BadRepeat(digits.to_string()))?;
-            lookup(name.trim(), row).map(|v| v.repeat(n))
+            let value = lookup(name.trim(), row)?;
+            if value.len().saturating_mul(n) > MAX_REPEAT_BYTES {
+                return Err(TableError::BadRepeat(digits.to_string()));
+            }
+            Ok(value.repeat(n))
         }
     }
 }

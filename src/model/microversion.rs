@@ -16,16 +16,24 @@ impl Microversion {
         Microversion { major, minor }
     }
 
-    /// Parse `2.N` (no `latest`; see [`negotiate`]).
+    /// Parse `2.N` (no `latest`; see [`negotiate`]) with Nova's pattern
+    /// `^([1-9]\d*)\.([1-9]\d*|0)$`: no leading zeros. A well-formed
+    /// number too large to hold saturates, so it is out of range (406), not
+    /// badly formed (400).
     pub fn parse(text: &str) -> Option<Microversion> {
         let (major, minor) = text.trim().split_once('.')?;
-        let ok = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && s.len() < 6;
-        if !ok(major) || !ok(minor) {
-            return None;
-        }
+        let number = |s: &str| -> Option<u32> {
+            let digits = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            let leading_zero = s.len() > 1 && s.starts_with('0');
+            if !digits || leading_zero {
+                return None;
+            }
+            Some(s.parse::<u32>().unwrap_or(u32::MAX))
+        };
+        let major = number(major).filter(|m| *m != 0)?;
         Some(Microversion {
-            major: major.parse().ok()?,
-            minor: minor.parse().ok()?,
+            major,
+            minor: number(minor)?,
         })
     }
 }

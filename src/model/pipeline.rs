@@ -417,7 +417,6 @@ fn apply(
     Ok((Outcome::Success(success), Some(stored)))
 }
 
-/// 403 "Maximum number of metadata items exceeds <limit>" (spec §2.5).
 /// The `metadata` of a server create or rebuild body (spec §3.4): the same
 /// schema as a merge body, and the quota counted on the map alone.
 pub fn server_metadata(rules: &ApiRules, map: &serde_json::Value) -> Result<Metadata, Outcome> {
@@ -431,6 +430,7 @@ pub fn server_metadata(rules: &ApiRules, map: &serde_json::Value) -> Result<Meta
     Ok(metadata)
 }
 
+/// 403 "Maximum number of metadata items exceeds <limit>" (spec §2.5).
 pub fn over_quota(limit: usize) -> Outcome {
     Outcome::refused(
         OutcomeKind::OverQuota,

@@ -106,12 +106,31 @@ pub struct MetadataRules {
 /// Why a key or value was refused. Each carries enough to write the message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Violation {
-    KeyCharset { key: String, bad: char },
-    KeyLength { key: String, len: usize },
-    KeyBlank { key: String },
-    ValueNotString { key: String, json: String },
-    ValueLength { key: String, len: usize },
-    ValueCharset { key: String, bad: char },
+    KeyCharset {
+        key: String,
+        bad: char,
+    },
+    KeyLength {
+        key: String,
+        len: usize,
+    },
+    KeyBlank {
+        key: String,
+    },
+    /// `shown` is Python's `str()` of the value, `repr` its `repr()`.
+    ValueNotString {
+        key: String,
+        shown: String,
+    },
+    ValueLength {
+        key: String,
+        len: usize,
+        value: String,
+    },
+    ValueCharset {
+        key: String,
+        bad: char,
+    },
 }
 
 impl KeyRule {
@@ -143,7 +162,7 @@ impl ValueRule {
         let Some(text) = value.as_str() else {
             return Err(Violation::ValueNotString {
                 key: key.to_string(),
-                json: value.to_string(),
+                shown: crate::model::body::python_repr(value),
             });
         };
         let len = self.unit.measure(text);
@@ -151,6 +170,7 @@ impl ValueRule {
             return Err(Violation::ValueLength {
                 key: key.to_string(),
                 len,
+                value: text.to_string(),
             });
         }
         if let Some(bad) = self.forbidden.as_ref().and_then(|f| f.first_member(text)) {
@@ -188,8 +208,10 @@ impl MetadataRules {
 }
 
 impl Violation {
-    /// Nova's wording (spec §5.3), with `field` the wrapper (`metadata`/`meta`)
-    /// and `shown` the Python-ish rendering of the offending wrapper value.
+    /// Nova's wording (spec §5.3). Key violations are reported on the
+    /// wrapper (`field` = `metadata`/`meta`, `shown` = its Python rendering);
+    /// value violations on the key itself, showing the value, as Nova's
+    /// validator pops the last element of the error path.
     pub fn message(&self, field: &str, shown: &str, pattern: &str) -> String {
         let prefix = format!("Invalid input for field/attribute {field}. Value: {shown}.");
         match self {
@@ -197,11 +219,15 @@ impl Violation {
                 format!("{prefix} '{key}' does not match any of the regexes: '{pattern}'")
             }
             Violation::KeyBlank { key } => format!("{prefix} '{key}' is blank"),
-            Violation::ValueNotString { json, .. } => {
-                format!("{prefix} {json} is not of type 'string'")
+            Violation::ValueNotString { key, shown } => {
+                format!(
+                    "Invalid input for field/attribute {key}. Value: {shown}. {shown} is not of type 'string'"
+                )
             }
-            Violation::ValueLength { key, .. } => {
-                format!("Invalid input for field/attribute {key}. Value: {shown}. is too long")
+            Violation::ValueLength { key, value, .. } => {
+                format!(
+                    "Invalid input for field/attribute {key}. Value: {value}. '{value}' is too long"
+                )
             }
             Violation::ValueCharset { key, bad } => {
                 format!("{prefix} value of '{key}' contains forbidden character {bad:?}")

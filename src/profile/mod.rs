@@ -9,7 +9,6 @@
 
 pub mod format;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diag::Diagnostic;
@@ -299,16 +298,18 @@ fn compile(file: &ProfileFile, path: &Path, text: &str) -> Result<ApiRules, Diag
     })
 }
 
-/// All built-in profiles, keyed by id (used by `--list-dialects` and tests).
-pub fn all_builtin() -> Result<BTreeMap<String, Profile>, Diagnostic> {
-    builtin_ids()
-        .map(|id| builtin(id).map(|p| (id.to_string(), p)))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+
+    /// All built-in profiles, keyed by id (used by `--list-dialects` and tests).
+    fn all_builtin() -> Result<BTreeMap<String, Profile>, Diagnostic> {
+        builtin_ids()
+            .map(|id| builtin(id).map(|p| (id.to_string(), p)))
+            .collect()
+    }
 
     #[test]
     fn every_builtin_profile_loads() {

@@ -26,7 +26,7 @@ pub struct ServeArgs {
     #[arg(long)]
     pub dialect_dir: Option<PathBuf>,
     /// Servers to create in the main project (the alt project gets as many).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 3, value_parser = parse_server_count)]
     pub servers: usize,
     /// Inject a fault (repeatable); see --list-faults.
     #[arg(long = "fault", value_name = "NAME[=VALUE]")]
@@ -189,5 +189,14 @@ impl StopSignals {
         {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+/// `--servers`: at most the per-project instance limit the mock publishes.
+fn parse_server_count(text: &str) -> Result<usize, String> {
+    let max = super::servers::MAX_INSTANCES;
+    match text.parse::<usize>() {
+        Ok(n) if n <= max => Ok(n),
+        _ => Err(format!("expected a number of servers from 0 to {max}")),
     }
 }

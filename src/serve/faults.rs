@@ -376,17 +376,17 @@ impl FaultSet {
         let mut rules = base.clone();
         let meta = &mut rules.metadata;
         if self.has(&Fault::KeyLimitOffByOne) {
-            meta.key.max_len += 1;
+            meta.key.max_len = meta.key.max_len.saturating_add(1);
         }
         if self.has(&Fault::ValueLimitOffByOne) {
-            meta.value.max_len += 1;
+            meta.value.max_len = meta.value.max_len.saturating_add(1);
         }
         if self.has(&Fault::BytesNotChars) {
             meta.key.unit = LengthUnit::Bytes;
             meta.value.unit = LengthUnit::Bytes;
         }
         if self.has(&Fault::QuotaOffByOne) {
-            meta.quota = meta.quota.map(|q| q + 1);
+            meta.quota = meta.quota.map(|q| q.saturating_add(1));
         }
         if self.has(&Fault::CharsetAllowsSlashOrUnicode)
             && let Some(wider) = widened_charset(&meta.key.charset)

@@ -104,11 +104,6 @@ impl HttpResponse {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Drop every header of that name.
-    pub fn remove_header(&mut self, name: &str) {
-        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    }
-
     /// Whether the Content-Type announces JSON.
     pub fn is_json(&self) -> bool {
         self.header("Content-Type")

@@ -28,6 +28,10 @@ const IMAGE_META_UNTIL: Microversion = Microversion::new(2, 39);
 /// Servers one project may have (`maxTotalInstances`); bounds the world.
 pub const MAX_INSTANCES: usize = 1000;
 
+/// Servers the mock holds in all projects together. Any token names a
+/// project, so the per-project cap alone would not bound memory.
+pub const MAX_SERVERS_TOTAL: usize = 20 * MAX_INSTANCES;
+
 /// What passed the common stages.
 pub(crate) struct Admitted {
     pub(crate) caller: Caller,
@@ -113,6 +117,11 @@ pub fn create(call: &Call<'_>) -> HttpResponse {
         return call.refuse(&policy_denied("os_compute_api:servers:create"), version);
     }
     let mut world = call.world();
+    if world.len() >= MAX_SERVERS_TOTAL {
+        let message =
+            format!("The mock holds at most {MAX_SERVERS_TOTAL} servers; delete some first");
+        return call.refuse(&Outcome::refused(OutcomeKind::OverQuota, message), version);
+    }
     let used = world.in_project(&admitted.caller.project).count();
     if used >= MAX_INSTANCES {
         let message = format!(

@@ -54,6 +54,15 @@ impl World {
         id
     }
 
+    /// How many servers exist, in every project.
+    pub fn len(&self) -> usize {
+        self.servers.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty()
+    }
+
     pub fn get(&self, id: &str) -> Option<&ServerRecord> {
         self.servers.get(id)
     }
