@@ -151,12 +151,36 @@ pub fn decide(rules: &ApiRules, req: &MetaRequest<'_>, server: Option<&ServerRec
     }
 }
 
-fn run_stages(
+/// The stages every request goes through before its route's own checks
+/// (spec §4.4 stages 1-6), metadata routes and server routes alike.
+#[derive(Debug, Clone)]
+pub struct Admission<'a> {
+    pub caller: Option<&'a Caller>,
+    pub url_project: Option<&'a str>,
+    pub body: &'a [u8],
+    pub body_len: usize,
+    pub content_type: Option<&'a str>,
+    pub versions: &'a VersionHeaders,
+    /// The route reads a JSON body (POST/PUT with a body schema).
+    pub expects_body: bool,
+}
+
+/// A request that passed [`admit`].
+#[derive(Debug, Clone)]
+pub struct Admitted<'a> {
+    pub caller: &'a Caller,
+    /// The parsed body when the route expects one.
+    pub json: Option<serde_json::Value>,
+}
+
+/// Stages 1-6 of spec §4.4: size, authentication, microversion, media type,
+/// JSON parse, URL project. `microversion` receives the negotiated version as
+/// soon as negotiation succeeds, so a later refusal still carries it.
+pub fn admit<'a>(
     rules: &ApiRules,
-    req: &MetaRequest<'_>,
-    server: Option<&ServerRecord>,
+    req: &Admission<'a>,
     microversion: &mut Option<Microversion>,
-) -> Stage<(Outcome, Option<Metadata>)> {
+) -> Result<Admitted<'a>, Outcome> {
     if req.body_len > rules.max_body_bytes {
         return Err(Outcome::refused(
             OutcomeKind::TooLarge,
@@ -176,14 +200,65 @@ fn run_stages(
             "Unsupported Content-Type",
         ));
     }
-    let json =
-        match req.op.wrapper() {
-            Some(_) => Some(body::parse_json(req.body).map_err(|_| {
-                Outcome::refused(OutcomeKind::MalformedBody, "Malformed request body")
-            })?),
-            None => None,
-        };
+    let json = if req.expects_body {
+        Some(body::parse_json(req.body).map_err(|_| malformed_body())?)
+    } else {
+        None
+    };
     check_project(req.url_project, caller)?;
+    Ok(Admitted { caller, json })
+}
+
+/// 400 "Malformed request body" (spec §5.3).
+pub fn malformed_body() -> Outcome {
+    Outcome::refused(OutcomeKind::MalformedBody, "Malformed request body")
+}
+
+/// 404 for a server that is missing or not visible to the caller.
+pub fn server_not_found(id: &str) -> Outcome {
+    Outcome::refused(
+        OutcomeKind::ServerNotFound,
+        format!("Instance {id} could not be found."),
+    )
+}
+
+/// 403 from the policy engine for `rule` (a full rule name).
+pub fn policy_denied(rule: &str) -> Outcome {
+    Outcome::refused(
+        OutcomeKind::Forbidden,
+        format!("Policy doesn't allow {rule} to be performed."),
+    )
+}
+
+/// Stage 8: the server as the caller may see it (own project, or any
+/// project for an admin).
+pub fn visible_server<'s>(
+    server: Option<&'s ServerRecord>,
+    caller: &Caller,
+    id: &str,
+) -> Result<&'s ServerRecord, Outcome> {
+    match server {
+        Some(s) if s.project_id == caller.project || caller.is_admin() => Ok(s),
+        _ => Err(server_not_found(id)),
+    }
+}
+
+fn run_stages(
+    rules: &ApiRules,
+    req: &MetaRequest<'_>,
+    server: Option<&ServerRecord>,
+    microversion: &mut Option<Microversion>,
+) -> Stage<(Outcome, Option<Metadata>)> {
+    let admission = Admission {
+        caller: req.caller,
+        url_project: req.url_project,
+        body: req.body,
+        body_len: req.body_len,
+        content_type: req.content_type,
+        versions: req.versions,
+        expects_body: req.op.wrapper().is_some(),
+    };
+    let Admitted { caller, json } = admit(rules, &admission, microversion)?;
     let request_map = match (req.op.wrapper(), &json) {
         (Some(wrapper), Some(value)) => Some(
             body::extract(value, wrapper, rules.legacy, &rules.metadata).map_err(schema_refusal)?,
@@ -235,9 +310,7 @@ fn check_project(url_project: Option<&str>, caller: &Caller) -> Stage<()> {
 
 fn schema_refusal(error: BodyError) -> Outcome {
     match error {
-        BodyError::Malformed => {
-            Outcome::refused(OutcomeKind::MalformedBody, "Malformed request body")
-        }
+        BodyError::Malformed => malformed_body(),
         BodyError::Schema(message) => Outcome::refused(OutcomeKind::InvalidInput, message),
     }
 }
@@ -263,20 +336,6 @@ fn check_query(
     }
 }
 
-fn visible_server<'s>(
-    server: Option<&'s ServerRecord>,
-    caller: &Caller,
-    id: &str,
-) -> Stage<&'s ServerRecord> {
-    match server {
-        Some(s) if s.project_id == caller.project || caller.is_admin() => Ok(s),
-        _ => Err(Outcome::refused(
-            OutcomeKind::ServerNotFound,
-            format!("Instance {id} could not be found."),
-        )),
-    }
-}
-
 fn check_policy(op: &Op, caller: &Caller) -> Stage<()> {
     let allowed = if op.is_write() {
         caller.may_write()
@@ -286,13 +345,10 @@ fn check_policy(op: &Op, caller: &Caller) -> Stage<()> {
     if allowed {
         return Ok(());
     }
-    Err(Outcome::refused(
-        OutcomeKind::Forbidden,
-        format!(
-            "Policy doesn't allow os_compute_api:server-metadata:{} to be performed.",
-            op.policy_rule()
-        ),
-    ))
+    Err(policy_denied(&format!(
+        "os_compute_api:server-metadata:{}",
+        op.policy_rule()
+    )))
 }
 
 /// Stages 10-13: the controller, the lock, the state, the quota.
@@ -348,14 +404,30 @@ fn apply(
         _ => 0,
     };
     if counted > 0 {
-        rules.metadata.check_quota(counted).map_err(|limit| {
-            Outcome::refused(
-                OutcomeKind::OverQuota,
-                format!("Maximum number of metadata items exceeds {limit}"),
-            )
-        })?;
+        rules.metadata.check_quota(counted).map_err(over_quota)?;
     }
     Ok((Outcome::Success(success), Some(stored)))
+}
+
+/// 403 "Maximum number of metadata items exceeds <limit>" (spec §2.5).
+pub fn over_quota(limit: usize) -> Outcome {
+    Outcome::refused(
+        OutcomeKind::OverQuota,
+        format!("Maximum number of metadata items exceeds {limit}"),
+    )
+}
+
+/// 409 "Instance <id> is locked" (spec §4.3).
+pub fn locked(id: &str) -> Outcome {
+    Outcome::refused(OutcomeKind::Locked, format!("Instance {id} is locked"))
+}
+
+/// 409 "Cannot '<action>' instance <id> while it is in vm_state <state>".
+pub fn wrong_state(action: &str, id: &str, state: VmState) -> Outcome {
+    Outcome::refused(
+        OutcomeKind::StateConflict,
+        format!("Cannot '{action}' instance {id} while it is in vm_state {state}"),
+    )
 }
 
 fn item_not_found() -> Outcome {
@@ -365,10 +437,7 @@ fn item_not_found() -> Outcome {
 /// Stages 11-12: the lock (admins bypass it), then vm_state and launched_at.
 fn check_writable(rules: &ApiRules, op: &Op, caller: &Caller, server: &ServerRecord) -> Stage<()> {
     if server.locked && !caller.is_admin() {
-        return Err(Outcome::refused(
-            OutcomeKind::Locked,
-            format!("Instance {} is locked", server.id),
-        ));
+        return Err(locked(&server.id));
     }
     let action = if matches!(op, Op::Delete(_)) {
         "delete metadata"
@@ -376,13 +445,7 @@ fn check_writable(rules: &ApiRules, op: &Op, caller: &Caller, server: &ServerRec
         "update metadata"
     };
     if !rules.write_states.contains(&server.vm_state) {
-        return Err(Outcome::refused(
-            OutcomeKind::StateConflict,
-            format!(
-                "Cannot '{action}' instance {} while it is in vm_state {}",
-                server.id, server.vm_state
-            ),
-        ));
+        return Err(wrong_state(action, &server.id, server.vm_state));
     }
     if !server.launched {
         return Err(Outcome::refused(

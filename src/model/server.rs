@@ -7,6 +7,8 @@
 use std::fmt;
 
 use super::Metadata;
+use super::outcome::{Outcome, OutcomeKind};
+use super::pipeline;
 
 /// `OS-EXT-STS:vm_state` values that matter to the metadata API.
 #[derive(
@@ -218,6 +220,109 @@ impl ServerAction {
     }
 }
 
+impl ServerAction {
+    /// Read an action request body (`{"os-stop": null}`,
+    /// `{"os-resetState": {"state": "error"}}`, ...). The first member that
+    /// names a known action wins, as in Nova's dispatcher.
+    pub fn from_body(body: &serde_json::Value) -> Result<ServerAction, ActionError> {
+        let Some(members) = body.as_object() else {
+            return Err(ActionError::BadRequest("Malformed request body".into()));
+        };
+        let Some((name, arg)) = members.iter().find(|(name, _)| is_action_name(name)) else {
+            let shown = members.keys().next().map(String::as_str).unwrap_or("");
+            return Err(ActionError::BadRequest(format!(
+                "There is no such action: {shown}"
+            )));
+        };
+        action_from_member(name, arg)
+    }
+}
+
+const ACTION_NAMES: [&str; 18] = [
+    "os-stop",
+    "os-start",
+    "reboot",
+    "pause",
+    "unpause",
+    "suspend",
+    "resume",
+    "lock",
+    "unlock",
+    "shelve",
+    "unshelve",
+    "rescue",
+    "unrescue",
+    "resize",
+    "confirmResize",
+    "revertResize",
+    "os-resetState",
+    "restore",
+];
+
+fn is_action_name(name: &str) -> bool {
+    ACTION_NAMES.contains(&name)
+}
+
+fn required_member<'v>(
+    arg: &'v serde_json::Value,
+    field: &str,
+) -> Result<&'v serde_json::Value, ActionError> {
+    arg.get(field)
+        .ok_or_else(|| ActionError::BadRequest(format!("'{field}' is a required property")))
+}
+
+fn action_from_member(name: &str, arg: &serde_json::Value) -> Result<ServerAction, ActionError> {
+    Ok(match name {
+        "os-stop" => ServerAction::Stop,
+        "os-start" => ServerAction::Start,
+        "reboot" => ServerAction::Reboot,
+        "pause" => ServerAction::Pause,
+        "unpause" => ServerAction::Unpause,
+        "suspend" => ServerAction::Suspend,
+        "resume" => ServerAction::Resume,
+        "lock" => ServerAction::Lock {
+            reason: lock_reason(arg)?,
+        },
+        "unlock" => ServerAction::Unlock,
+        "shelve" => ServerAction::Shelve,
+        "unshelve" => ServerAction::Unshelve,
+        "rescue" => ServerAction::Rescue,
+        "unrescue" => ServerAction::Unrescue,
+        "resize" => {
+            required_member(arg, "flavorRef")?;
+            ServerAction::Resize
+        }
+        "confirmResize" => ServerAction::ConfirmResize,
+        "revertResize" => ServerAction::RevertResize,
+        "os-resetState" => {
+            let state = required_member(arg, "state")?;
+            let text = state.as_str().unwrap_or("");
+            match VmState::parse(text) {
+                Some(s) => ServerAction::ResetState(s),
+                None => {
+                    return Err(ActionError::BadRequest(format!(
+                        "Invalid input for field/attribute state. Value: {state}. {state} is not one of ['active', 'error']"
+                    )));
+                }
+            }
+        }
+        _ => ServerAction::Restore,
+    })
+}
+
+/// `{"lock": {"locked_reason": "..."}}` (2.73): 1-255 characters.
+fn lock_reason(arg: &serde_json::Value) -> Result<Option<String>, ActionError> {
+    let Some(reason) = arg.get("locked_reason") else {
+        return Ok(None);
+    };
+    match reason.as_str() {
+        Some(text) if (1..=255).contains(&text.chars().count()) => Ok(Some(text.to_string())),
+        _ => Err(ActionError::BadRequest(format!(
+            "Invalid input for field/attribute locked_reason. Value: {reason}. {reason} is not a string of 1 to 255 characters"
+        ))),
+    }
+}
+
 /// Why an action was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ActionError {
@@ -229,6 +334,20 @@ pub enum ActionError {
     Forbidden(&'static str),
     /// 400: bad argument (resetState to a state other than active/error).
     BadRequest(String),
+}
+
+impl ActionError {
+    /// The outcome a profile turns into a status code (spec §4.3 messages).
+    pub fn outcome(&self, action: &str, server_id: &str) -> Outcome {
+        match self {
+            ActionError::Locked => pipeline::locked(server_id),
+            ActionError::WrongState(state) => pipeline::wrong_state(action, server_id, *state),
+            ActionError::Forbidden(rule) => pipeline::policy_denied(rule),
+            ActionError::BadRequest(message) => {
+                Outcome::refused(OutcomeKind::InvalidInput, message.clone())
+            }
+        }
+    }
 }
 
 /// Apply `action` as `is_admin` to `server`.
@@ -341,6 +460,54 @@ mod tests {
             Err(ActionError::Forbidden(_))
         ));
         apply_action(&mut s, &ServerAction::Unlock, true).expect("admin unlocks");
+    }
+
+    #[test]
+    fn action_bodies_are_read_like_novas_dispatcher() {
+        use serde_json::json;
+        let read = |v: serde_json::Value| ServerAction::from_body(&v);
+        assert_eq!(read(json!({"os-stop": null})), Ok(ServerAction::Stop));
+        assert_eq!(
+            read(json!({"os-resetState": {"state": "error"}})),
+            Ok(ServerAction::ResetState(VmState::Error))
+        );
+        assert_eq!(
+            read(json!({"lock": {"locked_reason": "maintenance"}})),
+            Ok(ServerAction::Lock {
+                reason: Some("maintenance".into())
+            })
+        );
+        assert!(
+            matches!(read(json!({"fly": null})), Err(ActionError::BadRequest(m)) if m.contains("no such action: fly"))
+        );
+        assert!(
+            matches!(read(json!({"resize": {}})), Err(ActionError::BadRequest(m)) if m.contains("flavorRef"))
+        );
+        assert!(matches!(
+            read(json!({"os-resetState": {"state": "nope"}})),
+            Err(ActionError::BadRequest(_))
+        ));
+        assert!(matches!(
+            read(json!({"lock": {"locked_reason": ""}})),
+            Err(ActionError::BadRequest(_))
+        ));
+        assert!(matches!(read(json!([])), Err(ActionError::BadRequest(_))));
+    }
+
+    #[test]
+    fn action_errors_carry_novas_conflict_message() {
+        let o = ActionError::WrongState(VmState::Paused).outcome("pause", "s1");
+        assert_eq!(
+            o,
+            Outcome::refused(
+                OutcomeKind::StateConflict,
+                "Cannot 'pause' instance s1 while it is in vm_state paused"
+            )
+        );
+        assert_eq!(
+            ActionError::Locked.outcome("pause", "s1").kind(),
+            OutcomeKind::Locked
+        );
     }
 
     #[test]

@@ -1,0 +1,323 @@
+//! The in-process request handler: [`App::handle`] turns one
+//! [`HttpRequest`] into one [`HttpResponse`], synchronously, over the
+//! mutex-protected [`World`]. The listener, the tests and the fuzz target
+//! all call it directly.
+//!
+//! Order (spec §4.4 and §5.2): body size (413, on every route), version
+//! documents (unauthenticated), authentication (401), routing (404 HTML),
+//! then the route's handler, which runs the model's stages.
+
+use std::sync::{Mutex, MutexGuard};
+
+use crate::model::caller::Caller;
+use crate::model::microversion::{Microversion, VersionHeaders};
+use crate::model::outcome::{Outcome, OutcomeKind};
+use crate::model::pipeline::ApiRules;
+use crate::profile::{self, ErrorShape, Profile};
+
+use super::faults::{Fault, FaultSet};
+use super::message::{HttpRequest, HttpResponse};
+use super::respond;
+use super::routes::{Captures, Handler, Mount, Resolved, Site, decode_path};
+use super::world::{Projects, World};
+use super::{metadata, servers, versions};
+
+/// Why an [`App`] could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Profile(String),
+}
+
+/// The mock server's state and routes.
+#[derive(Debug)]
+pub struct App {
+    site: Site,
+    /// The rules handed to the model, per mount (faults applied).
+    rules: Vec<ApiRules>,
+    world: Mutex<World>,
+    projects: Projects,
+    faults: FaultSet,
+}
+
+/// One routed request, as the handlers see it.
+pub struct Call<'a> {
+    pub app: &'a App,
+    pub mount: &'a Mount,
+    /// The rules for the model (faults applied).
+    pub rules: &'a ApiRules,
+    pub request: &'a HttpRequest,
+    pub url_project: Option<String>,
+    pub captures: Captures,
+    pub query: Vec<(String, String)>,
+    pub versions: VersionHeaders,
+    /// The caller as the model sees it (faults applied).
+    pub caller: Option<Caller>,
+    pub identity_uri: String,
+}
+
+impl Call<'_> {
+    pub fn profile(&self) -> &Profile {
+        &self.mount.profile
+    }
+
+    pub fn faults(&self) -> &FaultSet {
+        &self.app.faults
+    }
+
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        self.app.world()
+    }
+
+    /// A refusal in this mount's dialect, with the version headers.
+    pub fn refuse(&self, outcome: &Outcome, version: Option<Microversion>) -> HttpResponse {
+        let mut response = respond::outcome(self.profile(), outcome, 200, &self.identity_uri);
+        respond::add_version_headers(&mut response, version, self.rules.legacy);
+        response
+    }
+}
+
+impl App {
+    /// Build the app for a profile: `nova` also mounts legacy `/v2` through
+    /// the built-in `nova-legacy` profile. Each project gets `servers`
+    /// servers.
+    pub fn new(
+        profile: Profile,
+        servers: usize,
+        faults: Vec<Fault>,
+        seed: u64,
+    ) -> Result<App, AppError> {
+        let legacy = if profile.id() == "nova" {
+            Some(profile::builtin("nova-legacy").map_err(|d| AppError::Profile(d.to_string()))?)
+        } else {
+            None
+        };
+        let site = Site::for_profile(profile, legacy).map_err(AppError::Profile)?;
+        let projects = Projects::generate();
+        let world = World::seeded(&projects, servers);
+        let faults = FaultSet::new(faults, seed);
+        let rules = site
+            .mounts
+            .iter()
+            .map(|m| faults.rules(&m.profile.rules))
+            .collect();
+        Ok(App {
+            site,
+            rules,
+            world: Mutex::new(world),
+            projects,
+            faults,
+        })
+    }
+
+    pub fn projects(&self) -> &Projects {
+        &self.projects
+    }
+
+    /// The dialect's own profile.
+    pub fn profile(&self) -> &Profile {
+        &self.site.primary().profile
+    }
+
+    pub fn faults(&self) -> &FaultSet {
+        &self.faults
+    }
+
+    /// Ids of a project's servers.
+    pub fn server_ids(&self, project: &str) -> Vec<String> {
+        self.world().ids(project)
+    }
+
+    /// Whether a handler may sleep (the listener then runs it on a blocking
+    /// thread).
+    pub fn may_block(&self) -> bool {
+        self.faults.has(&Fault::LostUpdate)
+    }
+
+    /// The largest body any route accepts.
+    pub fn max_body_bytes(&self) -> usize {
+        self.rules
+            .iter()
+            .map(|r| r.max_body_bytes)
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn world(&self) -> MutexGuard<'_, World> {
+        // A poisoned lock only means another request panicked mid-way; the
+        // world is plain data and stays usable.
+        self.world.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Answer one request.
+    pub fn handle(&self, request: HttpRequest) -> HttpResponse {
+        let mut response = self.route(&request);
+        if self.faults.roll_error500() {
+            response = self.internal_error();
+        }
+        self.apply_body_faults(&mut response);
+        if !self.faults.has(&Fault::MissingRequestId) {
+            respond::add_request_id(&mut response);
+        }
+        response
+    }
+
+    fn route(&self, request: &HttpRequest) -> HttpResponse {
+        let primary = self.profile();
+        let identity_uri = identity_uri(request);
+        if request.body_len() > self.rules[0].max_body_bytes {
+            return too_large(primary, &identity_uri);
+        }
+        let (raw_path, raw_query) = match request.target.split_once('?') {
+            Some((p, q)) => (p, q),
+            None => (request.target.as_str(), ""),
+        };
+        let Some(path) = decode_path(raw_path) else {
+            return respond::unrouted(primary);
+        };
+        let resolved = self.site.resolve(&request.method, &path);
+        match resolved {
+            Resolved::VersionList => return versions::list(&self.site, &host_root(request)),
+            Resolved::VersionDoc(mount) => return versions::document(mount, &host_root(request)),
+            _ => {}
+        }
+        let token = request.header_value("X-Auth-Token").unwrap_or("");
+        let Some(caller) = Caller::from_token(token) else {
+            return respond::refusal(
+                primary,
+                OutcomeKind::Unauthorized,
+                "The request you have made requires authentication.",
+                &identity_uri,
+            );
+        };
+        let Resolved::Api {
+            mount,
+            url_project,
+            handler,
+            captures,
+        } = resolved
+        else {
+            return respond::unrouted(primary);
+        };
+        let index = self
+            .site
+            .mounts
+            .iter()
+            .position(|m| std::ptr::eq(m, mount))
+            .unwrap_or(0);
+        let call = Call {
+            app: self,
+            mount,
+            rules: &self.rules[index],
+            request,
+            url_project,
+            captures,
+            query: parse_query(raw_query),
+            versions: version_headers(request),
+            caller: Some(self.faults.caller(caller)),
+            identity_uri,
+        };
+        dispatch(&call, handler)
+    }
+
+    fn internal_error(&self) -> HttpResponse {
+        let message = "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.";
+        match self.profile().error_shape() {
+            ErrorShape::NovaFault => respond::nova_fault(500, "computeFault", message),
+            ErrorShape::Huawei => respond::huawei_error(500, "Ecs.0000", message),
+        }
+    }
+
+    fn apply_body_faults(&self, response: &mut HttpResponse) {
+        if self.faults.has(&Fault::NonJsonBody) && !response.body.is_empty() {
+            response.body = b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec();
+        }
+        if self.faults.has(&Fault::TruncateBody) {
+            let half = response.body.len() / 2;
+            response.body.truncate(half);
+        }
+    }
+}
+
+fn dispatch(call: &Call<'_>, handler: Handler) -> HttpResponse {
+    match handler {
+        Handler::Metadata(op) => metadata::handle(call, op),
+        Handler::ServerCreate => servers::create(call),
+        Handler::ServerList { detail } => servers::list(call, detail),
+        Handler::ServerShow => servers::show(call),
+        Handler::ServerDelete => servers::delete(call),
+        Handler::ServerAction => servers::action(call),
+        Handler::Limits => servers::limits(call),
+    }
+}
+
+fn too_large(profile: &Profile, identity_uri: &str) -> HttpResponse {
+    let mut response = respond::refusal(
+        profile,
+        OutcomeKind::TooLarge,
+        "Request is too large. Larger than max_request_body_size (%s).",
+        identity_uri,
+    );
+    // The rest of an announced oversize body is never read.
+    response.headers.push(("Connection".into(), "close".into()));
+    response
+}
+
+fn version_headers(request: &HttpRequest) -> VersionHeaders {
+    VersionHeaders {
+        openstack: request
+            .header_value("OpenStack-API-Version")
+            .map(str::to_string),
+        nova: request
+            .header_value("X-OpenStack-Nova-API-Version")
+            .map(str::to_string),
+    }
+}
+
+/// `a=1&b` as decoded pairs, in order.
+pub fn parse_query(raw: &str) -> Vec<(String, String)> {
+    let decode = |s: &str| {
+        let spaced = s.replace('+', " ");
+        percent_encoding::percent_decode_str(&spaced)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
+    raw.split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(pair), String::new()),
+        })
+        .collect()
+}
+
+/// `http://<Host>`, for links and the keystone `WWW-Authenticate` header.
+fn host_root(request: &HttpRequest) -> String {
+    let host = request
+        .header_value("Host")
+        .filter(|h| h.chars().all(|c| c.is_ascii_graphic()))
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+fn identity_uri(request: &HttpRequest) -> String {
+    format!("{}/identity", host_root(request))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_pairs_are_decoded_in_order() {
+        assert_eq!(
+            parse_query("a=1&b&c=x%20y+z&&"),
+            vec![
+                ("a".to_string(), "1".to_string()),
+                ("b".to_string(), String::new()),
+                ("c".to_string(), "x y z".to_string()),
+            ]
+        );
+        assert!(parse_query("").is_empty());
+    }
+}

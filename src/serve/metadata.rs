@@ -1,0 +1,93 @@
+//! The six metadata operations: the request goes through
+//! [`crate::model::pipeline::decide`] with the world's server, the decided
+//! map is stored, and the profile renders the outcome.
+//!
+//! The world's lock is held from the read of the server to the write of the
+//! decided map, so concurrent writes to one server are linearizable. The
+//! `lost-update` fault drops the lock between the two on purpose.
+
+use std::time::Duration;
+
+use crate::model::Metadata;
+use crate::model::body::{self, Wrapper};
+use crate::model::pipeline::{Decision, MetaRequest, Op, decide};
+
+use super::app::Call;
+use super::faults::Fault;
+use super::message::HttpResponse;
+use super::respond;
+use super::routes::MetaOp;
+
+/// How long `lost-update` waits between its read and its write.
+const LOST_UPDATE_PAUSE: Duration = Duration::from_millis(2);
+
+/// Answer one metadata request.
+pub fn handle(call: &Call<'_>, meta_op: MetaOp) -> HttpResponse {
+    let faults = call.faults();
+    let route_op = meta_op.to_op(call.captures.key.as_deref());
+    let ok_status = call
+        .profile()
+        .op(&route_op)
+        .map(|s| s.status)
+        .unwrap_or(200);
+    let op = faults.op(route_op);
+    let body = faults.body(call.request.body.clone());
+    let server_id = call.captures.server.clone().unwrap_or_default();
+    let request = MetaRequest {
+        op: &op,
+        caller: call.caller.as_ref(),
+        url_project: call.url_project.as_deref(),
+        server_id: &server_id,
+        body: &body,
+        body_len: call.request.body_len(),
+        content_type: call.request.header_value("Content-Type"),
+        versions: &call.versions,
+        query: &call.query,
+    };
+    let decision = if faults.has(&Fault::LostUpdate) && op.is_write() {
+        decide_without_lock(call, &request)
+    } else {
+        decide_and_store(call, &request)
+    };
+    let outcome = faults.outcome(&op, decision.outcome, || request_map(call, &op, &body));
+    let mut response = respond::outcome(call.profile(), &outcome, ok_status, &call.identity_uri);
+    respond::add_version_headers(&mut response, decision.microversion, call.rules.legacy);
+    response
+}
+
+/// Read, decide and write under one hold of the lock.
+fn decide_and_store(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
+    let mut world = call.world();
+    let seen = world
+        .get(request.server_id)
+        .map(|s| call.faults().server(s, request.caller));
+    let decision = decide(call.rules, request, seen.as_ref());
+    if let (Some(store), Some(server)) = (&decision.store, world.get_mut(request.server_id)) {
+        server.metadata = store.clone();
+    }
+    decision
+}
+
+/// The `lost-update` fault: read under the lock, pause, write under the lock
+/// again, so a concurrent write in between is overwritten.
+fn decide_without_lock(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
+    let seen = call
+        .world()
+        .get(request.server_id)
+        .map(|s| call.faults().server(s, request.caller));
+    let decision = decide(call.rules, request, seen.as_ref());
+    if let Some(store) = &decision.store {
+        std::thread::sleep(LOST_UPDATE_PAUSE);
+        if let Some(server) = call.world().get_mut(request.server_id) {
+            server.metadata = store.clone();
+        }
+    }
+    decision
+}
+
+/// The request's own map (for `merge-returns-request`).
+fn request_map(call: &Call<'_>, op: &Op, body: &[u8]) -> Option<Metadata> {
+    let wrapper = op.wrapper().unwrap_or(Wrapper::Metadata);
+    let value = body::parse_json(body).ok()?;
+    body::extract(&value, wrapper, call.rules.legacy, &call.rules.metadata).ok()
+}

@@ -1,0 +1,318 @@
+//! Server resources the harness drives states with (spec §4.2): create,
+//! show, list, delete, the per-server actions and `GET /limits`.
+//!
+//! Every route first passes the model's common stages
+//! ([`crate::model::pipeline::admit`]); state changes are
+//! [`crate::model::server::apply_action`]; refusals are the model's
+//! outcomes rendered by the profile.
+
+use serde_json::{Value, json};
+
+use crate::model::Metadata;
+use crate::model::body::{self, Wrapper};
+use crate::model::caller::Caller;
+use crate::model::microversion::Microversion;
+use crate::model::outcome::{Outcome, OutcomeKind};
+use crate::model::pipeline::{self, Admission, policy_denied, visible_server};
+use crate::model::server::{ServerAction, ServerRecord, apply_action};
+
+use super::app::Call;
+use super::message::HttpResponse;
+use super::respond;
+
+/// `locked` appears in server show from 2.9, `locked_reason` from 2.73.
+const LOCKED_FROM: Microversion = Microversion::new(2, 9);
+const LOCKED_REASON_FROM: Microversion = Microversion::new(2, 73);
+/// `maxImageMeta` leaves `GET /limits` at 2.39.
+const IMAGE_META_UNTIL: Microversion = Microversion::new(2, 39);
+
+/// What passed the common stages.
+struct Admitted {
+    caller: Caller,
+    json: Option<Value>,
+    version: Option<Microversion>,
+}
+
+/// Stages 1-6 for a server route; `Err` is the finished refusal.
+fn admit(call: &Call<'_>, expects_body: bool) -> Result<Admitted, HttpResponse> {
+    let mut version = None;
+    let admission = Admission {
+        caller: call.caller.as_ref(),
+        url_project: call.url_project.as_deref(),
+        body: &call.request.body,
+        body_len: call.request.body_len(),
+        content_type: call.request.header_value("Content-Type"),
+        versions: &call.versions,
+        expects_body,
+    };
+    match pipeline::admit(call.rules, &admission, &mut version) {
+        Ok(ok) => Ok(Admitted {
+            caller: ok.caller.clone(),
+            json: ok.json,
+            version,
+        }),
+        Err(outcome) => Err(call.refuse(&outcome, version)),
+    }
+}
+
+/// A JSON document with the version headers.
+fn answer(
+    call: &Call<'_>,
+    status: u16,
+    value: &Value,
+    version: Option<Microversion>,
+) -> HttpResponse {
+    let mut response = respond::document(status, value);
+    respond::add_version_headers(&mut response, version, call.rules.legacy);
+    response
+}
+
+fn empty(call: &Call<'_>, status: u16, version: Option<Microversion>) -> HttpResponse {
+    let mut response = HttpResponse::new(status);
+    respond::add_version_headers(&mut response, version, call.rules.legacy);
+    response
+}
+
+/// The server as `GET /servers/{id}` shows it at `version`.
+pub fn server_json(server: &ServerRecord, version: Option<Microversion>) -> Value {
+    let mut shown = json!({
+        "id": server.id,
+        "name": server.name,
+        "status": server.vm_state.status(),
+        "tenant_id": server.project_id,
+        "metadata": server.metadata,
+        "OS-EXT-STS:vm_state": server.vm_state.as_str(),
+        "OS-EXT-STS:task_state": null,
+        "links": [],
+    });
+    let version = version.unwrap_or(Microversion::BASE);
+    if version >= LOCKED_FROM {
+        shown["locked"] = json!(server.locked);
+    }
+    if version >= LOCKED_REASON_FROM {
+        shown["locked_reason"] = json!(server.locked_reason);
+    }
+    shown
+}
+
+/// `POST /servers`: `{"server": {"name": ..., "metadata"?: {...}}}` → 202.
+pub fn create(call: &Call<'_>) -> HttpResponse {
+    let admitted = match admit(call, true) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    let version = admitted.version;
+    let body = admitted.json.unwrap_or(Value::Null);
+    let (name, metadata) = match create_request(call, &body) {
+        Ok(parts) => parts,
+        Err(outcome) => return call.refuse(&outcome, version),
+    };
+    if !admitted.caller.may_write() {
+        return call.refuse(&policy_denied("os_compute_api:servers:create"), version);
+    }
+    if let Err(limit) = call.rules.metadata.check_quota(metadata.len()) {
+        return call.refuse(&pipeline::over_quota(limit), version);
+    }
+    let mut world = call.world();
+    let id = world.create(&admitted.caller.project, &name, metadata);
+    let Some(server) = world.get(&id) else {
+        return call.refuse(&pipeline::server_not_found(&id), version);
+    };
+    let mut shown = server_json(server, version);
+    shown["adminPass"] = json!(admin_pass());
+    answer(call, 202, &json!({ "server": shown }), version)
+}
+
+/// The name and metadata of a create body, checked by the model's rules.
+fn create_request(call: &Call<'_>, body: &Value) -> Result<(String, Metadata), Outcome> {
+    let invalid = |message: String| Outcome::refused(OutcomeKind::InvalidInput, message);
+    let Some(server) = body.get("server") else {
+        return Err(invalid(match body {
+            Value::Object(_) => "'server' is a required property".into(),
+            other => format!("{} is not of type 'object'", body::python_repr(other)),
+        }));
+    };
+    let name = match server.get("name") {
+        Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= 255 => n.clone(),
+        Some(other) => {
+            return Err(invalid(format!(
+                "Invalid input for field/attribute name. Value: {}. {} is not a valid server name",
+                body::python_repr(other),
+                body::python_repr(other)
+            )));
+        }
+        None => return Err(invalid("'name' is a required property".into())),
+    };
+    let metadata = match server.get("metadata") {
+        None => Metadata::new(),
+        Some(map) => {
+            let wrapped = json!({ "metadata": map });
+            body::extract(
+                &wrapped,
+                Wrapper::Metadata,
+                call.rules.legacy,
+                &call.rules.metadata,
+            )
+            .map_err(|e| match e {
+                body::BodyError::Malformed => pipeline::malformed_body(),
+                body::BodyError::Schema(message) => invalid(message),
+            })?
+        }
+    };
+    Ok((name, metadata))
+}
+
+fn admin_pass() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..12].to_string()
+}
+
+/// `GET /servers` and `/servers/detail`: the caller's project.
+pub fn list(call: &Call<'_>, detail: bool) -> HttpResponse {
+    let admitted = match admit(call, false) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    let version = admitted.version;
+    let world = call.world();
+    let servers: Vec<Value> = world
+        .in_project(&admitted.caller.project)
+        .map(|s| {
+            if detail {
+                server_json(s, version)
+            } else {
+                json!({"id": s.id, "name": s.name, "links": []})
+            }
+        })
+        .collect();
+    answer(call, 200, &json!({ "servers": servers }), version)
+}
+
+/// `GET /servers/{id}`.
+pub fn show(call: &Call<'_>) -> HttpResponse {
+    let admitted = match admit(call, false) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    let version = admitted.version;
+    let id = call.captures.server.as_deref().unwrap_or_default();
+    let world = call.world();
+    let seen = world
+        .get(id)
+        .map(|s| call.faults().server(s, Some(&admitted.caller)));
+    match visible_server(seen.as_ref(), &admitted.caller, id) {
+        Ok(server) => answer(
+            call,
+            200,
+            &json!({ "server": server_json(server, version) }),
+            version,
+        ),
+        Err(outcome) => call.refuse(&outcome, version),
+    }
+}
+
+/// `DELETE /servers/{id}` → 204 (hard delete: `reclaim_instance_interval`
+/// is 0 by default).
+pub fn delete(call: &Call<'_>) -> HttpResponse {
+    let admitted = match admit(call, false) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    let version = admitted.version;
+    let caller = &admitted.caller;
+    let id = call.captures.server.as_deref().unwrap_or_default();
+    let mut world = call.world();
+    let refusal = match visible_server(world.get(id), caller, id) {
+        Err(outcome) => Some(outcome),
+        Ok(_) if !caller.may_write() => Some(policy_denied("os_compute_api:servers:delete")),
+        Ok(server) if server.locked && !caller.is_admin() => Some(pipeline::locked(id)),
+        Ok(_) => None,
+    };
+    if let Some(outcome) = refusal {
+        return call.refuse(&outcome, version);
+    }
+    world.remove(id);
+    empty(call, 204, version)
+}
+
+/// `POST /servers/{id}/action`.
+pub fn action(call: &Call<'_>) -> HttpResponse {
+    let admitted = match admit(call, true) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    let version = admitted.version;
+    let caller = &admitted.caller;
+    let id = call.captures.server.as_deref().unwrap_or_default();
+    let body = admitted.json.unwrap_or(Value::Null);
+    let action = match ServerAction::from_body(&body) {
+        Ok(a) => a,
+        Err(e) => return call.refuse(&e.outcome("action", id), version),
+    };
+    let mut world = call.world();
+    if let Err(outcome) = visible_server(world.get(id), caller, id) {
+        return call.refuse(&outcome, version);
+    }
+    if !caller.may_write() {
+        let rule = format!("os_compute_api:servers:{}", action.name());
+        return call.refuse(&policy_denied(&rule), version);
+    }
+    let Some(server) = world.get_mut(id) else {
+        return call.refuse(&pipeline::server_not_found(id), version);
+    };
+    if let Err(e) = apply_action(server, &action, caller.is_admin()) {
+        return call.refuse(&e.outcome(action.name(), id), version);
+    }
+    match action {
+        ServerAction::Rescue => {
+            let pass = body
+                .get("rescue")
+                .and_then(|r| r.get("adminPass"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(admin_pass);
+            answer(call, 200, &json!({ "adminPass": pass }), version)
+        }
+        ServerAction::ConfirmResize => empty(call, 204, version),
+        _ => empty(call, 202, version),
+    }
+}
+
+/// `GET /limits`: `maxServerMeta` is the profile's quota (-1: unlimited).
+pub fn limits(call: &Call<'_>) -> HttpResponse {
+    let admitted = match admit(call, false) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    let version = admitted.version;
+    let quota = call
+        .profile()
+        .rules
+        .metadata
+        .quota
+        .map_or(-1, |q| i64::try_from(q).unwrap_or(i64::MAX));
+    let used = call.world().in_project(&admitted.caller.project).count();
+    let mut absolute = json!({
+        "maxServerMeta": quota,
+        "maxPersonality": 5,
+        "maxPersonalitySize": 10240,
+        "maxTotalInstances": 1000,
+        "maxTotalCores": 2000,
+        "maxTotalRAMSize": 5_120_000,
+        "maxTotalKeypairs": 100,
+        "maxServerGroups": 10,
+        "maxServerGroupMembers": 10,
+        "totalInstancesUsed": used,
+        "totalCoresUsed": used,
+        "totalRAMUsed": used * 512,
+        "totalServerGroupsUsed": 0,
+    });
+    if version.unwrap_or(Microversion::BASE) < IMAGE_META_UNTIL {
+        absolute["maxImageMeta"] = json!(quota);
+    }
+    answer(
+        call,
+        200,
+        &json!({"limits": {"absolute": absolute, "rate": []}}),
+        version,
+    )
+}
