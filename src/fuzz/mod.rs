@@ -13,6 +13,7 @@
 
 pub mod campaign;
 pub mod driver;
+pub mod embedded;
 pub mod generators;
 pub mod mutate;
 pub mod oracle;

@@ -177,10 +177,8 @@ fn check_success_body(
     body: &[u8],
     request: Option<&Metadata>,
 ) -> Result<(), Mismatch> {
-    let expected = match success {
-        Success::Metadata(m) => serde_json::json!({ "metadata": m }),
-        Success::Meta(k, v) => serde_json::json!({ "meta": { k: v } }),
-        Success::Empty => return Ok(()),
+    let Some(expected) = success_body(success) else {
+        return Ok(());
     };
     let got: Option<Value> = serde_json::from_slice(body).ok();
     let echo_allowed = profile.error_shape() == ErrorShape::Huawei && *op == Op::Merge;
@@ -198,6 +196,15 @@ fn check_success_body(
         expected: expected.to_string(),
         got: String::from_utf8_lossy(body).into_owned(),
     })
+}
+
+/// The body the model's success answers with (`None`: no body).
+pub fn success_body(success: &Success) -> Option<Value> {
+    match success {
+        Success::Metadata(m) => Some(serde_json::json!({ "metadata": m })),
+        Success::Meta(k, v) => Some(serde_json::json!({ "meta": { k: v } })),
+        Success::Empty => None,
+    }
 }
 
 fn contains_request(got: &Value, request: Option<&Metadata>) -> bool {

@@ -366,18 +366,13 @@ fn concurrent_step(profile: &Profile, shape: &Shape) -> BoxedStrategy<Step> {
         .boxed();
     }
     let tag = alphabet.last().copied().unwrap_or('z');
-    (
-        select(vias),
-        own_server(shape),
-        0usize..1000,
-        generators::plain_value(),
-    )
-        .prop_map(move |(via, server, salt, value)| {
+    (select(vias), own_server(shape), 0usize..1000)
+        .prop_map(move |(via, server, salt)| {
+            // `{prefix}{i:03}` = `v`: the keys and value `metaconform run`
+            // uses for a `concurrent` step, so a saved repro replays as is.
+            let prefix = generators::bulk_key(&alphabet, tag, salt, 2);
             let writes = (0..writers)
-                .map(|i| {
-                    let key = generators::bulk_key(&alphabet, tag, salt * writers + i, 3);
-                    (key, value.clone())
-                })
+                .map(|i| (format!("{prefix}{i:03}"), "v".to_string()))
                 .collect();
             Step {
                 who: Identity::Owner,
@@ -437,6 +432,8 @@ pub struct Execution {
     pub expected: Vec<Option<OutcomeKind>>,
     /// The model's stored map after each step (for case files).
     pub stored: Vec<Option<Metadata>>,
+    /// The model's success body per metadata step (for case files).
+    pub bodies: Vec<Option<Value>>,
 }
 
 /// Reset `servers`, then run `steps` until the first finding.
@@ -454,6 +451,7 @@ pub async fn execute(
         let verdict = run_step(driver, &mut world, step, &mut trace).await?;
         run.exchanges.extend(trace.into_iter().map(|e| (index, e)));
         run.expected.push(verdict.expected);
+        run.bodies.push(verdict.body.clone());
         run.stored.push(step_server_map(&world, step));
         if let Err(mismatch) = verdict.result {
             run.finding = Some(Finding {
@@ -474,6 +472,7 @@ fn step_server_map(world: &World, step: &Step) -> Option<Metadata> {
 
 struct Verdict {
     expected: Option<OutcomeKind>,
+    body: Option<Value>,
     result: Result<(), Mismatch>,
 }
 
@@ -486,6 +485,7 @@ async fn run_step(
     if !driver.has_identity(step.who) {
         return Ok(Verdict {
             expected: None,
+            body: None,
             result: Ok(()),
         });
     }
@@ -495,6 +495,7 @@ async fn run_step(
             let result = action_step_run(driver, world, step, action, trace).await?;
             Ok(Verdict {
                 expected: None,
+                body: None,
                 result,
             })
         }
@@ -502,6 +503,7 @@ async fn run_step(
             let result = concurrent_run(driver, world, step.server, *via, writes, trace).await?;
             Ok(Verdict {
                 expected: Some(OutcomeKind::Ok),
+                body: None,
                 result,
             })
         }
@@ -520,6 +522,10 @@ async fn meta_step(
     let rules = &driver.target.profile.rules;
     let decision = world.decide(rules, op, step.who, step.server, &bytes);
     let expected = Some(decision.outcome.kind());
+    let body_expected = match &decision.outcome {
+        crate::model::outcome::Outcome::Success(success) => oracle::success_body(success),
+        _ => None,
+    };
     let request = driver.meta_request(world, op, step.who, step.server, body);
     let exchange = driver.send(request).await;
     let request_map = request_entries(&bytes);
@@ -539,6 +545,7 @@ async fn meta_step(
     if let Err(mismatch) = checked {
         return Ok(Verdict {
             expected,
+            body: body_expected,
             result: Err(mismatch),
         });
     }
@@ -548,7 +555,11 @@ async fn meta_step(
     } else {
         Ok(())
     };
-    Ok(Verdict { expected, result })
+    Ok(Verdict {
+        expected,
+        body: body_expected,
+        result,
+    })
 }
 
 /// The string entries of a merge/replace body (for echo checks).
