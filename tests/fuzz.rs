@@ -20,8 +20,12 @@ fn config(seed: u64, cases: u64) -> CampaignConfig {
 
 async fn campaign(faults: Vec<Fault>, seed: u64, cases: u64) -> campaign::CampaignReport {
     let profile = metaconform::profile::builtin("nova").expect("nova");
-    let (server, target) = embedded::start(profile, 3, faults, seed).await.expect("serve");
-    let report = campaign::run(&target, &config(seed, cases)).await.expect("campaign");
+    let (server, target) = embedded::start(profile, 3, faults, seed)
+        .await
+        .expect("serve");
+    let report = campaign::run(&target, &config(seed, cases))
+        .await
+        .expect("campaign");
     server.shutdown().await;
     report
 }
@@ -35,7 +39,11 @@ async fn fault_free_server_gives_no_findings() {
             .iter()
             .map(|s| metaconform::fuzz::repro::render(s, &Default::default()))
             .collect();
-        assert!(report.findings.is_empty(), "seed {seed}:\n{}", shown.join("\n"));
+        assert!(
+            report.findings.is_empty(),
+            "seed {seed}:\n{}",
+            shown.join("\n")
+        );
         assert!(report.aborted.is_none(), "{:?}", report.aborted);
         assert!(report.requests > 100, "{}", report.requests);
     }
@@ -54,8 +62,22 @@ async fn explore_faults() {
         let causes: Vec<String> = report
             .findings
             .iter()
-            .map(|s| format!("{} [{} steps, re-check {}]", s.finding.cause(), s.steps.len(), s.reproduced))
+            .map(|s| {
+                format!(
+                    "{} [{} steps, re-check {}]",
+                    s.finding.cause(),
+                    s.steps.len(),
+                    s.reproduced
+                )
+            })
             .collect();
-        println!("{:32} {:5.1}s req={} {:?}", info.name, started.elapsed().as_secs_f64(), report.requests, causes);
+        println!(
+            "{:32} {:5.1}s req={} {:?} {:?}",
+            info.name,
+            started.elapsed().as_secs_f64(),
+            report.requests,
+            causes,
+            report.aborted
+        );
     }
 }

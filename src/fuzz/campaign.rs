@@ -154,6 +154,7 @@ pub fn shape_for(target: &Target, config: &CampaignConfig, own_servers: usize) -
         identities,
         replace,
         writers: config.writers,
+        alt_server: !target.alt_servers.is_empty() && creds.alt_project_id.is_some(),
     }
 }
 
@@ -178,7 +179,10 @@ struct WorkerResult {
 }
 
 /// Run a campaign against `target`.
-pub async fn run(target: &Target, config: &CampaignConfig) -> Result<CampaignReport, CampaignError> {
+pub async fn run(
+    target: &Target,
+    config: &CampaignConfig,
+) -> Result<CampaignReport, CampaignError> {
     if target.credentials.token.is_none() {
         return Err(CampaignError::NoToken);
     }
@@ -297,7 +301,11 @@ impl Worker {
         result
     }
 
-    async fn one_case(&self, driver: &mut Driver, steps: &[Step]) -> Result<Option<Shrunk>, DriverError> {
+    async fn one_case(
+        &self,
+        driver: &mut Driver,
+        steps: &[Step],
+    ) -> Result<Option<Shrunk>, DriverError> {
         let run = execute(driver, &self.servers, steps).await?;
         let Some(finding) = run.finding else {
             return Ok(None);
@@ -307,5 +315,60 @@ impl Worker {
         }
         let shrunk = shrink(driver, &self.servers, steps, &finding, self.config.shrink).await?;
         Ok(Some(shrunk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz::step::{Body, Call};
+
+    fn target() -> Target {
+        Target {
+            endpoint: "http://x".into(),
+            project_id: "p".into(),
+            profile: crate::profile::builtin("nova").expect("nova"),
+            credentials: Default::default(),
+            servers: vec!["s".into()],
+            alt_servers: vec![],
+            disposable: true,
+        }
+    }
+
+    #[test]
+    fn same_seed_same_sequence_and_workers_differ() {
+        let target = target();
+        let shape = shape_for(&target, &CampaignConfig::default(), 1);
+        let a = sequence_for(&target, &shape, derive_seed(9, 0), 3);
+        let b = sequence_for(&target, &shape, derive_seed(9, 0), 3);
+        let c = sequence_for(&target, &shape, derive_seed(9, 1), 3);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn sequences_reach_the_quota_boundary() {
+        let target = target();
+        let shape = shape_for(&target, &CampaignConfig::default(), 1);
+        let quota = target
+            .profile
+            .rules
+            .metadata
+            .quota
+            .expect("nova has a quota");
+        let mut sizes = std::collections::BTreeSet::new();
+        for case in 0..60 {
+            for step in sequence_for(&target, &shape, 7, case) {
+                if let Call::Meta {
+                    body: Some(Body::Json(b)),
+                    ..
+                } = &step.call
+                    && let Some(m) = b.get("metadata").and_then(|m| m.as_object())
+                {
+                    sizes.insert(m.len());
+                }
+            }
+        }
+        assert!(sizes.contains(&(quota + 1)), "{sizes:?}");
     }
 }

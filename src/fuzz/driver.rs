@@ -221,9 +221,13 @@ impl Driver {
         log.push(format!("{} {} {}", request.method, path, body));
     }
 
-    /// Count an unexpected 401/403 (or its absence); repeated ones stop.
-    pub fn judge_auth(&mut self, unexpected: bool, what: &str) -> Result<(), DriverError> {
-        if self.throttle.strike(unexpected) {
+    /// Count an authentication failure (or its absence); repeated ones
+    /// stop the worker. A failure is any 401 (the fuzzer always sends a
+    /// token), or a 403 to the owner reading its own server (which needs
+    /// nothing but valid credentials). A 403 to a write is a finding about
+    /// the API, not a sign of bad credentials.
+    pub fn judge_auth(&mut self, failed: bool, what: &str) -> Result<(), DriverError> {
+        if self.throttle.strike(failed) {
             return Err(DriverError::Auth(what.to_string()));
         }
         Ok(())

@@ -408,20 +408,30 @@ pub fn bulk_key(alphabet: &[char], tag: char, i: usize, width: usize) -> String 
     std::iter::once(tag).chain(digits).collect()
 }
 
-/// Metadata maps of 0 to quota+2 items: a few generated entries (any class)
-/// plus bulk entries to reach the sizes around the quota.
+/// Metadata maps of 0 to quota+2 items: either a few generated entries (any
+/// class), or a bulk map of quota-1 .. quota+2 items (all entries valid, so
+/// the count is what decides), sometimes with one generated entry in place
+/// of a bulk one.
 pub fn map(profile: &Profile) -> BoxedStrategy<Map<String, Value>> {
     let rule = &profile.rules.metadata.key;
     let alphabet = Alphabet::of(&rule.charset).alphanumerics();
-    let small = prop::collection::vec((key(profile), value(profile)), 0..4);
-    let sizes = map_sizes(profile);
+    let small = prop::collection::vec((key(profile), value(profile)), 0..4)
+        .prop_map(|entries| entries.into_iter().collect::<Map<String, Value>>());
+    let sizes: Vec<usize> = match profile.rules.metadata.quota {
+        Some(q) => map_sizes(profile)
+            .into_iter()
+            .filter(|&n| n + 1 >= q)
+            .collect(),
+        None => map_sizes(profile),
+    };
     let tag = select_or_empty(alphabet.clone());
     let max_width = rule_max(rule);
-    (small, select(sizes), tag, plain_value())
-        .prop_map(move |(entries, size, tag, bulk_value)| {
-            let mut map: Map<String, Value> = entries.into_iter().take(size).collect();
+    let odd_one = prop::option::weighted(0.3, (key(profile), value(profile)));
+    let bulk = (select(sizes), tag, plain_value(), odd_one).prop_map(
+        move |(size, tag, bulk_value, odd_one)| {
             let tag = tag.unwrap_or('k');
             let width = bulk_width(alphabet.len(), size, max_width);
+            let mut map = Map::new();
             let mut i = 0;
             while map.len() < size && i < size * 2 + 8 {
                 let k = bulk_key(&alphabet, tag, i, width);
@@ -429,9 +439,14 @@ pub fn map(profile: &Profile) -> BoxedStrategy<Map<String, Value>> {
                     .or_insert_with(|| Value::String(bulk_value.clone()));
                 i += 1;
             }
+            if let (Some((k, v)), Some(first)) = (odd_one, map.keys().next().cloned()) {
+                map.remove(&first);
+                map.insert(k, v);
+            }
             map
-        })
-        .boxed()
+        },
+    );
+    prop_oneof![small, bulk].boxed()
 }
 
 fn rule_max(rule: &KeyRule) -> usize {

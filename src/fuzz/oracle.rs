@@ -69,12 +69,6 @@ impl Mismatch {
             Mismatch::LostWrites { .. } => "lost-writes".into(),
         }
     }
-
-    /// Whether the mismatch is an authentication or permission refusal the
-    /// model did not expect (repeated ones stop the campaign).
-    pub fn is_unexpected_auth(&self) -> bool {
-        matches!(self, Mismatch::Status { got: 401 | 403, .. })
-    }
 }
 
 impl fmt::Display for Mismatch {

@@ -62,7 +62,11 @@ pub fn curl(request: &RecordedRequest, credentials: &Credentials) -> String {
                 let _ = write!(out, " --data-binary {}", shell_quote(text));
             }
             _ => {
-                let _ = write!(out, " --data-binary @<(printf '{}')", printf_escape(&request.body));
+                let _ = write!(
+                    out,
+                    " --data-binary @<(printf '{}')",
+                    printf_escape(&request.body)
+                );
             }
         }
     }
@@ -185,7 +189,7 @@ pub fn case_file(shrunk: &Shrunk, profile: &Profile, seed: u64) -> Result<String
         .iter()
         .filter_map(|s| match s.server {
             ServerPick::Own(i) => Some(i),
-            ServerPick::Missing => None,
+            ServerPick::Missing | ServerPick::Alt => None,
         })
         .collect();
     if servers.len() > 1 {
@@ -220,9 +224,17 @@ pub fn case_file(shrunk: &Shrunk, profile: &Profile, seed: u64) -> Result<String
 }
 
 /// Write the case file under `dir`; returns its path.
-pub fn save(dir: &Path, shrunk: &Shrunk, profile: &Profile, seed: u64) -> Result<PathBuf, SaveError> {
+pub fn save(
+    dir: &Path,
+    shrunk: &Shrunk,
+    profile: &Profile,
+    seed: u64,
+) -> Result<PathBuf, SaveError> {
     let text = case_file(shrunk, profile, seed)?;
-    let name = format!("fuzz-{}-{seed:x}.yaml", slug(&shrunk.finding.cause().to_string()));
+    let name = format!(
+        "fuzz-{}-{seed:x}.yaml",
+        slug(&shrunk.finding.cause().to_string())
+    );
     let path = dir.join(name);
     let io = |e: std::io::Error| SaveError::Io {
         path: path.clone(),
@@ -253,6 +265,9 @@ fn requirements(steps: &[Step]) -> Vec<&'static str> {
         }
     };
     for step in steps {
+        if step.server == ServerPick::Alt {
+            add("alt");
+        }
         match step.who {
             Identity::Admin => add("admin"),
             Identity::Reader => add("reader"),
@@ -297,7 +312,7 @@ fn case_step(
             {
                 expect.insert("body".into(), body);
             }
-            if op.is_write() && step.server != ServerPick::Missing {
+            if op.is_write() && matches!(step.server, ServerPick::Own(_)) {
                 expect.insert("stored".into(), json!(stored.unwrap_or_default()));
             }
         }
@@ -331,8 +346,14 @@ fn case_step(
     if step.who != Identity::Owner {
         out.insert("as".into(), json!(identity_name(step.who)));
     }
-    if step.server == ServerPick::Missing {
-        out.insert("server".into(), json!("missing"));
+    match step.server {
+        ServerPick::Missing => {
+            out.insert("server".into(), json!("missing"));
+        }
+        ServerPick::Alt => {
+            out.insert("server".into(), json!("alt"));
+        }
+        ServerPick::Own(_) => {}
     }
     out.insert("expect".into(), Value::Object(expect));
     Ok(Value::Object(out))
@@ -393,7 +414,11 @@ fn meta_fields(
 }
 
 fn json_body_fields(out: &mut Map<String, Value>, op: &Op, body: &Value) -> Result<(), SaveError> {
-    let field = if matches!(op, Op::Set(_)) { "meta" } else { "metadata" };
+    let field = if matches!(op, Op::Set(_)) {
+        "meta"
+    } else {
+        "metadata"
+    };
     let inner = body
         .as_object()
         .filter(|top| top.len() == 1)
@@ -440,7 +465,7 @@ mod tests {
         let text = curl(&request, &creds());
         assert!(text.contains("\"X-Auth-Token: $OS_ADMIN_TOKEN\""), "{text}");
         assert!(!text.contains("admin:p"), "{text}");
-        assert!(text.contains(r"'{"meta":{"it'\''s":"v"}}'"), "{text}");
+        assert!(text.contains(r#"'{"meta":{"it'\''s":"v"}}'"#), "{text}");
     }
 
     #[test]
@@ -457,6 +482,9 @@ mod tests {
 
     #[test]
     fn slugs_are_file_name_safe() {
-        assert_eq!(slug("set: status:invalid-input->200"), "set-status-invalid-input-200");
+        assert_eq!(
+            slug("set: status:invalid-input->200"),
+            "set-status-invalid-input-200"
+        );
     }
 }

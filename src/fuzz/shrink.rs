@@ -126,7 +126,10 @@ pub async fn shrink(
 }
 
 /// Classic ddmin over the steps: remove chunks while the failure stays.
-async fn delta_debug(shrinker: &mut Shrinker<'_>, mut steps: Vec<Step>) -> Result<Vec<Step>, DriverError> {
+async fn delta_debug(
+    shrinker: &mut Shrinker<'_>,
+    mut steps: Vec<Step>,
+) -> Result<Vec<Step>, DriverError> {
     let mut n = 2usize;
     while steps.len() >= 2 && !shrinker.exhausted() {
         let chunk = steps.len().div_ceil(n);
@@ -137,18 +140,23 @@ async fn delta_debug(shrinker: &mut Shrinker<'_>, mut steps: Vec<Step>) -> Resul
                 break;
             }
             let end = (start + chunk).min(steps.len());
-            let candidate: Vec<Step> = steps[..start].iter().chain(&steps[end..]).cloned().collect();
+            let candidate: Vec<Step> = steps[..start]
+                .iter()
+                .chain(&steps[end..])
+                .cloned()
+                .collect();
             if candidate.is_empty() || shrinker.exhausted() {
                 continue;
             }
             if let Some((kept, _)) = shrinker.same_failure(&candidate).await? {
                 steps = kept;
-                n = (n - 1).max(2);
                 reduced = true;
                 break;
             }
         }
-        if !reduced {
+        if reduced {
+            n = (n - 1).max(2);
+        } else {
             if n >= steps.len() {
                 break;
             }
@@ -159,7 +167,10 @@ async fn delta_debug(shrinker: &mut Shrinker<'_>, mut steps: Vec<Step>) -> Resul
 }
 
 /// Replace steps by simpler versions while the failure stays.
-async fn simplify_steps(shrinker: &mut Shrinker<'_>, mut steps: Vec<Step>) -> Result<Vec<Step>, DriverError> {
+async fn simplify_steps(
+    shrinker: &mut Shrinker<'_>,
+    mut steps: Vec<Step>,
+) -> Result<Vec<Step>, DriverError> {
     let mut progress = true;
     while progress && !shrinker.exhausted() {
         progress = false;
@@ -311,8 +322,17 @@ mod tests {
                 _ => None,
             })
             .collect();
-        assert!(bodies.contains(&r#"{"metadata":{"a":"xyz"}}"#.to_string()), "{bodies:?}");
-        assert!(bodies.contains(&r#"{"metadata":{"a":"x","b":"1","c":[1]}}"#.to_string()), "{bodies:?}");
-        assert!(bodies.contains(&r#"{"metadata":{"a":"xyz","b":"1","c":null}}"#.to_string()), "{bodies:?}");
+        assert!(
+            bodies.contains(&r#"{"metadata":{"a":"xyz"}}"#.to_string()),
+            "{bodies:?}"
+        );
+        assert!(
+            bodies.contains(&r#"{"metadata":{"a":"x","b":"1","c":[1]}}"#.to_string()),
+            "{bodies:?}"
+        );
+        assert!(
+            bodies.contains(&r#"{"metadata":{"a":"xyz","b":"1","c":null}}"#.to_string()),
+            "{bodies:?}"
+        );
     }
 }

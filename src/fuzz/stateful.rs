@@ -45,6 +45,8 @@ pub struct Shape {
     pub replace: bool,
     /// Writers in a concurrent step (0: no concurrent steps).
     pub writers: usize,
+    /// The second project's server may be addressed (as a non-admin).
+    pub alt_server: bool,
 }
 
 /// The actions a dialect can use to move servers between states.
@@ -173,7 +175,7 @@ fn small_map(profile: &Profile, pool: &[String]) -> BoxedStrategy<Map<String, Va
 }
 
 fn request_map(profile: &Profile, pool: &[String]) -> BoxedStrategy<Map<String, Value>> {
-    prop_oneof![4 => small_map(profile, pool), 1 => generators::map(profile)].boxed()
+    prop_oneof![3 => small_map(profile, pool), 1 => generators::map(profile)].boxed()
 }
 
 fn who(shape: &Shape) -> BoxedStrategy<Identity> {
@@ -193,7 +195,22 @@ fn server(shape: &Shape) -> BoxedStrategy<ServerPick> {
         arms.push((2, Just(ServerPick::Own(1)).boxed()));
     }
     arms.push((1, Just(ServerPick::Missing).boxed()));
+    if shape.alt_server {
+        arms.push((1, Just(ServerPick::Alt).boxed()));
+    }
     proptest::strategy::Union::new_weighted(arms).boxed()
+}
+
+/// Who calls which server. The second project's server is only addressed by
+/// non-admins: the model then never expects its map to change, so it needs
+/// no read-back and no reset.
+fn addressee(shape: &Shape) -> BoxedStrategy<(Identity, ServerPick)> {
+    (who(shape), server(shape))
+        .prop_map(|(w, s)| match (w, s) {
+            (Identity::Admin, ServerPick::Alt) => (Identity::Owner, s),
+            other => other,
+        })
+        .boxed()
 }
 
 fn own_server(shape: &Shape) -> BoxedStrategy<ServerPick> {
@@ -206,7 +223,7 @@ pub fn step(profile: &Profile, shape: &Shape) -> BoxedStrategy<Step> {
     let pool = key_pool(profile);
     let has = |op: Op| profile.op(&op).is_some();
     let mut arms: Vec<(u32, BoxedStrategy<Step>)> = Vec::new();
-    let base = (who(shape), server(shape));
+    let base = addressee(shape);
     if has(Op::Merge) {
         let s = (base.clone(), request_map(profile, &pool))
             .prop_map(|((w, s), m)| Step::meta(w, s, Op::Merge, Some(metadata_body(m))));
@@ -251,14 +268,13 @@ pub fn step(profile: &Profile, shape: &Shape) -> BoxedStrategy<Step> {
 fn set_step(profile: &Profile, pool: &[String], shape: &Shape) -> BoxedStrategy<Step> {
     let other = pool_key(pool);
     (
-        who(shape),
-        server(shape),
+        addressee(shape),
         url_key(profile, pool),
         any_value(profile),
         other,
         0u8..10,
     )
-        .prop_map(|(w, s, key, value, other, variant)| {
+        .prop_map(|((w, s), key, value, other, variant)| {
             let body = match variant {
                 // URI/body mismatch (spec §3.2)
                 0 => meta_body(&other, value),
@@ -290,13 +306,8 @@ fn raw_step(profile: &Profile, pool: &[String], shape: &Shape) -> Option<BoxedSt
     if ops.is_empty() {
         return None;
     }
-    let s = (
-        who(shape),
-        server(shape),
-        select(ops),
-        mutate::input(pool_key(pool)),
-    )
-        .prop_map(|(w, s, which, input)| {
+    let s = (addressee(shape), select(ops), mutate::input(pool_key(pool))).prop_map(
+        |((w, s), which, input)| {
             let (op, wrapper) = match which {
                 0 => (Op::Merge, crate::model::body::Wrapper::Metadata),
                 1 => (Op::Replace, crate::model::body::Wrapper::Metadata),
@@ -317,7 +328,8 @@ fn raw_step(profile: &Profile, pool: &[String], shape: &Shape) -> Option<BoxedSt
                     }),
                 },
             }
-        });
+        },
+    );
     Some(s.boxed())
 }
 
@@ -444,7 +456,7 @@ pub async fn execute(
 ) -> Result<Execution, DriverError> {
     let records = driver.reset(servers).await?;
     let project = driver.target.project_id.clone();
-    let mut world = World::new(&project, &project, records);
+    let mut world = World::new(&project, &project, records).with_alt(alt_record(driver));
     let mut run = Execution::default();
     for (index, step) in steps.iter().enumerate() {
         let mut trace = Vec::new();
@@ -464,6 +476,20 @@ pub async fn execute(
         }
     }
     Ok(run)
+}
+
+/// The model copy of the second project's server: only its id and project
+/// matter, since non-admins never get past the visibility check.
+fn alt_record(driver: &Driver) -> Option<crate::model::server::ServerRecord> {
+    let target = &driver.target;
+    let id = target.alt_servers.first()?;
+    let project = target.credentials.alt_project_id.as_deref()?;
+    Some(crate::model::server::ServerRecord::new(
+        id,
+        project,
+        "alt",
+        Metadata::new(),
+    ))
 }
 
 fn step_server_map(world: &World, step: &Step) -> Option<Metadata> {
@@ -537,10 +563,13 @@ async fn meta_step(
         request_map.as_ref(),
     );
     trace.push(exchange);
-    let unexpected = checked
-        .as_ref()
-        .err()
-        .is_some_and(Mismatch::is_unexpected_auth);
+    let status = trace
+        .last()
+        .and_then(|e| e.response.as_ref())
+        .map(|r| r.status);
+    let own_read =
+        !op.is_write() && step.who == Identity::Owner && matches!(step.server, ServerPick::Own(_));
+    let unexpected = status == Some(401) || (status == Some(403) && own_read);
     driver.judge_auth(unexpected, &step.kind())?;
     if let Err(mismatch) = checked {
         return Ok(Verdict {
@@ -550,7 +579,7 @@ async fn meta_step(
         });
     }
     world.commit(step.server, &decision);
-    let result = if op.is_write() {
+    let result = if op.is_write() && matches!(step.server, ServerPick::Own(_)) {
         compare_stored(driver, world, step.server).await
     } else {
         Ok(())
@@ -608,7 +637,7 @@ async fn action_step_run(
         return Ok(Err(Mismatch::ServerError { status }));
     }
     let accepted = (200..300).contains(&status);
-    let unexpected_auth = matches!(status, 401 | 403) && preview.is_ok();
+    let unexpected_auth = status == 401;
     driver.judge_auth(unexpected_auth, &step.kind())?;
     if accepted != preview.is_ok() {
         return Ok(Err(Mismatch::Action {

@@ -20,6 +20,8 @@ pub enum ServerPick {
     Own(usize),
     /// A well-formed id that names no server.
     Missing,
+    /// The second project's server (never visible to a non-admin).
+    Alt,
 }
 
 /// A request body.

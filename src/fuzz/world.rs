@@ -28,6 +28,8 @@ pub struct World {
     /// The project the admin token is scoped to.
     pub admin_project: String,
     pub servers: Vec<ServerRecord>,
+    /// The second project's server, if the target has one.
+    pub alt: Option<ServerRecord>,
 }
 
 impl World {
@@ -36,13 +38,21 @@ impl World {
             project: project.to_string(),
             admin_project: admin_project.to_string(),
             servers,
+            alt: None,
         }
+    }
+
+    /// With the second project's server.
+    pub fn with_alt(mut self, alt: Option<ServerRecord>) -> World {
+        self.alt = alt;
+        self
     }
 
     /// The id a step's server pick stands for.
     pub fn server_id(&self, pick: ServerPick) -> &str {
         match pick {
             ServerPick::Own(i) => self.servers.get(i).map_or(MISSING_SERVER, |s| &s.id),
+            ServerPick::Alt => self.alt.as_ref().map_or(MISSING_SERVER, |s| &s.id),
             ServerPick::Missing => MISSING_SERVER,
         }
     }
@@ -50,6 +60,7 @@ impl World {
     pub fn server(&self, pick: ServerPick) -> Option<&ServerRecord> {
         match pick {
             ServerPick::Own(i) => self.servers.get(i),
+            ServerPick::Alt => self.alt.as_ref(),
             ServerPick::Missing => None,
         }
     }
@@ -142,9 +153,13 @@ impl World {
         }
     }
 
-    /// The stored map of one server.
+    /// The stored map of one of the worker's own servers (the only ones
+    /// whose map the fuzzer tracks and reads back).
     pub fn metadata(&self, pick: ServerPick) -> Option<&Metadata> {
-        self.server(pick).map(|s| &s.metadata)
+        match pick {
+            ServerPick::Own(i) => self.servers.get(i).map(|s| &s.metadata),
+            _ => None,
+        }
     }
 }
 
