@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod fuzz;
+
 /// Process exit codes, one meaning each (hurl-style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {
@@ -39,6 +41,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve a dialect's reference mock over HTTP on loopback.
     Serve(crate::serve::cli::ServeArgs),
+    /// Model-based fuzzing of an endpoint (or of the embedded mock).
+    Fuzz(fuzz::FuzzArgs),
 }
 
 /// Parse arguments and run. Usage errors exit 2.
@@ -57,5 +61,6 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => crate::serve::cli::main(args),
+        Command::Fuzz(args) => fuzz::main(args),
     }
 }
