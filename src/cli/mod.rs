@@ -42,7 +42,7 @@ pub enum Command {
     /// Serve a dialect's reference mock over HTTP on loopback.
     Serve(crate::serve::cli::ServeArgs),
     /// Model-based fuzzing of an endpoint (or of the embedded mock).
-    Fuzz(fuzz::FuzzArgs),
+    Fuzz(Box<fuzz::FuzzArgs>),
 }
 
 /// Parse arguments and run. Usage errors exit 2.
@@ -61,6 +61,6 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => crate::serve::cli::main(args),
-        Command::Fuzz(args) => fuzz::main(args),
+        Command::Fuzz(args) => fuzz::main(*args),
     }
 }
