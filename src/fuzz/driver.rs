@@ -210,15 +210,20 @@ impl Driver {
             .url
             .strip_prefix(self.target.endpoint.trim_end_matches('/'))
             .unwrap_or(&request.url);
-        let mut path = path.to_string();
-        for (i, id) in self.target.servers.iter().enumerate() {
-            path = path.replace(id.as_str(), &format!("{{server{i}}}"));
+        let body = String::from_utf8_lossy(&request.body);
+        let mut line = format!("{} {} {}", request.method, path, body);
+        let named = |prefix: &'static str, ids: &[String]| {
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), format!("{{{prefix}{i}}}")))
+                .collect::<Vec<_>>()
+        };
+        let mut names = named("server", &self.target.servers);
+        names.extend(named("alt", &self.target.alt_servers));
+        for (id, name) in names {
+            line = line.replace(&id, &name);
         }
-        let mut body = String::from_utf8_lossy(&request.body).into_owned();
-        for (i, id) in self.target.servers.iter().enumerate() {
-            body = body.replace(id.as_str(), &format!("{{server{i}}}"));
-        }
-        log.push(format!("{} {} {}", request.method, path, body));
+        log.push(line);
     }
 
     /// Count an authentication failure (or its absence); repeated ones

@@ -377,6 +377,46 @@ pub fn value(profile: &Profile) -> BoxedStrategy<Value> {
     proptest::strategy::Union::new_weighted(arms).boxed()
 }
 
+/// Keys sitting exactly on the key rule's boundaries: min-1, max and max+1
+/// characters of an allowed ASCII character, and, where the charset allows
+/// a multi-byte character, max characters of it and the byte-count
+/// boundary (max bytes and max+1 bytes).
+pub fn boundary_keys(rule: &KeyRule) -> Vec<String> {
+    let alphabet = Alphabet::of(&rule.charset);
+    let mut out = Vec::new();
+    if let Some(&c) = alphabet.alphanumerics().first() {
+        for n in [
+            rule.min_len.saturating_sub(1),
+            rule.max_len,
+            rule.max_len + 1,
+        ] {
+            out.push(c.to_string().repeat(n));
+        }
+    }
+    if let Some(&wide) = alphabet.allowed_other.iter().find(|c| c.len_utf8() > 1) {
+        let pad = alphabet.alphanumerics().first().copied();
+        out.push(wide.to_string().repeat(rule.max_len));
+        out.push(fill(&[wide], rule.max_len, Measure::Bytes, pad));
+        out.push(fill(&[wide], rule.max_len + 1, Measure::Bytes, pad));
+    }
+    out
+}
+
+/// Values sitting exactly on the value rule's boundaries, in characters and
+/// in bytes: empty, max and max+1 ASCII characters, max and max+1
+/// characters of each multi-byte filler, and values whose *byte* length is
+/// just over max while their character count is well under it.
+pub fn boundary_values(rule: &ValueRule) -> Vec<String> {
+    let max = rule.max_len;
+    let mut out = vec![String::new(), "x".repeat(max), "x".repeat(max + 1)];
+    for &wide in MULTI_BYTE {
+        out.push(wide.to_string().repeat(max));
+        out.push(wide.to_string().repeat(max + 1));
+        out.push(fill(&[wide], max + 1, Measure::Bytes, Some('x')));
+    }
+    out
+}
+
 /// Short plain string values (for bulk maps and concurrency).
 pub fn plain_value() -> BoxedStrategy<String> {
     "[a-z0-9]{0,6}".boxed()

@@ -157,13 +157,24 @@ fn url_key(profile: &Profile, pool: &[String]) -> BoxedStrategy<String> {
 }
 
 fn body_key(profile: &Profile, pool: &[String]) -> BoxedStrategy<String> {
-    prop_oneof![3 => pool_key(pool), 1 => generators::key(profile)].boxed()
+    let boundary = generators::boundary_keys(&profile.rules.metadata.key);
+    if boundary.is_empty() {
+        return prop_oneof![3 => pool_key(pool), 1 => generators::key(profile)].boxed();
+    }
+    prop_oneof![
+        6 => pool_key(pool),
+        1 => select(boundary),
+        2 => generators::key(profile),
+    ]
+    .boxed()
 }
 
 fn any_value(profile: &Profile) -> BoxedStrategy<Value> {
+    let boundary = generators::boundary_values(&profile.rules.metadata.value);
     prop_oneof![
-        4 => generators::plain_value().prop_map(Value::String),
-        1 => generators::value(profile),
+        8 => generators::plain_value().prop_map(Value::String),
+        2 => select(boundary).prop_map(Value::String),
+        2 => generators::value(profile),
     ]
     .boxed()
 }
@@ -257,7 +268,7 @@ pub fn step(profile: &Profile, shape: &Shape) -> BoxedStrategy<Step> {
         arms.push((2, raw));
     }
     if !shape.actions.is_empty() {
-        arms.push((3, action_step(shape)));
+        arms.push((6, action_step(shape)));
     }
     if shape.writers > 1 {
         arms.push((1, concurrent_step(profile, shape)));
@@ -396,8 +407,62 @@ fn concurrent_step(profile: &Profile, shape: &Shape) -> BoxedStrategy<Step> {
 }
 
 /// Sequences of 1 to `max_steps` steps.
+///
+/// Besides single steps, a sequence contains *state probes*: a server action
+/// immediately followed by a write, since a write in a state reached by an
+/// action is where state and lock rules are decided.
 pub fn sequence(profile: &Profile, shape: &Shape) -> BoxedStrategy<Vec<Step>> {
-    prop::collection::vec(step(profile, shape), 1..=shape.max_steps.max(1)).boxed()
+    let max = shape.max_steps.max(1);
+    let single = step(profile, shape).prop_map(|s| vec![s]).boxed();
+    let chunk = match state_probe(profile, shape) {
+        Some(probe) => prop_oneof![6 => single, 1 => probe].boxed(),
+        None => single,
+    };
+    prop::collection::vec(chunk, 1..=max)
+        .prop_map(move |chunks| chunks.into_iter().flatten().take(max).collect())
+        .boxed()
+}
+
+/// An action, then a write by the owner on the same server.
+fn state_probe(profile: &Profile, shape: &Shape) -> Option<BoxedStrategy<Vec<Step>>> {
+    if shape.actions.is_empty() {
+        return None;
+    }
+    let pool = key_pool(profile);
+    let writes = write_step(profile, &pool)?;
+    let probe = (action_step(shape), writes).prop_map(|(action, mut write)| {
+        write.server = action.server;
+        write.who = Identity::Owner;
+        vec![action, write]
+    });
+    Some(probe.boxed())
+}
+
+/// A plain owner write: merge, set or delete of pool keys.
+fn write_step(profile: &Profile, pool: &[String]) -> Option<BoxedStrategy<Step>> {
+    let mut arms: Vec<(u32, BoxedStrategy<Step>)> = Vec::new();
+    let own = ServerPick::Own(0);
+    if profile.op(&Op::Merge).is_some() {
+        let s = small_map(profile, pool)
+            .prop_map(move |m| Step::meta(Identity::Owner, own, Op::Merge, Some(metadata_body(m))));
+        arms.push((1, s.boxed()));
+    }
+    if profile.op(&Op::Set(String::new())).is_some() {
+        let s = (pool_key(pool), any_value(profile)).prop_map(move |(k, v)| {
+            let body = meta_body(&k, v);
+            Step::meta(Identity::Owner, own, Op::Set(k), Some(body))
+        });
+        arms.push((1, s.boxed()));
+    }
+    if profile.op(&Op::Delete(String::new())).is_some() {
+        let s =
+            pool_key(pool).prop_map(move |k| Step::meta(Identity::Owner, own, Op::Delete(k), None));
+        arms.push((1, s.boxed()));
+    }
+    if arms.is_empty() {
+        return None;
+    }
+    Some(proptest::strategy::Union::new_weighted(arms).boxed())
 }
 
 /// The label findings are deduplicated on and shrinking must preserve.
