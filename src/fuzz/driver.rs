@@ -37,6 +37,9 @@ pub enum DriverError {
 pub struct ServerView {
     pub vm_state: Option<VmState>,
     pub locked: bool,
+    /// The answer showed `locked` at all (legacy `/v2` and microversions
+    /// below 2.9 do not).
+    pub lock_known: bool,
     pub task_state: Option<String>,
     pub metadata: Option<Metadata>,
 }
@@ -317,7 +320,8 @@ impl Driver {
         } else {
             Identity::Owner
         };
-        if view.locked {
+        let lock_hidden = !view.lock_known && self.target.profile.file.lockable;
+        if view.locked || lock_hidden {
             self.act_checked(id, &ServerAction::Unlock, boss).await?;
         }
         let state = view.vm_state.unwrap_or(VmState::Active);
@@ -472,10 +476,8 @@ pub fn parse_server_view(json: &Value) -> Result<ServerView, String> {
         .get("OS-EXT-STS:task_state")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let locked = server
-        .get("locked")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    let lock_field = server.get("locked").and_then(Value::as_bool);
+    let locked = lock_field.unwrap_or(false);
     let metadata = match server.get("metadata") {
         Some(m) => Some(parse_metadata(Some(m))?),
         None => None,
@@ -483,6 +485,7 @@ pub fn parse_server_view(json: &Value) -> Result<ServerView, String> {
     Ok(ServerView {
         vm_state,
         locked,
+        lock_known: lock_field.is_some(),
         task_state,
         metadata,
     })

@@ -719,7 +719,8 @@ async fn action_step_run(
         Ok(view) => view,
         Err(e) => return Ok(Err(Mismatch::ReadBack(e))),
     };
-    if view.vm_state.is_some_and(|s| s != state) || view.locked != locked {
+    let lock_differs = view.lock_known && view.locked != locked;
+    if view.vm_state.is_some_and(|s| s != state) || lock_differs {
         return Ok(Err(Mismatch::State {
             expected: format!("{state} locked={locked}"),
             got: format!(
