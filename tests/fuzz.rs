@@ -158,3 +158,51 @@ fn cli_exit_codes_and_saved_case_file() {
         .expect("run");
     assert_eq!(usage.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn property_trials_pass_clean_and_fail_on_their_fault() {
+    use metaconform::fuzz::properties::{PropertyOptions, TrialVerdict, property_trials};
+    let profile = metaconform::profile::builtin("nova").expect("nova");
+    let expectations = [
+        ("prop::charset", "charset-allows-slash-or-unicode"),
+        ("prop::lengths", "value-limit-off-by-one"),
+        ("prop::merge-replace", "put-merges"),
+        ("prop::states", "allow-shelved-writes"),
+        ("prop::quota", "quota-off-by-one"),
+    ];
+    let trials = property_trials();
+    assert_eq!(
+        trials.iter().map(|t| t.name).collect::<Vec<_>>(),
+        expectations.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+    );
+    let options = PropertyOptions {
+        examples: 40,
+        seed: 3,
+        ..PropertyOptions::default()
+    };
+    for (trial, (_, fault)) in trials.iter().zip(expectations) {
+        let (clean, target) = embedded::start(profile.clone(), 3, vec![], 0)
+            .await
+            .expect("serve");
+        let result = (trial.run)(target, options).await;
+        clean.shutdown().await;
+        assert_eq!(
+            result.verdict,
+            TrialVerdict::Pass,
+            "{} on the clean server",
+            trial.name
+        );
+        let faults = vec![fault.parse().expect("fault")];
+        let (faulty, target) = embedded::start(profile.clone(), 3, faults, 0)
+            .await
+            .expect("serve");
+        let result = (trial.run)(target, options).await;
+        faulty.shutdown().await;
+        assert!(
+            matches!(result.verdict, TrialVerdict::Fail { .. }),
+            "{} missed {fault}: {:?}",
+            trial.name,
+            result.verdict
+        );
+    }
+}

@@ -453,10 +453,16 @@ pub fn bulk_key(alphabet: &[char], tag: char, i: usize, width: usize) -> String 
 /// the count is what decides), sometimes with one generated entry in place
 /// of a bulk one.
 pub fn map(profile: &Profile) -> BoxedStrategy<Map<String, Value>> {
-    let rule = &profile.rules.metadata.key;
-    let alphabet = Alphabet::of(&rule.charset).alphanumerics();
     let small = prop::collection::vec((key(profile), value(profile)), 0..4)
         .prop_map(|entries| entries.into_iter().collect::<Map<String, Value>>());
+    prop_oneof![small, bulk_map(profile)].boxed()
+}
+
+/// Maps of quota-1 .. quota+2 valid items (0..3 without a quota), sometimes
+/// with one generated entry in place of a bulk one.
+pub fn bulk_map(profile: &Profile) -> BoxedStrategy<Map<String, Value>> {
+    let rule = &profile.rules.metadata.key;
+    let alphabet = Alphabet::of(&rule.charset).alphanumerics();
     let sizes: Vec<usize> = match profile.rules.metadata.quota {
         Some(q) => map_sizes(profile)
             .into_iter()
@@ -467,8 +473,8 @@ pub fn map(profile: &Profile) -> BoxedStrategy<Map<String, Value>> {
     let tag = select_or_empty(alphabet.clone());
     let max_width = rule_max(rule);
     let odd_one = prop::option::weighted(0.3, (key(profile), value(profile)));
-    let bulk = (select(sizes), tag, plain_value(), odd_one).prop_map(
-        move |(size, tag, bulk_value, odd_one)| {
+    (select(sizes), tag, plain_value(), odd_one)
+        .prop_map(move |(size, tag, bulk_value, odd_one)| {
             let tag = tag.unwrap_or('k');
             let width = bulk_width(alphabet.len(), size, max_width);
             let mut map = Map::new();
@@ -484,9 +490,8 @@ pub fn map(profile: &Profile) -> BoxedStrategy<Map<String, Value>> {
                 map.insert(k, v);
             }
             map
-        },
-    );
-    prop_oneof![small, bulk].boxed()
+        })
+        .boxed()
 }
 
 fn rule_max(rule: &KeyRule) -> usize {

@@ -138,13 +138,13 @@ pub fn key_pool(profile: &Profile) -> Vec<String> {
     pool
 }
 
-fn pool_key(pool: &[String]) -> BoxedStrategy<String> {
+pub(super) fn pool_key(pool: &[String]) -> BoxedStrategy<String> {
     select(pool.to_vec()).boxed()
 }
 
 /// A key for a URL: mostly from the pool, sometimes any generated key that a
 /// URL can carry.
-fn url_key(profile: &Profile, pool: &[String]) -> BoxedStrategy<String> {
+pub(super) fn url_key(profile: &Profile, pool: &[String]) -> BoxedStrategy<String> {
     let fallback = pool.first().cloned().unwrap_or_default();
     let any = generators::key(profile).prop_map(move |k| {
         if url_addressable(&k) {
@@ -169,7 +169,7 @@ fn body_key(profile: &Profile, pool: &[String]) -> BoxedStrategy<String> {
     .boxed()
 }
 
-fn any_value(profile: &Profile) -> BoxedStrategy<Value> {
+pub(super) fn any_value(profile: &Profile) -> BoxedStrategy<Value> {
     let boundary = generators::boundary_values(&profile.rules.metadata.value);
     prop_oneof![
         8 => generators::plain_value().prop_map(Value::String),
@@ -179,13 +179,13 @@ fn any_value(profile: &Profile) -> BoxedStrategy<Value> {
     .boxed()
 }
 
-fn small_map(profile: &Profile, pool: &[String]) -> BoxedStrategy<Map<String, Value>> {
+pub(super) fn small_map(profile: &Profile, pool: &[String]) -> BoxedStrategy<Map<String, Value>> {
     prop::collection::vec((body_key(profile, pool), any_value(profile)), 0..4)
         .prop_map(|entries| entries.into_iter().collect())
         .boxed()
 }
 
-fn request_map(profile: &Profile, pool: &[String]) -> BoxedStrategy<Map<String, Value>> {
+pub(super) fn request_map(profile: &Profile, pool: &[String]) -> BoxedStrategy<Map<String, Value>> {
     prop_oneof![3 => small_map(profile, pool), 1 => generators::map(profile)].boxed()
 }
 
@@ -424,7 +424,7 @@ pub fn sequence(profile: &Profile, shape: &Shape) -> BoxedStrategy<Vec<Step>> {
 }
 
 /// An action, then a write by the owner on the same server.
-fn state_probe(profile: &Profile, shape: &Shape) -> Option<BoxedStrategy<Vec<Step>>> {
+pub(super) fn state_probe(profile: &Profile, shape: &Shape) -> Option<BoxedStrategy<Vec<Step>>> {
     if shape.actions.is_empty() {
         return None;
     }
@@ -439,7 +439,7 @@ fn state_probe(profile: &Profile, shape: &Shape) -> Option<BoxedStrategy<Vec<Ste
 }
 
 /// A plain owner write: merge, set or delete of pool keys.
-fn write_step(profile: &Profile, pool: &[String]) -> Option<BoxedStrategy<Step>> {
+pub(super) fn write_step(profile: &Profile, pool: &[String]) -> Option<BoxedStrategy<Step>> {
     let mut arms: Vec<(u32, BoxedStrategy<Step>)> = Vec::new();
     let own = ServerPick::Own(0);
     if profile.op(&Op::Merge).is_some() {
