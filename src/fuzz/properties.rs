@@ -236,9 +236,7 @@ fn charset(profile: &Profile, _shape: &Shape) -> Option<BoxedStrategy<Vec<Step>>
 
 /// Keys and values on every length boundary, in characters and in bytes.
 fn lengths(profile: &Profile, _shape: &Shape) -> Option<BoxedStrategy<Vec<Step>>> {
-    if profile.op(&Op::Merge).is_none() {
-        return None;
-    }
+    profile.op(&Op::Merge)?;
     let key_rule = &profile.rules.metadata.key;
     let value_rule = &profile.rules.metadata.value;
     let keys = prop_oneof![
@@ -269,9 +267,7 @@ fn lengths(profile: &Profile, _shape: &Shape) -> Option<BoxedStrategy<Vec<Step>>
 
 /// Merges, replaces, lists and gets of overlapping small maps.
 fn merge_replace(profile: &Profile, shape: &Shape) -> Option<BoxedStrategy<Vec<Step>>> {
-    if profile.op(&Op::Merge).is_none() {
-        return None;
-    }
+    profile.op(&Op::Merge)?;
     let pool = stateful::key_pool(profile);
     let mut arms: Vec<(u32, BoxedStrategy<Step>)> = Vec::new();
     let merge = stateful::small_map(profile, &pool)
@@ -310,9 +306,7 @@ fn states(profile: &Profile, shape: &Shape) -> Option<BoxedStrategy<Vec<Step>>> 
 /// A map around the quota, then a merge and a set on top of it.
 fn quota(profile: &Profile, shape: &Shape) -> Option<BoxedStrategy<Vec<Step>>> {
     profile.rules.metadata.quota?;
-    if profile.op(&Op::Merge).is_none() {
-        return None;
-    }
+    profile.op(&Op::Merge)?;
     let pool = stateful::key_pool(profile);
     let first_op = if shape.replace {
         Op::Replace
