@@ -667,3 +667,73 @@ async fn spawn_embeds_the_server_and_shuts_down() {
         "closed after shutdown"
     );
 }
+
+#[tokio::test]
+async fn transport_faults_latency_and_reset() {
+    let slow = start(&["--fault", "latency=150"]);
+    let url = slow.meta_url(slow.server(), None);
+    let began = std::time::Instant::now();
+    assert_eq!(slow.call(Method::GET, &url, None).await.0, 200);
+    assert!(began.elapsed() >= std::time::Duration::from_millis(150));
+    let reset = start(&["--fault", "reset=1"]);
+    let url = reset.meta_url(reset.server(), None);
+    let result = reset
+        .client
+        .get(&url)
+        .header("X-Auth-Token", &reset.info.token)
+        .send()
+        .await;
+    assert!(result.is_err(), "connection closed without an answer");
+}
+
+/// Send raw bytes, return the status line.
+fn raw_status_line(endpoint: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let authority = endpoint
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .expect("host");
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    // The server may answer and close before the whole request is written.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn header_count_and_chunked_body_are_capped() {
+    let s = start(&[]);
+    let path = format!(
+        "/v2.1/{}/servers/{}/metadata",
+        s.info.project_id,
+        s.server()
+    );
+    let mut many = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {}\r\n",
+        s.info.token
+    );
+    for i in 0..150 {
+        many.push_str(&format!("X-Filler-{i}: y\r\n"));
+    }
+    many.push_str("\r\n");
+    assert!(raw_status_line(&s.info.endpoint, many.as_bytes()).contains("431"));
+    let mut chunked = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        s.info.token
+    );
+    let chunk = "x".repeat(16 * 1024);
+    for _ in 0..8 {
+        chunked.push_str(&format!("{:x}\r\n{chunk}\r\n", chunk.len()));
+    }
+    chunked.push_str("0\r\n\r\n");
+    assert!(raw_status_line(&s.info.endpoint, chunked.as_bytes()).contains("413"));
+}

@@ -92,6 +92,19 @@ impl App {
         } else {
             None
         };
+        App::with_legacy(profile, legacy, servers, faults, seed)
+    }
+
+    /// As [`App::new`], with the profile served under legacy `/v2` given
+    /// (none: no legacy mount). Callers that build many apps (the fuzz
+    /// target) load the legacy profile once.
+    pub fn with_legacy(
+        profile: Profile,
+        legacy: Option<Profile>,
+        servers: usize,
+        faults: Vec<Fault>,
+        seed: u64,
+    ) -> Result<App, AppError> {
         let site = Site::for_profile(profile, legacy).map_err(AppError::Profile)?;
         let projects = Projects::generate();
         let world = World::seeded(&projects, servers);
@@ -248,6 +261,7 @@ fn dispatch(call: &Call<'_>, handler: Handler) -> HttpResponse {
         Handler::ServerDelete => servers::delete(call),
         Handler::ServerAction => servers::action(call),
         Handler::Limits => servers::limits(call),
+        Handler::EndpointVersion => servers::endpoint_version(call),
     }
 }
 
@@ -292,7 +306,7 @@ pub fn parse_query(raw: &str) -> Vec<(String, String)> {
 }
 
 /// `http://<Host>`, for links and the keystone `WWW-Authenticate` header.
-fn host_root(request: &HttpRequest) -> String {
+pub fn host_root(request: &HttpRequest) -> String {
     let host = request
         .header_value("Host")
         .filter(|h| h.chars().all(|c| c.is_ascii_graphic()))

@@ -30,6 +30,9 @@ pub enum Handler {
     ServerDelete,
     ServerAction,
     Limits,
+    /// `GET {endpoint}`: the version document, behind authentication (the
+    /// discovery request clients send to the catalog URL).
+    EndpointVersion,
 }
 
 /// The metadata operation a route names; the key comes from the path.
@@ -138,6 +141,7 @@ impl RouteTable {
     pub fn nova_family(profile: &Profile) -> RouteTable {
         let mut table = RouteTable::default();
         let servers = &profile.file.servers;
+        table.add("GET", "", Handler::EndpointVersion);
         table.add(
             "GET",
             &format!("{}/detail", servers.create),
@@ -462,6 +466,16 @@ mod tests {
         let (_, _, _, captures) = api(&site, "GET", &decoded).expect("routed");
         assert_eq!(captures.key.as_deref(), Some("a b"));
         assert_eq!(decode_path("/x%FF"), None);
+    }
+
+    #[test]
+    fn the_endpoint_itself_is_the_version_document() {
+        let site = nova_site();
+        let (_, project, handler, _) = api(&site, "GET", "/v2.1/abc").expect("routed");
+        assert_eq!(
+            (project.as_deref(), handler),
+            (Some("abc"), Handler::EndpointVersion)
+        );
     }
 
     #[test]

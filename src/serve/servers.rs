@@ -26,6 +26,9 @@ const LOCKED_REASON_FROM: Microversion = Microversion::new(2, 73);
 /// `maxImageMeta` leaves `GET /limits` at 2.39.
 const IMAGE_META_UNTIL: Microversion = Microversion::new(2, 39);
 
+/// Servers one project may have (`maxTotalInstances`); bounds the world.
+pub const MAX_INSTANCES: usize = 1000;
+
 /// What passed the common stages.
 struct Admitted {
     caller: Caller,
@@ -114,6 +117,13 @@ pub fn create(call: &Call<'_>) -> HttpResponse {
         return call.refuse(&pipeline::over_quota(limit), version);
     }
     let mut world = call.world();
+    let used = world.in_project(&admitted.caller.project).count();
+    if used >= MAX_INSTANCES {
+        let message = format!(
+            "Quota exceeded for instances: Requested 1, but already used {used} of {MAX_INSTANCES} instances"
+        );
+        return call.refuse(&Outcome::refused(OutcomeKind::OverQuota, message), version);
+    }
     let id = world.create(&admitted.caller.project, &name, metadata);
     let Some(server) = world.get(&id) else {
         return call.refuse(&pipeline::server_not_found(&id), version);
@@ -295,7 +305,7 @@ pub fn limits(call: &Call<'_>) -> HttpResponse {
         "maxServerMeta": quota,
         "maxPersonality": 5,
         "maxPersonalitySize": 10240,
-        "maxTotalInstances": 1000,
+        "maxTotalInstances": MAX_INSTANCES,
         "maxTotalCores": 2000,
         "maxTotalRAMSize": 5_120_000,
         "maxTotalKeypairs": 100,
@@ -315,4 +325,17 @@ pub fn limits(call: &Call<'_>) -> HttpResponse {
         &json!({"limits": {"absolute": absolute, "rate": []}}),
         version,
     )
+}
+
+/// `GET {endpoint}` (`/v2.1/{project}`): the version document, after the
+/// common stages (so a wrong project or token is refused as anywhere else).
+pub fn endpoint_version(call: &Call<'_>) -> HttpResponse {
+    let admitted = match admit(call, false) {
+        Ok(a) => a,
+        Err(response) => return response,
+    };
+    let root = super::app::host_root(call.request);
+    let mut response = super::versions::document(call.mount, &root);
+    respond::add_version_headers(&mut response, admitted.version, call.rules.legacy);
+    response
 }
