@@ -117,6 +117,21 @@ pub enum ServerRef {
     Alt,
     /// A well-formed UUID that names no server.
     Missing,
+    /// A server id that is not a UUID at all (`not-a-uuid`): 404 (spec §4.4
+    /// stage 8).
+    NotUuid,
+}
+
+/// Which project id the request URL carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum UrlProject {
+    /// The token's project (the endpoint as configured).
+    #[default]
+    Own,
+    /// A well-formed project id (32 lower-case hex digits) that is not the
+    /// token's: URL/token project mismatch (spec §4.4 stage 6, §5.3).
+    Other,
 }
 
 /// Step operations. Abstract ones are mapped by the dialect profile.
@@ -158,7 +173,8 @@ pub struct Step {
     /// set: an explicit `meta` map instead (mismatch, zero or two keys).
     #[serde(default)]
     pub meta: Option<BTreeMap<String, Value>>,
-    /// action: which one (`pause`, `lock`, ...).
+    /// action: which one (`pause`, `lock`, `rebuild`, ...). `rebuild` may
+    /// carry `metadata` (spec §3.4: rebuild with `metadata` replaces the map).
     #[serde(default)]
     pub action: Option<String>,
     /// raw: the request.
@@ -171,6 +187,14 @@ pub struct Step {
     pub identity: Identity,
     #[serde(default)]
     pub server: ServerRef,
+    /// The project id in the URL (default: the token's own).
+    #[serde(default)]
+    pub url_project: UrlProject,
+    /// Extra request headers for an abstract op (e.g. another
+    /// `Content-Type`); they replace the runner's defaults of the same name.
+    /// An empty value sends the header empty. Not for `raw` (it has its own).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
     /// Send `OpenStack-API-Version: compute <v>` (and the older header).
     #[serde(default)]
     pub microversion: Option<String>,
@@ -322,10 +346,13 @@ pub struct Table {
     #[serde(default)]
     pub rows: Vec<BTreeMap<String, String>>,
     /// Or: one row per character of this string, with variables `char`
-    /// (the character) and `code` (its code point, hex, e.g. `2D`).
+    /// (the character), `code` (its code point, upper-case hex padded to two
+    /// digits, e.g. `2D`) and `hex` (the same in lower case, for ids).
     #[serde(default)]
     pub each_char: Option<String>,
-    /// The case; every string in it may use `${var}`. Its `id` must use at
-    /// least one variable so each row gets its own id.
+    /// The case; every string in it (map keys included) may use `${var}`,
+    /// `${var*N}` (the value repeated N times; N may name a variable) and, as a whole string,
+    /// `${json:var}` (the value parsed as JSON: numbers, objects, ...). Its
+    /// `id` must use at least one variable so each row gets its own id.
     pub case: Value,
 }

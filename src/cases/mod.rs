@@ -1,3 +1,12 @@
-//! Declarative cases: the file format ([`format`]).
+//! Declarative cases: the file format ([`format`]), table expansion
+//! ([`table`]), semantic checks ([`check`]), loading with located
+//! diagnostics ([`loader`]) and spec coverage ([`coverage`]).
 
+pub mod check;
+pub mod coverage;
 pub mod format;
+pub mod loader;
+pub mod table;
+
+pub use coverage::{RULES, Rule, coverage, missing};
+pub use loader::{LoadedCase, load_dir, load_str};

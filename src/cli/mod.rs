@@ -1,11 +1,12 @@
 //! The command line: flags are defined once here and in each subcommand's
 //! module; the binary only calls [`main`].
 
+pub mod check;
+pub mod fuzz;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-
-pub mod fuzz;
 
 /// Process exit codes, one meaning each (hurl-style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +44,8 @@ pub enum Command {
     Serve(crate::serve::cli::ServeArgs),
     /// Model-based fuzzing of an endpoint (or of the embedded mock).
     Fuzz(Box<fuzz::FuzzArgs>),
+    /// Validate case files without running them.
+    Check(check::CheckArgs),
 }
 
 /// Parse arguments and run. Usage errors exit 2.
@@ -62,5 +65,6 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Serve(args) => crate::serve::cli::main(args),
         Command::Fuzz(args) => fuzz::main(*args),
+        Command::Check(args) => check::main(args),
     }
 }
