@@ -148,8 +148,23 @@ fn cli_exit_codes_and_saved_case_file() {
         "{out}"
     );
     assert!(!out.contains("demo:"), "token leaked: {out}");
-    let saved: Vec<_> = std::fs::read_dir(&dir).expect("saved dir").collect();
+    let saved: Vec<_> = std::fs::read_dir(dir.join("regressions"))
+        .expect("saved dir")
+        .collect();
     assert!(!saved.is_empty());
+    // the saved repro is a valid case file
+    let check = std::process::Command::new(bin)
+        .args(["check", "--cases"])
+        .arg(&dir)
+        .output()
+        .expect("run");
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
     let _ = std::fs::remove_dir_all(&dir);
 
     let usage = std::process::Command::new(bin)

@@ -208,7 +208,7 @@ pub fn case_file(shrunk: &Shrunk, profile: &Profile, seed: u64) -> Result<String
     let case = json!({
         "id": id,
         "name": format!("fuzz regression: {cause}"),
-        "spec": "fuzz",
+        "spec": spec_section(&shrunk.finding),
         "tags": ["fuzz", "regression"],
         "dialects": [profile.id()],
         "requires": requirements(&shrunk.steps),
@@ -221,6 +221,30 @@ pub fn case_file(shrunk: &Shrunk, profile: &Profile, seed: u64) -> Result<String
     let yaml = serde_saphyr::to_string(&json!({ "cases": [case] }))
         .map_err(|e| SaveError::Unexpressible(e.to_string()))?;
     Ok(format!("{header}{yaml}"))
+}
+
+/// The spec section a finding is about (case files must name one).
+fn spec_section(finding: &super::stateful::Finding) -> &'static str {
+    use super::oracle::Mismatch as M;
+    match &finding.mismatch {
+        M::Status { expected, .. } => match expected {
+            OutcomeKind::Ok => "3.1",
+            OutcomeKind::TooLarge => "2.6",
+            OutcomeKind::MalformedBody => "2.4",
+            OutcomeKind::InvalidInput => "2.2",
+            OutcomeKind::OverQuota => "2.5",
+            OutcomeKind::Locked | OutcomeKind::StateConflict => "4.1",
+            OutcomeKind::Forbidden => "1.5",
+            OutcomeKind::ServerNotFound | OutcomeKind::ProjectMismatch => "4.4",
+            OutcomeKind::ItemNotFound | OutcomeKind::UriBodyMismatch => "3.2",
+            _ => "5.1",
+        },
+        M::Body { .. } | M::Stored { .. } | M::LostWrites { .. } => "3.1",
+        M::MissingHeader(_) => "1.2",
+        M::Action { .. } | M::State { .. } => "4.2",
+        M::NotJson { .. } => "5.2",
+        M::ServerError { .. } | M::Transport(_) | M::ReadBack(_) => "5.1",
+    }
 }
 
 /// Write the case file under `dir`; returns its path.
@@ -301,8 +325,25 @@ fn case_step(
 ) -> Result<Value, SaveError> {
     let mut out = Map::new();
     let mut expect = Map::new();
-    if let Some(kind) = expected {
-        expect.insert("outcome".into(), json!(kind.name()));
+    let raw = matches!(
+        &step.call,
+        Call::Meta {
+            body: Some(Body::Raw { .. }),
+            ..
+        }
+    );
+    match (expected, step.op()) {
+        // a raw step has no operation whose success codes `ok` could name
+        (Some(OutcomeKind::Ok), Some(op)) if raw => {
+            expect.insert(
+                "status".into(),
+                json!(profile.accepted(OutcomeKind::Ok, Some(op))),
+            );
+        }
+        (Some(kind), _) => {
+            expect.insert("outcome".into(), json!(kind.name()));
+        }
+        (None, _) => {}
     }
     match &step.call {
         Call::Meta { op, body: request } => {

@@ -228,7 +228,7 @@ pub fn simpler_versions(step: &Step) -> Vec<Step> {
             out.push(Step {
                 call: Call::Concurrent {
                     via: *via,
-                    writes: writes[..writes.len() / 2].to_vec(),
+                    writes: writes[..(writes.len() / 2).max(2)].to_vec(),
                 },
                 ..step.clone()
             });
