@@ -137,7 +137,7 @@ fn cli_exit_codes_and_saved_case_file() {
             "put-merges",
             "--save",
         ])
-        .arg(&dir)
+        .arg(dir.join("regressions"))
         .output()
         .expect("run");
     let out = String::from_utf8_lossy(&faulty.stdout);
