@@ -61,6 +61,9 @@ pub struct FuzzArgs {
     /// Allow server actions (stop, pause, lock, ...) against a real endpoint.
     #[arg(long)]
     pub state_changes: bool,
+    /// Stop as soon as one finding has been shrunk (CI self-tests).
+    #[arg(long)]
+    pub until_found: bool,
     /// Write each shrunk finding as a case file into this directory.
     #[arg(long)]
     pub save: Option<PathBuf>,
@@ -163,6 +166,7 @@ async fn run(args: FuzzArgs) -> Exit {
             ..ShrinkLimits::default()
         },
         timeout: args.timeout,
+        until_found: args.until_found,
         ..CampaignConfig::default()
     };
     let (server, target) = match &args.endpoint {

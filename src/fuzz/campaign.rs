@@ -51,6 +51,8 @@ pub struct CampaignConfig {
     /// Keep the normalised request log (determinism checks).
     pub record_log: bool,
     pub timeout: Duration,
+    /// Stop all workers once one finding has been shrunk.
+    pub until_found: bool,
 }
 
 impl Default for CampaignConfig {
@@ -66,6 +68,7 @@ impl Default for CampaignConfig {
             shrink: ShrinkLimits::default(),
             record_log: false,
             timeout: Duration::from_secs(30),
+            until_found: false,
         }
     }
 }
@@ -285,7 +288,12 @@ impl Worker {
             round += 1;
             let steps = sequence_for(&driver.target, &shape, self.seed, case);
             match self.one_case(&mut driver, &steps).await {
-                Ok(Some(shrunk)) => result.findings.push(shrunk),
+                Ok(Some(shrunk)) => {
+                    result.findings.push(shrunk);
+                    if self.config.until_found {
+                        self.shared.stop.store(true, Ordering::Relaxed);
+                    }
+                }
                 Ok(None) => {}
                 Err(e) => {
                     self.shared.stop.store(true, Ordering::Relaxed);
