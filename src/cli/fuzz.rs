@@ -61,6 +61,10 @@ pub struct FuzzArgs {
     /// Allow server actions (stop, pause, lock, ...) against a real endpoint.
     #[arg(long)]
     pub state_changes: bool,
+    /// After the campaign, replay the same requests with a bare reqwest loop
+    /// and print the fuzzer's throughput as a fraction of that ceiling.
+    #[arg(long)]
+    pub bench: bool,
     /// Stop as soon as one finding has been shrunk (CI self-tests).
     #[arg(long)]
     pub until_found: bool,
@@ -167,6 +171,7 @@ async fn run(args: FuzzArgs) -> Exit {
         },
         timeout: args.timeout,
         until_found: args.until_found,
+        capture: args.bench,
         ..CampaignConfig::default()
     };
     let (server, target) = match &args.endpoint {
@@ -205,10 +210,13 @@ async fn run(args: FuzzArgs) -> Exit {
             return Exit::Usage;
         }
     };
+    print_summary(&report, &target.credentials);
+    if args.bench {
+        print_bench(&report).await;
+    }
     if let Some(s) = server {
         s.shutdown().await;
     }
-    print_summary(&report, &target.credentials);
     let saved = save_findings(args.save.as_deref(), &report, &target, seed);
     if let Some(path) = &args.junit
         && let Err(e) = write_junit(path, &report, seed)
@@ -294,6 +302,27 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
     }
     if let Some(reason) = &report.aborted {
         println!("stopped early: {reason}");
+    }
+}
+
+async fn print_bench(report: &CampaignReport) {
+    let requests = report.captured.iter().map(Vec::len).sum();
+    match crate::fuzz::bench::raw_replay(&report.captured).await {
+        Ok(raw_elapsed) => {
+            let bench = crate::fuzz::bench::BenchReport {
+                requests,
+                fuzz_elapsed: report.elapsed,
+                raw_elapsed,
+            };
+            println!(
+                "bench: fuzz {:.0} requests/s, raw reqwest replay of the same {} requests {:.0} requests/s: {:.0}% of the ceiling",
+                bench.fuzz_rate(),
+                requests,
+                bench.raw_rate(),
+                bench.ratio() * 100.0
+            );
+        }
+        Err(e) => eprintln!("bench: raw replay failed: {e}"),
     }
 }
 

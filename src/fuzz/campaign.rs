@@ -53,6 +53,8 @@ pub struct CampaignConfig {
     pub timeout: Duration,
     /// Stop all workers once one finding has been shrunk.
     pub until_found: bool,
+    /// Keep every request sent, per worker (the benchmark replays them).
+    pub capture: bool,
 }
 
 impl Default for CampaignConfig {
@@ -69,6 +71,7 @@ impl Default for CampaignConfig {
             record_log: false,
             timeout: Duration::from_secs(30),
             until_found: false,
+            capture: false,
         }
     }
 }
@@ -88,6 +91,8 @@ pub struct CampaignReport {
     /// Normalised request lines, worker by worker (when recording).
     pub log: Vec<String>,
     pub backoffs: u64,
+    /// Every request sent, per worker (when capturing).
+    pub captured: Vec<Vec<crate::target::http::RecordedRequest>>,
 }
 
 impl CampaignReport {
@@ -163,9 +168,28 @@ pub fn shape_for(target: &Target, config: &CampaignConfig, own_servers: usize) -
 
 /// The sequence a worker runs as its `index`-th case.
 pub fn sequence_for(target: &Target, shape: &Shape, worker_seed: u64, index: u64) -> Vec<Step> {
-    let strategy = stateful::sequence(&target.profile, shape);
-    draw(&strategy, derive_seed(worker_seed, index)).unwrap_or_default()
+    sequences_for(target, shape, worker_seed, &[index])
+        .pop()
+        .unwrap_or_default()
 }
+
+/// The sequences for several case numbers, building the strategy once (it
+/// is not `Send`, so it never lives across an `.await`).
+pub fn sequences_for(
+    target: &Target,
+    shape: &Shape,
+    worker_seed: u64,
+    indices: &[u64],
+) -> Vec<Vec<Step>> {
+    let strategy = stateful::sequence(&target.profile, shape);
+    indices
+        .iter()
+        .map(|&i| draw(&strategy, derive_seed(worker_seed, i)).unwrap_or_default())
+        .collect()
+}
+
+/// Sequences generated per batch.
+const BATCH: u64 = 64;
 
 struct Shared {
     hits: Mutex<BTreeMap<Cause, u64>>,
@@ -179,6 +203,7 @@ struct WorkerResult {
     aborted: Option<DriverError>,
     log: Vec<String>,
     backoffs: u64,
+    captured: Vec<crate::target::http::RecordedRequest>,
 }
 
 /// Run a campaign against `target`.
@@ -217,7 +242,10 @@ pub async fn run(
             started,
         };
         let rate = config.rate.map(|r| r / jobs as f64);
-        let driver = Driver::new(target.clone(), transport, rate, config.record_log);
+        let mut driver = Driver::new(target.clone(), transport, rate, config.record_log);
+        if config.capture {
+            driver = driver.capture();
+        }
         tasks.push(tokio::spawn(worker.run(driver)));
     }
     let mut report = CampaignReport::default();
@@ -230,6 +258,7 @@ pub async fn run(
         report.findings.extend(result.findings);
         report.log.extend(result.log);
         report.backoffs += result.backoffs;
+        report.captured.push(result.captured);
         if report.aborted.is_none() {
             report.aborted = result.aborted;
         }
@@ -282,11 +311,19 @@ impl Worker {
             aborted: None,
             log: Vec::new(),
             backoffs: 0,
+            captured: Vec::new(),
         };
         let mut round = 0;
+        let mut batch: std::collections::VecDeque<Vec<Step>> = Default::default();
         while let Some(case) = self.next_case(round) {
             round += 1;
-            let steps = sequence_for(&driver.target, &shape, self.seed, case);
+            if batch.is_empty() {
+                let indices: Vec<u64> = (0..BATCH).map(|k| case + k * self.jobs).collect();
+                batch = sequences_for(&driver.target, &shape, self.seed, &indices).into();
+            }
+            let Some(steps) = batch.pop_front() else {
+                break;
+            };
             match self.one_case(&mut driver, &steps).await {
                 Ok(Some(shrunk)) => {
                     result.findings.push(shrunk);
@@ -306,6 +343,7 @@ impl Worker {
         result.requests = driver.requests;
         result.backoffs = driver.backoffs();
         result.log = driver.log.take().unwrap_or_default();
+        result.captured = driver.captured.take().unwrap_or_default();
         result
     }
 

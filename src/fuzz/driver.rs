@@ -57,6 +57,8 @@ pub struct Driver {
     pub requests: u64,
     /// Normalised request lines, when recording (determinism checks).
     pub log: Option<Vec<String>>,
+    /// The requests themselves, when capturing (the benchmark replays them).
+    pub captured: Option<Vec<RecordedRequest>>,
 }
 
 impl Driver {
@@ -67,7 +69,14 @@ impl Driver {
             throttle: Throttle::new(rate),
             requests: 0,
             log: record.then(Vec::new),
+            captured: None,
         }
+    }
+
+    /// Keep every request sent (for the benchmark's raw replay).
+    pub fn capture(mut self) -> Driver {
+        self.captured = Some(Vec::new());
+        self
     }
 
     /// Throttling answers seen so far.
@@ -206,6 +215,9 @@ impl Driver {
     }
 
     fn record(&mut self, request: &RecordedRequest) {
+        if let Some(captured) = self.captured.as_mut() {
+            captured.push(request.clone());
+        }
         let Some(log) = self.log.as_mut() else {
             return;
         };

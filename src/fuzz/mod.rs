@@ -11,6 +11,7 @@
 //! (curl commands and case files), [`properties`] (the `prop::*` trials) and
 //! [`campaign`] (workers, seeds, budget, summary).
 
+pub mod bench;
 pub mod campaign;
 pub mod driver;
 pub mod embedded;
