@@ -102,7 +102,8 @@ pub async fn shrink(
         runs: 0,
         tries: if flaky { 3 } else { 1 },
     };
-    let mut current: Vec<Step> = steps[..=finding.step.min(steps.len() - 1)].to_vec();
+    let keep = (finding.step + 1).min(steps.len());
+    let mut current: Vec<Step> = steps[..keep].to_vec();
     current = delta_debug(&mut shrinker, current).await?;
     current = simplify_steps(&mut shrinker, current).await?;
     // Re-check from a fresh reset: the minimal case must still fail the same way.
