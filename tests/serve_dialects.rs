@@ -167,3 +167,25 @@ fn server_creation_is_bounded_by_the_instance_quota() {
             .is_some_and(|m| m.contains("Quota exceeded for instances"))
     );
 }
+
+#[test]
+fn nova_order_size_then_auth_then_routing() {
+    let app = app("nova");
+    let p = app.projects().main.clone();
+    let unrouted = format!("/v2.1/{p}/servers/x/metadata");
+    let anonymous = app.handle(HttpRequest::new("PATCH", &unrouted));
+    assert_eq!(anonymous.status, 401, "authentication before routing");
+    let routed_late = send(&app, "PATCH", &unrouted, None);
+    assert_eq!((routed_late.status, routed_late.is_json()), (404, false));
+    let mut oversize = HttpRequest::new("PATCH", &unrouted);
+    oversize.declared_len = Some(114_689);
+    let oversize = app.handle(oversize);
+    assert_eq!(oversize.status, 413, "size before authentication");
+    let mut exact = HttpRequest::new("GET", &format!("/v2.1/{p}/servers/x/metadata"));
+    exact.declared_len = Some(114_688);
+    assert_eq!(
+        app.handle(exact).status,
+        401,
+        "the limit itself is accepted"
+    );
+}

@@ -182,17 +182,9 @@ pub fn admit<'a>(
     microversion: &mut Option<Microversion>,
 ) -> Result<Admitted<'a>, Outcome> {
     if req.body_len > rules.max_body_bytes {
-        return Err(Outcome::refused(
-            OutcomeKind::TooLarge,
-            "Request is too large. Larger than max_request_body_size (%s).",
-        ));
+        return Err(too_large());
     }
-    let caller = req.caller.ok_or_else(|| {
-        Outcome::refused(
-            OutcomeKind::Unauthorized,
-            "The request you have made requires authentication.",
-        )
-    })?;
+    let caller = req.caller.ok_or_else(unauthenticated)?;
     *microversion = negotiate(rules, req.versions)?;
     if !content_type_accepted(req.content_type) {
         return Err(Outcome::refused(
@@ -207,6 +199,23 @@ pub fn admit<'a>(
     };
     check_project(req.url_project, caller)?;
     Ok(Admitted { caller, json })
+}
+
+/// 413 from the size limit, before anything else (spec §2.6; the `%s` is
+/// literal in Nova's message).
+pub fn too_large() -> Outcome {
+    Outcome::refused(
+        OutcomeKind::TooLarge,
+        "Request is too large. Larger than max_request_body_size (%s).",
+    )
+}
+
+/// 401: no or unusable credentials (keystonemiddleware's message).
+pub fn unauthenticated() -> Outcome {
+    Outcome::refused(
+        OutcomeKind::Unauthorized,
+        "The request you have made requires authentication.",
+    )
 }
 
 /// 400 "Malformed request body" (spec §5.3).

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use super::Metadata;
+use super::microversion::Microversion;
 use super::outcome::{Outcome, OutcomeKind};
 use super::pipeline;
 
@@ -235,6 +236,24 @@ impl ServerAction {
             )));
         };
         action_from_member(name, arg)
+    }
+}
+
+/// `lock` takes a `locked_reason` and server show has one from 2.73;
+/// `locked` appears in server show from 2.9 (spec §6.2).
+pub const LOCK_REASON_FROM: Microversion = Microversion::new(2, 73);
+pub const LOCKED_SHOWN_FROM: Microversion = Microversion::new(2, 9);
+
+impl ServerAction {
+    /// The action as a server at `version` reads it: below 2.73 the lock
+    /// body is not looked at, so a reason is dropped.
+    pub fn at_version(self, version: Microversion) -> ServerAction {
+        match self {
+            ServerAction::Lock { .. } if version < LOCK_REASON_FROM => {
+                ServerAction::Lock { reason: None }
+            }
+            other => other,
+        }
     }
 }
 
@@ -492,6 +511,18 @@ mod tests {
             Err(ActionError::BadRequest(_))
         ));
         assert!(matches!(read(json!([])), Err(ActionError::BadRequest(_))));
+    }
+
+    #[test]
+    fn lock_reason_counts_from_2_73() {
+        let lock = ServerAction::Lock {
+            reason: Some("r".into()),
+        };
+        assert_eq!(
+            lock.clone().at_version(Microversion::new(2, 72)),
+            ServerAction::Lock { reason: None }
+        );
+        assert_eq!(lock.clone().at_version(LOCK_REASON_FROM), lock);
     }
 
     #[test]

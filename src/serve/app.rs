@@ -11,8 +11,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::model::caller::Caller;
 use crate::model::microversion::{Microversion, VersionHeaders};
-use crate::model::outcome::{Outcome, OutcomeKind};
-use crate::model::pipeline::ApiRules;
+use crate::model::outcome::Outcome;
+use crate::model::pipeline::{self, ApiRules};
 use crate::profile::{self, ErrorShape, Profile};
 
 use super::faults::{Fault, FaultSet};
@@ -196,12 +196,7 @@ impl App {
         }
         let token = request.header_value("X-Auth-Token").unwrap_or("");
         let Some(caller) = Caller::from_token(token) else {
-            return respond::refusal(
-                primary,
-                OutcomeKind::Unauthorized,
-                "The request you have made requires authentication.",
-                &identity_uri,
-            );
+            return respond::outcome(primary, &pipeline::unauthenticated(), 200, &identity_uri);
         };
         let Resolved::Api {
             mount,
@@ -266,12 +261,7 @@ fn dispatch(call: &Call<'_>, handler: Handler) -> HttpResponse {
 }
 
 fn too_large(profile: &Profile, identity_uri: &str) -> HttpResponse {
-    let mut response = respond::refusal(
-        profile,
-        OutcomeKind::TooLarge,
-        "Request is too large. Larger than max_request_body_size (%s).",
-        identity_uri,
-    );
+    let mut response = respond::outcome(profile, &pipeline::too_large(), 200, identity_uri);
     // The rest of an announced oversize body is never read.
     response.headers.push(("Connection".into(), "close".into()));
     response

@@ -106,6 +106,13 @@ fn config(args: &ServeArgs) -> Result<ServeConfig, String> {
 }
 
 async fn run(config: ServeConfig) -> ExitCode {
+    let signals = match StopSignals::install() {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("error: cannot install the SIGINT/SIGTERM handlers: {e}");
+            return Exit::Usage.into();
+        }
+    };
     let server = match spawn(config).await {
         Ok(server) => server,
         Err(ServeError::Bind { addr, source }) => {
@@ -138,31 +145,49 @@ async fn run(config: ServeConfig) -> ExitCode {
         server.info().dialect,
         server.info().endpoint
     );
-    wait_for_signal().await;
+    signals.wait().await;
     eprintln!("serve: stopping");
     server.shutdown().await;
     Exit::Success.into()
 }
 
-/// SIGINT or SIGTERM.
-async fn wait_for_signal() {
+/// SIGINT and SIGTERM, registered before the startup line is printed so a
+/// signal sent right after it is never lost (the default action would kill
+/// the process with no clean stop).
+struct StopSignals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
         }
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

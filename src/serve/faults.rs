@@ -9,6 +9,7 @@
 //! generator seeded by `--seed`, so a sequential client sees the same faults
 //! on every run.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value;
@@ -219,7 +220,7 @@ impl std::str::FromStr for Fault {
             }),
             (None, Some(_)) => Err(FaultError::UnexpectedValue { name: name.into() }),
             (Some(_), Some(value)) => parameterised(name, value),
-            (None, None) => Ok(plain(name)),
+            (None, None) => plain(name).ok_or_else(|| FaultError::Unknown(name.to_string())),
         }
     }
 }
@@ -250,8 +251,8 @@ fn parameterised(name: &str, value: &str) -> Result<Fault, FaultError> {
     })
 }
 
-fn plain(name: &str) -> Fault {
-    match name {
+fn plain(name: &str) -> Option<Fault> {
+    Some(match name {
         "put-merges" => Fault::PutMerges,
         "key-limit-off-by-one" => Fault::KeyLimitOffByOne,
         "value-limit-off-by-one" => Fault::ValueLimitOffByOne,
@@ -269,7 +270,37 @@ fn plain(name: &str) -> Fault {
         "reader-can-write" => Fault::ReaderCanWrite,
         "cross-project-visible" => Fault::CrossProjectVisible,
         "truncate-body" => Fault::TruncateBody,
-        _ => Fault::NonJsonBody,
+        "non-json-body" => Fault::NonJsonBody,
+        _ => return None,
+    })
+}
+
+impl Fault {
+    /// The name `--fault` takes (without the value).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Fault::PutMerges => "put-merges",
+            Fault::KeyLimitOffByOne => "key-limit-off-by-one",
+            Fault::ValueLimitOffByOne => "value-limit-off-by-one",
+            Fault::BytesNotChars => "bytes-not-chars",
+            Fault::AllowShelvedWrites => "allow-shelved-writes",
+            Fault::IgnoreLock => "ignore-lock",
+            Fault::QuotaOffByOne => "quota-off-by-one",
+            Fault::WrongConflictCode => "wrong-conflict-code",
+            Fault::MissingRequestId => "missing-request-id",
+            Fault::LostUpdate => "lost-update",
+            Fault::MergeReturnsRequest => "merge-returns-request",
+            Fault::DeleteMissing204 => "delete-missing-204",
+            Fault::CharsetAllowsSlashOrUnicode => "charset-allows-slash-or-unicode",
+            Fault::CaseInsensitiveKeys => "case-insensitive-keys",
+            Fault::ReaderCanWrite => "reader-can-write",
+            Fault::CrossProjectVisible => "cross-project-visible",
+            Fault::Latency(_) => "latency",
+            Fault::Reset(_) => "reset",
+            Fault::Error500(_) => "error500",
+            Fault::TruncateBody => "truncate-body",
+            Fault::NonJsonBody => "non-json-body",
+        }
     }
 }
 
@@ -378,14 +409,18 @@ impl FaultSet {
         caller
     }
 
-    /// The server the model sees.
-    pub fn server(&self, server: &ServerRecord, caller: Option<&Caller>) -> ServerRecord {
-        let mut seen = server.clone();
+    /// The server the model sees (borrowed unless a fault changes it).
+    pub fn server<'s>(
+        &self,
+        server: &'s ServerRecord,
+        caller: Option<&Caller>,
+    ) -> Cow<'s, ServerRecord> {
+        let mut seen = Cow::Borrowed(server);
         if self.has(&Fault::IgnoreLock) {
-            seen.locked = false;
+            seen.to_mut().locked = false;
         }
         if let (true, Some(caller)) = (self.has(&Fault::CrossProjectVisible), caller) {
-            seen.project_id = caller.project.clone();
+            seen.to_mut().project_id = caller.project.clone();
         }
         seen
     }
@@ -487,7 +522,8 @@ mod tests {
                 Some(_) => format!("{}=0.5", info.name),
                 None => info.name.to_string(),
             };
-            assert!(text.parse::<Fault>().is_ok(), "{text}");
+            let fault: Fault = text.parse().unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(fault.name(), info.name, "{text} parses to another fault");
         }
     }
 

@@ -61,9 +61,9 @@ fn decide_and_store(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
     let seen = world
         .get(request.server_id)
         .map(|s| call.faults().server(s, request.caller));
-    let decision = decide(call.rules, request, seen.as_ref());
-    if let (Some(store), Some(server)) = (&decision.store, world.get_mut(request.server_id)) {
-        server.metadata = store.clone();
+    let mut decision = decide(call.rules, request, seen.as_deref());
+    if let (Some(store), Some(server)) = (decision.store.take(), world.get_mut(request.server_id)) {
+        server.metadata = store;
     }
     decision
 }
@@ -74,7 +74,7 @@ fn decide_without_lock(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
     let seen = call
         .world()
         .get(request.server_id)
-        .map(|s| call.faults().server(s, request.caller));
+        .map(|s| call.faults().server(s, request.caller).into_owned());
     let decision = decide(call.rules, request, seen.as_ref());
     if let Some(store) = &decision.store {
         std::thread::sleep(LOST_UPDATE_PAUSE);

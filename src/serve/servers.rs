@@ -14,15 +14,14 @@ use crate::model::caller::Caller;
 use crate::model::microversion::Microversion;
 use crate::model::outcome::{Outcome, OutcomeKind};
 use crate::model::pipeline::{self, Admission, policy_denied, visible_server};
-use crate::model::server::{ServerAction, ServerRecord, apply_action};
+use crate::model::server::{
+    LOCK_REASON_FROM, LOCKED_SHOWN_FROM, ServerAction, ServerRecord, apply_action,
+};
 
 use super::app::Call;
 use super::message::HttpResponse;
 use super::respond;
 
-/// `locked` appears in server show from 2.9, `locked_reason` from 2.73.
-const LOCKED_FROM: Microversion = Microversion::new(2, 9);
-const LOCKED_REASON_FROM: Microversion = Microversion::new(2, 73);
 /// `maxImageMeta` leaves `GET /limits` at 2.39.
 const IMAGE_META_UNTIL: Microversion = Microversion::new(2, 39);
 
@@ -89,10 +88,10 @@ pub fn server_json(server: &ServerRecord, version: Option<Microversion>) -> Valu
         "links": [],
     });
     let version = version.unwrap_or(Microversion::BASE);
-    if version >= LOCKED_FROM {
+    if version >= LOCKED_SHOWN_FROM {
         shown["locked"] = json!(server.locked);
     }
-    if version >= LOCKED_REASON_FROM {
+    if version >= LOCK_REASON_FROM {
         shown["locked_reason"] = json!(server.locked_reason);
     }
     shown
@@ -209,7 +208,7 @@ pub fn show(call: &Call<'_>) -> HttpResponse {
     let seen = world
         .get(id)
         .map(|s| call.faults().server(s, Some(&admitted.caller)));
-    match visible_server(seen.as_ref(), &admitted.caller, id) {
+    match visible_server(seen.as_deref(), &admitted.caller, id) {
         Ok(server) => answer(
             call,
             200,
@@ -255,7 +254,7 @@ pub fn action(call: &Call<'_>) -> HttpResponse {
     let id = call.captures.server.as_deref().unwrap_or_default();
     let body = admitted.json.unwrap_or(Value::Null);
     let action = match ServerAction::from_body(&body) {
-        Ok(a) => a,
+        Ok(a) => a.at_version(version.unwrap_or(Microversion::BASE)),
         Err(e) => return call.refuse(&e.outcome("action", id), version),
     };
     let mut world = call.world();
