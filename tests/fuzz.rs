@@ -221,3 +221,21 @@ async fn property_trials_pass_clean_and_fail_on_their_fault() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_nova_family_dialects_give_no_findings() {
+    for dialect in ["nova-legacy", "ecs-os", "bms-os"] {
+        let profile = metaconform::profile::builtin(dialect).expect("profile");
+        let (server, target) = embedded::start(profile, 3, vec![], 0).await.expect("serve");
+        let report = campaign::run(&target, &config(5, 30))
+            .await
+            .expect("campaign");
+        server.shutdown().await;
+        assert!(
+            report.findings.is_empty() && report.aborted.is_none(),
+            "{dialect}: {}",
+            describe(&report)
+        );
+        assert!(report.requests > 100, "{dialect}: {}", report.requests);
+    }
+}
