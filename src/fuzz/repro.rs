@@ -201,7 +201,13 @@ pub fn case_file(shrunk: &Shrunk, profile: &Profile, seed: u64) -> Result<String
         let expected = run.expected.get(i).copied().flatten();
         let body = run.bodies.get(i).cloned().flatten();
         let stored = run.stored.get(i).cloned().flatten();
-        steps.push(case_step(step, profile, expected, body, stored)?);
+        let mut value = case_step(step, profile, expected, body, stored)?;
+        if i == shrunk.finding.step
+            && let super::oracle::Mismatch::MissingHeader(name) = &shrunk.finding.mismatch
+        {
+            value["expect"]["headers"] = json!({ *name: "present" });
+        }
+        steps.push(value);
     }
     let cause = shrunk.finding.cause();
     let id = format!("fuzz-{}-{seed:x}", slug(&cause.to_string()));
@@ -212,6 +218,7 @@ pub fn case_file(shrunk: &Shrunk, profile: &Profile, seed: u64) -> Result<String
         "tags": ["fuzz", "regression"],
         "dialects": [profile.id()],
         "requires": requirements(&shrunk.steps),
+        "given": {"metadata": run.initial},
         "steps": steps,
     });
     let header = format!(
@@ -366,10 +373,12 @@ fn case_step(
             expect.insert("status".into(), json!([200, 202, 204]));
         }
         Call::Concurrent { via, writes } => {
+            // keys are `{prefix}{i:03}`: the prefix is all but the last 3
             let prefix = writes
                 .first()
-                .map(|(k, _)| k.trim_end_matches(|c: char| c.is_ascii_digit()).to_string())
-                .unwrap_or_default();
+                .and_then(|(k, _)| k.get(..k.len().saturating_sub(3)))
+                .unwrap_or_default()
+                .to_string();
             out.insert("op".into(), json!("concurrent"));
             let op = match via {
                 ConcurrentVia::Set => "set",

@@ -509,6 +509,8 @@ pub struct Execution {
     pub expected: Vec<Option<OutcomeKind>>,
     /// The model's stored map after each step (for case files).
     pub stored: Vec<Option<Metadata>>,
+    /// The first server's map after the reset (a case file's `given`).
+    pub initial: Metadata,
     /// The model's success body per metadata step (for case files).
     pub bodies: Vec<Option<Value>>,
 }
@@ -522,14 +524,26 @@ pub async fn execute(
     let records = driver.reset(servers).await?;
     let project = driver.target.project_id.clone();
     let mut world = World::new(&project, &project, records).with_alt(alt_record(driver));
-    let mut run = Execution::default();
+    let mut run = Execution {
+        initial: world
+            .metadata(ServerPick::Own(0))
+            .cloned()
+            .unwrap_or_default(),
+        ..Execution::default()
+    };
     for (index, step) in steps.iter().enumerate() {
         let mut trace = Vec::new();
         let verdict = run_step(driver, &mut world, step, &mut trace).await?;
         run.exchanges.extend(trace.into_iter().map(|e| (index, e)));
         run.expected.push(verdict.expected);
         run.bodies.push(verdict.body.clone());
-        run.stored.push(step_server_map(&world, step));
+        // What the map should be after the step: the model's store for an
+        // accepted write, the unchanged map otherwise (also when the
+        // endpoint disagreed and the model copy was not updated).
+        run.stored.push(match (&verdict.store, step.server) {
+            (Some(store), ServerPick::Own(_)) => Some(store.clone()),
+            _ => step_server_map(&world, step),
+        });
         if let Err(mismatch) = verdict.result {
             run.finding = Some(Finding {
                 step: index,
@@ -564,6 +578,8 @@ fn step_server_map(world: &World, step: &Step) -> Option<Metadata> {
 struct Verdict {
     expected: Option<OutcomeKind>,
     body: Option<Value>,
+    /// The map the model stores for this step, if it is an accepted write.
+    store: Option<Metadata>,
     result: Result<(), Mismatch>,
 }
 
@@ -577,6 +593,7 @@ async fn run_step(
         return Ok(Verdict {
             expected: None,
             body: None,
+            store: None,
             result: Ok(()),
         });
     }
@@ -587,6 +604,7 @@ async fn run_step(
             Ok(Verdict {
                 expected: None,
                 body: None,
+                store: None,
                 result,
             })
         }
@@ -595,6 +613,7 @@ async fn run_step(
             Ok(Verdict {
                 expected: Some(OutcomeKind::Ok),
                 body: None,
+                store: None,
                 result,
             })
         }
@@ -640,6 +659,7 @@ async fn meta_step(
         return Ok(Verdict {
             expected,
             body: body_expected,
+            store: decision.store.clone(),
             result: Err(mismatch),
         });
     }
@@ -652,6 +672,7 @@ async fn meta_step(
     Ok(Verdict {
         expected,
         body: body_expected,
+        store: decision.store.clone(),
         result,
     })
 }
