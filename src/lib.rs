@@ -10,6 +10,7 @@
 pub mod cases;
 pub mod cli;
 pub mod diag;
+pub mod fuzz;
 pub mod model;
 pub mod profile;
 pub mod report;

@@ -2,6 +2,7 @@
 //! module; the binary only calls [`main`].
 
 pub mod check;
+pub mod fuzz;
 pub mod run;
 
 use std::process::ExitCode;
@@ -42,6 +43,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve a dialect's reference mock over HTTP on loopback.
     Serve(crate::serve::cli::ServeArgs),
+    /// Model-based fuzzing of an endpoint (or of the embedded mock).
+    Fuzz(Box<fuzz::FuzzArgs>),
     /// Validate case files without running them.
     Check(check::CheckArgs),
     /// Run the conformance cases against an endpoint, or against the
@@ -65,6 +68,7 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Command::Serve(args) => crate::serve::cli::main(args),
+        Command::Fuzz(args) => fuzz::main(*args),
         Command::Check(args) => check::main(args),
         Command::Run(args) => run::main(*args),
     }

@@ -1,0 +1,409 @@
+//! `metaconform fuzz`: flags, target set-up (an endpoint, or the embedded
+//! mock when none is given), the campaign, and its summary, repro files and
+//! JUnit report.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::cli::Exit;
+use crate::fuzz::campaign::{self, CampaignConfig, CampaignReport, StopRule};
+use crate::fuzz::driver::DriverError;
+use crate::fuzz::shrink::ShrinkLimits;
+use crate::fuzz::{embedded, repro};
+use crate::serve::Fault;
+use crate::target::{Credentials, Target};
+
+#[derive(Debug, Args)]
+pub struct FuzzArgs {
+    /// The service-catalog URL (e.g. `https://nova.example/v2.1/<project>`);
+    /// without it, an embedded mock server is started on 127.0.0.1.
+    #[arg(long, env = "METACONFORM_ENDPOINT")]
+    pub endpoint: Option<String>,
+    #[arg(long, env = "OS_PROJECT_ID", requires = "endpoint")]
+    pub project_id: Option<String>,
+    /// Token of a project member.
+    #[arg(long, env = "OS_TOKEN", hide_env_values = true, requires = "endpoint")]
+    pub token: Option<String>,
+    #[arg(long, hide_env_values = true, requires = "endpoint")]
+    pub admin_token: Option<String>,
+    #[arg(long, hide_env_values = true, requires = "endpoint")]
+    pub reader_token: Option<String>,
+    /// A disposable server of the project (repeat; one per --jobs worker).
+    #[arg(long = "server", requires = "endpoint")]
+    pub servers: Vec<String>,
+    /// Dialect id or profile file.
+    #[arg(long, default_value = "nova")]
+    pub dialect: String,
+    /// Directory with dialect profiles overriding the built-in ones.
+    #[arg(long)]
+    pub dialects_dir: Option<PathBuf>,
+    /// Master seed (default: a fresh one, printed so the run can be replayed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Wall-time budget, e.g. `60s`, `2m`, `500ms`.
+    #[arg(long, default_value = "60s", value_parser = parse_duration, conflicts_with = "cases")]
+    pub budget: Duration,
+    /// Run exactly this many sequences instead of a time budget.
+    #[arg(long)]
+    pub cases: Option<u64>,
+    /// Parallel workers (each needs its own server).
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Request rate cap over all workers, e.g. `20/s`.
+    #[arg(long, value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Steps per generated sequence (at most).
+    #[arg(long, default_value_t = 12)]
+    pub max_steps: usize,
+    /// Allow server actions (stop, pause, lock, ...) against a real endpoint.
+    #[arg(long)]
+    pub state_changes: bool,
+    /// After the campaign, replay the same requests with a bare reqwest loop
+    /// and print the fuzzer's throughput as a fraction of that ceiling.
+    #[arg(long)]
+    pub bench: bool,
+    /// Stop as soon as one finding has been shrunk (CI self-tests).
+    #[arg(long)]
+    pub until_found: bool,
+    /// Write each shrunk finding as a case file into this directory.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Write a JUnit XML report.
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Embedded server only: inject this fault (see `serve --list-faults`).
+    #[arg(long = "fault", conflicts_with = "endpoint")]
+    pub faults: Vec<Fault>,
+    /// Servers of the embedded mock (default: two per worker, at least 3).
+    #[arg(long)]
+    pub embedded_servers: Option<usize>,
+    /// Seconds spent shrinking one finding, at most.
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub shrink_budget: Duration,
+    /// Per-request timeout.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub timeout: Duration,
+}
+
+/// `60s`, `2m`, `500ms`, `1h`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("'{text}' is not a duration; write e.g. 60s, 2m, 500ms"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => {
+            return Err(format!(
+                "unknown unit '{unit}' in '{text}'; use ms, s, m or h"
+            ));
+        }
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("'{text}': {e}"))
+}
+
+/// `20/s`, `20` (per second) or `600/m`.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let (number, per) = text.split_once('/').unwrap_or((text, "s"));
+    let value: f64 = number
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{text}' is not a rate; write e.g. 20/s"))?;
+    let per_second = match per.trim() {
+        "s" => value,
+        "m" => value / 60.0,
+        other => return Err(format!("unknown rate unit '{other}'; use /s or /m")),
+    };
+    if per_second > 0.0 && per_second.is_finite() {
+        Ok(per_second)
+    } else {
+        Err(format!("'{text}' must be a positive rate"))
+    }
+}
+
+pub fn main(args: FuzzArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return Exit::Usage.into();
+        }
+    };
+    runtime.block_on(run(args)).into()
+}
+
+async fn run(args: FuzzArgs) -> Exit {
+    let profile = match crate::profile::resolve(&args.dialect, args.dialects_dir.as_deref()) {
+        Ok(p) => p,
+        Err(d) => {
+            eprint!("{d}");
+            return Exit::Usage;
+        }
+    };
+    let seed = args.seed.unwrap_or_else(fresh_seed);
+    let config = CampaignConfig {
+        seed,
+        stop: match args.cases {
+            Some(n) => StopRule::Cases(n),
+            None => StopRule::Budget(args.budget),
+        },
+        jobs: args.jobs.max(1),
+        rate: args.rate,
+        max_steps: args.max_steps.max(1),
+        state_changes: args.state_changes,
+        shrink: ShrinkLimits {
+            budget: args.shrink_budget,
+            ..ShrinkLimits::default()
+        },
+        timeout: args.timeout,
+        until_found: args.until_found,
+        capture: args.bench,
+        ..CampaignConfig::default()
+    };
+    let (server, target) = match &args.endpoint {
+        Some(endpoint) => match real_target(&args, endpoint, profile) {
+            Ok(t) => (None, t),
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Exit::Usage;
+            }
+        },
+        None => {
+            let count = args.embedded_servers.unwrap_or((2 * config.jobs).max(3));
+            match embedded::start(profile, count, args.faults.clone(), seed).await {
+                Ok((s, t)) => (Some(s), t),
+                Err(e) => {
+                    eprintln!("error: cannot start the embedded server: {e}");
+                    return Exit::Unreachable;
+                }
+            }
+        }
+    };
+    let where_ = match &server {
+        Some(_) if args.faults.is_empty() => "embedded server".to_string(),
+        Some(_) => format!("embedded server with faults {}", fault_names(&args)),
+        None => target.endpoint.clone(),
+    };
+    println!(
+        "metaconform fuzz: dialect {}, seed {seed}, {} worker(s), {where_}",
+        target.profile.id(),
+        config.jobs
+    );
+    let report = match campaign::run(&target, &config).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Usage;
+        }
+    };
+    print_summary(&report, &target.credentials);
+    if args.bench {
+        print_bench(&report).await;
+    }
+    if let Some(s) = server {
+        s.shutdown().await;
+    }
+    let saved = save_findings(args.save.as_deref(), &report, &target, seed);
+    if let Some(path) = &args.junit
+        && let Err(e) = write_junit(path, &report, seed)
+    {
+        eprintln!("error: cannot write {}: {e}", path.display());
+        return Exit::Usage;
+    }
+    exit_for(&report, saved)
+}
+
+fn fault_names(args: &FuzzArgs) -> String {
+    let names: Vec<String> = args.faults.iter().map(|f| format!("{f:?}")).collect();
+    names.join(", ")
+}
+
+fn fresh_seed() -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    campaign::derive_seed(now, u64::from(std::process::id()))
+}
+
+fn real_target(
+    args: &FuzzArgs,
+    endpoint: &str,
+    profile: crate::profile::Profile,
+) -> Result<Target, String> {
+    let project_id = args
+        .project_id
+        .clone()
+        .ok_or("--project-id (or OS_PROJECT_ID) is required with --endpoint")?;
+    if args.token.is_none() {
+        return Err("--token (or OS_TOKEN) is required with --endpoint".into());
+    }
+    if args.servers.is_empty() {
+        return Err("give at least one disposable server with --server ID".into());
+    }
+    Ok(Target {
+        endpoint: endpoint.to_string(),
+        project_id,
+        profile,
+        credentials: Credentials {
+            token: args.token.clone(),
+            admin_token: args.admin_token.clone(),
+            reader_token: args.reader_token.clone(),
+            alt_token: None,
+            alt_project_id: None,
+        },
+        servers: args.servers.clone(),
+        alt_servers: Vec::new(),
+        disposable: false,
+    })
+}
+
+fn print_summary(report: &CampaignReport, credentials: &Credentials) {
+    println!(
+        "{} sequence(s), {} request(s) in {:.1}s ({:.0} requests/s){}",
+        report.sequences,
+        report.requests,
+        report.elapsed.as_secs_f64(),
+        report.throughput(),
+        if report.backoffs > 0 {
+            format!(", {} throttling back-off(s)", report.backoffs)
+        } else {
+            String::new()
+        }
+    );
+    println!(
+        "findings: {} (deduplicated by cause)",
+        report.findings.len()
+    );
+    for shrunk in &report.findings {
+        let hits = report
+            .hits
+            .get(&shrunk.finding.cause())
+            .copied()
+            .unwrap_or(1);
+        println!(
+            "\n[{hits} failing sequence(s)] {}",
+            repro::render(shrunk, credentials)
+        );
+    }
+    if let Some(reason) = &report.aborted {
+        println!("stopped early: {reason}");
+    }
+}
+
+async fn print_bench(report: &CampaignReport) {
+    let requests = report.captured.iter().map(Vec::len).sum();
+    match crate::fuzz::bench::raw_replay(&report.captured).await {
+        Ok(raw_elapsed) => {
+            let bench = crate::fuzz::bench::BenchReport {
+                requests,
+                fuzz_elapsed: report.elapsed,
+                raw_elapsed,
+            };
+            println!(
+                "bench: fuzz {:.0} requests/s, raw reqwest replay of the same {} requests {:.0} requests/s: {:.0}% of the ceiling",
+                bench.fuzz_rate(),
+                requests,
+                bench.raw_rate(),
+                bench.ratio() * 100.0
+            );
+        }
+        Err(e) => eprintln!("bench: raw replay failed: {e}"),
+    }
+}
+
+/// Write case files; returns whether every finding could be saved.
+fn save_findings(dir: Option<&Path>, report: &CampaignReport, target: &Target, seed: u64) -> bool {
+    let Some(dir) = dir else {
+        return true;
+    };
+    let mut all = true;
+    for shrunk in &report.findings {
+        match repro::save(dir, shrunk, &target.profile, seed) {
+            Ok(path) => println!("saved {}", path.display()),
+            Err(e) => {
+                all = false;
+                eprintln!("note: {} not saved: {e}", shrunk.finding.cause());
+            }
+        }
+    }
+    all
+}
+
+fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Result<()> {
+    use junit_report::{Duration as JDuration, ReportBuilder, TestCase, TestSuiteBuilder};
+    let time = JDuration::seconds_f64(report.elapsed.as_secs_f64());
+    let mut suite = TestSuiteBuilder::new("metaconform fuzz");
+    let campaign_name = format!("fuzz::campaign (seed {seed})");
+    let mut campaign = match &report.aborted {
+        Some(reason) => TestCase::error(&campaign_name, time, "aborted", &reason.to_string()),
+        None => TestCase::success(&campaign_name, time),
+    };
+    campaign.set_system_out(&format!(
+        "{} sequences, {} requests, {:.0} requests/s",
+        report.sequences,
+        report.requests,
+        report.throughput()
+    ));
+    suite.add_testcase(campaign);
+    for shrunk in &report.findings {
+        let cause = shrunk.finding.cause();
+        let mut case = TestCase::failure(
+            &format!("fuzz::{cause}"),
+            JDuration::ZERO,
+            &shrunk.finding.mismatch.class(),
+            &shrunk.finding.mismatch.to_string(),
+        );
+        case.set_system_out(&repro::render(shrunk, &Credentials::default()));
+        suite.add_testcase(case);
+    }
+    let junit = ReportBuilder::new().add_testsuite(suite.build()).build();
+    let mut file = std::fs::File::create(path)?;
+    junit
+        .write_xml(&mut file)
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
+fn exit_for(report: &CampaignReport, saved: bool) -> Exit {
+    match &report.aborted {
+        Some(DriverError::Auth(_)) => return Exit::Unreachable,
+        Some(DriverError::Setup { .. }) => return Exit::Failures,
+        None => {}
+    }
+    if !report.findings.is_empty() || !saved {
+        Exit::Failures
+    } else {
+        Exit::Success
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_and_rates_parse() {
+        assert_eq!(parse_duration("60s"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert!(parse_duration("5 parsecs").is_err());
+        assert_eq!(parse_rate("20/s"), Ok(20.0));
+        assert_eq!(parse_rate("120/m"), Ok(2.0));
+        assert!(parse_rate("0").is_err());
+    }
+}

@@ -1,0 +1,420 @@
+//! A fuzzing campaign: workers, seeds, budget, deduplication and summary.
+//!
+//! Every worker has its own seed derived from the master seed and its own
+//! servers, so a run is deterministic for a seed against a deterministic
+//! endpoint, also with several workers: with `--cases N`, worker `w` runs
+//! sequences `w, w + jobs, w + 2·jobs, …`, each generated from
+//! `(worker seed, sequence number)` alone. A failing sequence is shrunk and
+//! re-checked once per cause; later sequences failing for a known cause only
+//! count towards it.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use crate::cases::format::Identity;
+use crate::target::Target;
+use crate::target::http::Transport;
+
+use super::driver::{Driver, DriverError};
+use super::shrink::{ShrinkLimits, Shrunk, shrink};
+use super::stateful::{self, Cause, Shape, execute};
+use super::step::Step;
+
+/// When a campaign stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopRule {
+    /// After this many sequences in total.
+    Cases(u64),
+    /// After this much wall time.
+    Budget(Duration),
+}
+
+/// Everything a campaign needs besides the target.
+#[derive(Debug, Clone)]
+pub struct CampaignConfig {
+    pub seed: u64,
+    pub stop: StopRule,
+    pub jobs: usize,
+    /// Requests per second over all workers.
+    pub rate: Option<f64>,
+    pub max_steps: usize,
+    /// Server actions may be used (always on for the embedded server).
+    pub state_changes: bool,
+    /// Writers per concurrent step.
+    pub writers: usize,
+    pub shrink: ShrinkLimits,
+    /// Keep the normalised request log (determinism checks).
+    pub record_log: bool,
+    pub timeout: Duration,
+    /// Stop all workers once one finding has been shrunk.
+    pub until_found: bool,
+    /// Keep every request sent, per worker (the benchmark replays them).
+    pub capture: bool,
+}
+
+impl Default for CampaignConfig {
+    fn default() -> Self {
+        CampaignConfig {
+            seed: 0,
+            stop: StopRule::Budget(Duration::from_secs(60)),
+            jobs: 1,
+            rate: None,
+            max_steps: 12,
+            state_changes: false,
+            writers: 6,
+            shrink: ShrinkLimits::default(),
+            record_log: false,
+            timeout: Duration::from_secs(30),
+            until_found: false,
+            capture: false,
+        }
+    }
+}
+
+/// What a campaign found and did.
+#[derive(Debug, Default)]
+pub struct CampaignReport {
+    pub requests: u64,
+    pub sequences: u64,
+    pub elapsed: Duration,
+    /// One shrunk, re-checked finding per cause.
+    pub findings: Vec<Shrunk>,
+    /// How many sequences failed for each cause.
+    pub hits: BTreeMap<Cause, u64>,
+    /// Why the campaign stopped early, if it did.
+    pub aborted: Option<DriverError>,
+    /// Normalised request lines, worker by worker (when recording).
+    pub log: Vec<String>,
+    pub backoffs: u64,
+    /// Every request sent, per worker (when capturing).
+    pub captured: Vec<Vec<crate::target::http::RecordedRequest>>,
+}
+
+impl CampaignReport {
+    pub fn throughput(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.requests as f64 / secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Why a campaign could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    #[error("{jobs} workers need at least {jobs} servers, the target has {servers}")]
+    TooFewServers { jobs: usize, servers: usize },
+    #[error("the target has no token for the owner (--token)")]
+    NoToken,
+    #[error("{0}")]
+    Transport(String),
+}
+
+/// splitmix64: independent streams from one master seed.
+pub fn derive_seed(master: u64, stream: u64) -> u64 {
+    let mut z = master ^ stream.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A deterministic proptest runner for one seed.
+pub fn runner_for(seed: u64) -> TestRunner {
+    let mut bytes = [0u8; 32];
+    for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(&derive_seed(seed, i as u64).to_le_bytes());
+    }
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &bytes);
+    TestRunner::new_with_rng(Config::default(), rng)
+}
+
+/// Draw one value of `strategy` for `seed`.
+pub fn draw<S: Strategy>(strategy: &S, seed: u64) -> Option<S::Value> {
+    let mut runner = runner_for(seed);
+    strategy.new_tree(&mut runner).ok().map(|t| t.current())
+}
+
+/// The shape of sequences for a target.
+pub fn shape_for(target: &Target, config: &CampaignConfig, own_servers: usize) -> Shape {
+    let creds = &target.credentials;
+    let mut identities = vec![Identity::Owner];
+    if creds.admin_token.is_some() {
+        identities.push(Identity::Admin);
+    }
+    if creds.reader_token.is_some() {
+        identities.push(Identity::Reader);
+    }
+    let state_changes = config.state_changes || target.disposable;
+    let profile = &target.profile;
+    let replace = profile.op(&crate::model::pipeline::Op::Replace).is_some()
+        && (target.disposable || profile.file.system_keys.is_empty());
+    Shape {
+        own_servers,
+        max_steps: config.max_steps,
+        actions: stateful::available_actions(profile, state_changes, creds.admin_token.is_some()),
+        identities,
+        replace,
+        writers: config.writers,
+        alt_server: !target.alt_servers.is_empty() && creds.alt_project_id.is_some(),
+    }
+}
+
+/// The sequence a worker runs as its `index`-th case.
+pub fn sequence_for(target: &Target, shape: &Shape, worker_seed: u64, index: u64) -> Vec<Step> {
+    sequences_for(target, shape, worker_seed, &[index])
+        .pop()
+        .unwrap_or_default()
+}
+
+/// The sequences for several case numbers, building the strategy once (it
+/// is not `Send`, so it never lives across an `.await`).
+pub fn sequences_for(
+    target: &Target,
+    shape: &Shape,
+    worker_seed: u64,
+    indices: &[u64],
+) -> Vec<Vec<Step>> {
+    let strategy = stateful::sequence(&target.profile, shape);
+    indices
+        .iter()
+        .map(|&i| draw(&strategy, derive_seed(worker_seed, i)).unwrap_or_default())
+        .collect()
+}
+
+/// Sequences generated per batch.
+const BATCH: u64 = 64;
+
+struct Shared {
+    hits: Mutex<BTreeMap<Cause, u64>>,
+    stop: AtomicBool,
+}
+
+struct WorkerResult {
+    requests: u64,
+    sequences: u64,
+    findings: Vec<Shrunk>,
+    aborted: Option<DriverError>,
+    log: Vec<String>,
+    backoffs: u64,
+    captured: Vec<crate::target::http::RecordedRequest>,
+}
+
+/// Run a campaign against `target`.
+pub async fn run(
+    target: &Target,
+    config: &CampaignConfig,
+) -> Result<CampaignReport, CampaignError> {
+    if target.credentials.token.is_none() {
+        return Err(CampaignError::NoToken);
+    }
+    let jobs = config.jobs.max(1);
+    if target.servers.len() < jobs {
+        return Err(CampaignError::TooFewServers {
+            jobs,
+            servers: target.servers.len(),
+        });
+    }
+    let per = (target.servers.len() / jobs).clamp(1, 2);
+    let shared = Arc::new(Shared {
+        hits: Mutex::new(BTreeMap::new()),
+        stop: AtomicBool::new(false),
+    });
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..jobs {
+        let servers = target.servers[w * per..(w + 1) * per].to_vec();
+        let transport =
+            Transport::new(config.timeout).map_err(|e| CampaignError::Transport(e.to_string()))?;
+        let worker = Worker {
+            index: w as u64,
+            jobs: jobs as u64,
+            seed: derive_seed(config.seed, w as u64),
+            servers,
+            config: config.clone(),
+            shared: shared.clone(),
+            started,
+        };
+        let rate = config.rate.map(|r| r / jobs as f64);
+        let mut driver = Driver::new(target.clone(), transport, rate, config.record_log);
+        if config.capture {
+            driver = driver.capture();
+        }
+        tasks.push(tokio::spawn(worker.run(driver)));
+    }
+    let mut report = CampaignReport::default();
+    for task in tasks {
+        let Ok(result) = task.await else {
+            continue;
+        };
+        report.requests += result.requests;
+        report.sequences += result.sequences;
+        report.findings.extend(result.findings);
+        report.log.extend(result.log);
+        report.backoffs += result.backoffs;
+        report.captured.push(result.captured);
+        if report.aborted.is_none() {
+            report.aborted = result.aborted;
+        }
+    }
+    report.elapsed = started.elapsed();
+    report.hits = shared.hits.lock().map(|h| h.clone()).unwrap_or_default();
+    report.findings.sort_by_key(|f| f.finding.cause());
+    Ok(report)
+}
+
+struct Worker {
+    index: u64,
+    jobs: u64,
+    seed: u64,
+    servers: Vec<String>,
+    config: CampaignConfig,
+    shared: Arc<Shared>,
+    started: Instant,
+}
+
+impl Worker {
+    fn next_case(&self, round: u64) -> Option<u64> {
+        if self.shared.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        let case = round * self.jobs + self.index;
+        match self.config.stop {
+            StopRule::Cases(n) if case >= n => None,
+            StopRule::Budget(b) if self.started.elapsed() >= b => None,
+            _ => Some(case),
+        }
+    }
+
+    /// Count `cause`; `true` if it is new (and so worth shrinking).
+    fn first_sighting(&self, cause: &Cause) -> bool {
+        let Ok(mut hits) = self.shared.hits.lock() else {
+            return false;
+        };
+        let count = hits.entry(cause.clone()).or_insert(0);
+        *count += 1;
+        *count == 1
+    }
+
+    async fn run(self, mut driver: Driver) -> WorkerResult {
+        let shape = shape_for(&driver.target, &self.config, self.servers.len());
+        let mut result = WorkerResult {
+            requests: 0,
+            sequences: 0,
+            findings: Vec::new(),
+            aborted: None,
+            log: Vec::new(),
+            backoffs: 0,
+            captured: Vec::new(),
+        };
+        let mut round = 0;
+        let mut batch: std::collections::VecDeque<Vec<Step>> = Default::default();
+        while let Some(case) = self.next_case(round) {
+            round += 1;
+            if batch.is_empty() {
+                let indices: Vec<u64> = (0..BATCH).map(|k| case + k * self.jobs).collect();
+                batch = sequences_for(&driver.target, &shape, self.seed, &indices).into();
+            }
+            let Some(steps) = batch.pop_front() else {
+                break;
+            };
+            match self.one_case(&mut driver, &steps).await {
+                Ok(Some(shrunk)) => {
+                    result.findings.push(shrunk);
+                    if self.config.until_found {
+                        self.shared.stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.shared.stop.store(true, Ordering::Relaxed);
+                    result.aborted = Some(e);
+                    break;
+                }
+            }
+            result.sequences += 1;
+        }
+        result.requests = driver.requests;
+        result.backoffs = driver.backoffs();
+        result.log = driver.log.take().unwrap_or_default();
+        result.captured = driver.captured.take().unwrap_or_default();
+        result
+    }
+
+    async fn one_case(
+        &self,
+        driver: &mut Driver,
+        steps: &[Step],
+    ) -> Result<Option<Shrunk>, DriverError> {
+        let run = execute(driver, &self.servers, steps).await?;
+        let Some(finding) = run.finding else {
+            return Ok(None);
+        };
+        if !self.first_sighting(&finding.cause()) {
+            return Ok(None);
+        }
+        let shrunk = shrink(driver, &self.servers, steps, &finding, self.config.shrink).await?;
+        Ok(Some(shrunk))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fuzz::step::{Body, Call};
+
+    fn target() -> Target {
+        Target {
+            endpoint: "http://x".into(),
+            project_id: "p".into(),
+            profile: crate::profile::builtin("nova").expect("nova"),
+            credentials: Default::default(),
+            servers: vec!["s".into()],
+            alt_servers: vec![],
+            disposable: true,
+        }
+    }
+
+    #[test]
+    fn same_seed_same_sequence_and_workers_differ() {
+        let target = target();
+        let shape = shape_for(&target, &CampaignConfig::default(), 1);
+        let a = sequence_for(&target, &shape, derive_seed(9, 0), 3);
+        let b = sequence_for(&target, &shape, derive_seed(9, 0), 3);
+        let c = sequence_for(&target, &shape, derive_seed(9, 1), 3);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn sequences_reach_the_quota_boundary() {
+        let target = target();
+        let shape = shape_for(&target, &CampaignConfig::default(), 1);
+        let quota = target
+            .profile
+            .rules
+            .metadata
+            .quota
+            .expect("nova has a quota");
+        let mut sizes = std::collections::BTreeSet::new();
+        for case in 0..60 {
+            for step in sequence_for(&target, &shape, 7, case) {
+                if let Call::Meta {
+                    body: Some(Body::Json(b)),
+                    ..
+                } = &step.call
+                    && let Some(m) = b.get("metadata").and_then(|m| m.as_object())
+                {
+                    sizes.insert(m.len());
+                }
+            }
+        }
+        assert!(sizes.contains(&(quota + 1)), "{sizes:?}");
+    }
+}

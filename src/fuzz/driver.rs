@@ -1,0 +1,543 @@
+//! The HTTP side of fuzzing: building requests for steps, sending them
+//! through the throttle, reading the stored map back, driving server states
+//! and resetting servers between sequences.
+//!
+//! The server-state driving here (actions, polling `GET /servers/{id}`) is the
+//! small part the fuzzer needs; the runner has its own and the two should be
+//! unified behind one `target` module.
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::cases::format::Identity;
+use crate::model::Metadata;
+use crate::model::pipeline::Op;
+use crate::model::server::{ServerAction, ServerRecord, VmState};
+use crate::profile::format::ActionForm;
+use crate::profile::{HttpMethod, ReadBack};
+use crate::target::Target;
+use crate::target::http::{Exchange, RecordedRequest, Transport};
+
+use super::step::{Body, ServerPick};
+use super::throttle::{self, Throttle};
+use super::world::World;
+
+/// Why a worker cannot go on.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DriverError {
+    #[error("stopped after repeated authentication failures ({0}); check the tokens")]
+    Auth(String),
+    #[error("cannot prepare server {server}: {reason}")]
+    Setup { server: String, reason: String },
+}
+
+/// What `GET /servers/{id}` says about a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerView {
+    pub vm_state: Option<VmState>,
+    pub locked: bool,
+    /// The answer showed `locked` at all (legacy `/v2` and microversions
+    /// below 2.9 do not).
+    pub lock_known: bool,
+    pub task_state: Option<String>,
+    pub metadata: Option<Metadata>,
+}
+
+/// How long an action may take to show its effect on a real cloud.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One worker's connection to the endpoint.
+#[derive(Debug)]
+pub struct Driver {
+    pub target: Target,
+    transport: Transport,
+    throttle: Throttle,
+    /// Requests sent (retries included).
+    pub requests: u64,
+    /// Normalised request lines, when recording (determinism checks).
+    pub log: Option<Vec<String>>,
+    /// The requests themselves, when capturing (the benchmark replays them).
+    pub captured: Option<Vec<RecordedRequest>>,
+}
+
+impl Driver {
+    pub fn new(target: Target, transport: Transport, rate: Option<f64>, record: bool) -> Driver {
+        Driver {
+            target,
+            transport,
+            throttle: Throttle::new(rate),
+            requests: 0,
+            log: record.then(Vec::new),
+            captured: None,
+        }
+    }
+
+    /// Keep every request sent (for the benchmark's raw replay).
+    pub fn capture(mut self) -> Driver {
+        self.captured = Some(Vec::new());
+        self
+    }
+
+    /// Throttling answers seen so far.
+    pub fn backoffs(&self) -> u64 {
+        self.throttle.backoffs
+    }
+
+    fn token(&self, who: Identity) -> Option<&str> {
+        let c = &self.target.credentials;
+        match who {
+            Identity::Owner => c.token.as_deref(),
+            Identity::Admin => c.admin_token.as_deref(),
+            Identity::Reader => c.reader_token.as_deref(),
+            Identity::Alt => c.alt_token.as_deref(),
+            Identity::None => None,
+        }
+    }
+
+    /// Whether the target has credentials for `who`.
+    pub fn has_identity(&self, who: Identity) -> bool {
+        who == Identity::None || self.token(who).is_some()
+    }
+
+    fn headers(&self, who: Identity, json_body: bool) -> Vec<(String, String)> {
+        let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
+        if let Some(token) = self.token(who) {
+            headers.push(("X-Auth-Token".into(), token.to_string()));
+        }
+        if json_body {
+            headers.push(("Content-Type".into(), "application/json".into()));
+        }
+        headers
+    }
+
+    /// The request for a metadata operation.
+    pub fn meta_request(
+        &self,
+        world: &World,
+        op: &Op,
+        who: Identity,
+        pick: ServerPick,
+        body: Option<&Body>,
+    ) -> RecordedRequest {
+        let profile = &self.target.profile;
+        let (method, path) = profile
+            .op(op)
+            .map(|spec| (spec.method, spec.path.clone()))
+            .unwrap_or((HttpMethod::GET, String::new()));
+        let url = self.target.url(&path, world.server_id(pick), op.key());
+        let bytes = body.map(Body::bytes).unwrap_or_default();
+        RecordedRequest {
+            method: method.as_str().to_string(),
+            url,
+            headers: self.headers(who, body.is_some()),
+            body: bytes,
+        }
+    }
+
+    /// The request for a server action, in the dialect's action form.
+    pub fn action_request(
+        &self,
+        server_id: &str,
+        action: &ServerAction,
+        who: Identity,
+    ) -> RecordedRequest {
+        let routes = &self.target.profile.file.servers;
+        let body = match routes.action_form {
+            ActionForm::PerServer => per_server_action_body(action),
+            ActionForm::Batch => serde_json::json!({
+                action.name(): {"type": "SOFT", "servers": [{"id": server_id}]}
+            }),
+        };
+        RecordedRequest {
+            method: "POST".into(),
+            url: self.target.server_url(&routes.action, server_id),
+            headers: self.headers(who, true),
+            body: serde_json::to_vec(&body).unwrap_or_default(),
+        }
+    }
+
+    /// Send one request, pacing and retrying on throttling answers.
+    pub async fn send(&mut self, request: RecordedRequest) -> Exchange {
+        let mut attempt = 0;
+        loop {
+            self.throttle.pace().await;
+            self.record(&request);
+            let exchange = self.transport.send(request.clone()).await;
+            self.requests += 1;
+            let wait = exchange
+                .response
+                .as_ref()
+                .and_then(|r| throttle::throttled(r, attempt));
+            match wait {
+                Some(delay) if attempt < throttle::MAX_RETRIES => {
+                    self.throttle.backoffs += 1;
+                    attempt += 1;
+                    tokio::time::sleep(delay).await;
+                }
+                _ => return exchange,
+            }
+        }
+    }
+
+    /// Send `requests` all at once (concurrent writers); answers come back in
+    /// request order. Throttling answers are not retried here: they show up
+    /// as refused writes.
+    pub async fn send_all(&mut self, requests: Vec<RecordedRequest>) -> Vec<Exchange> {
+        self.throttle.pace().await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, request) in requests.iter().cloned().enumerate() {
+            self.record(&request);
+            let transport = self.transport.clone();
+            tasks.spawn(async move { (index, transport.send(request).await) });
+        }
+        let mut answers: Vec<Option<Exchange>> = vec![None; requests.len()];
+        while let Some(joined) = tasks.join_next().await {
+            if let Ok((index, exchange)) = joined
+                && let Some(slot) = answers.get_mut(index)
+            {
+                *slot = Some(exchange);
+            }
+        }
+        self.requests += requests.len() as u64;
+        requests
+            .into_iter()
+            .zip(answers)
+            .map(|(request, answer)| {
+                answer.unwrap_or_else(|| Exchange {
+                    request,
+                    response: None,
+                    error: Some("writer task failed".into()),
+                    elapsed: Duration::ZERO,
+                })
+            })
+            .collect()
+    }
+
+    fn record(&mut self, request: &RecordedRequest) {
+        if let Some(captured) = self.captured.as_mut() {
+            captured.push(request.clone());
+        }
+        let Some(log) = self.log.as_mut() else {
+            return;
+        };
+        let path = request
+            .url
+            .strip_prefix(self.target.endpoint.trim_end_matches('/'))
+            .unwrap_or(&request.url);
+        let body = String::from_utf8_lossy(&request.body);
+        let mut line = format!("{} {} {}", request.method, path, body);
+        let named = |prefix: &'static str, ids: &[String]| {
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| (id.clone(), format!("{{{prefix}{i}}}")))
+                .collect::<Vec<_>>()
+        };
+        let mut names = named("server", &self.target.servers);
+        names.extend(named("alt", &self.target.alt_servers));
+        for (id, name) in names {
+            line = line.replace(&id, &name);
+        }
+        log.push(line);
+    }
+
+    /// Count an authentication failure (or its absence); repeated ones
+    /// stop the worker. A failure is any 401 (the fuzzer always sends a
+    /// token), or a 403 to the owner reading its own server (which needs
+    /// nothing but valid credentials). A 403 to a write is a finding about
+    /// the API, not a sign of bad credentials.
+    pub fn judge_auth(&mut self, failed: bool, what: &str) -> Result<(), DriverError> {
+        if self.throttle.strike(failed) {
+            return Err(DriverError::Auth(what.to_string()));
+        }
+        Ok(())
+    }
+
+    /// `GET /servers/{id}` (at a microversion that shows `locked`).
+    pub async fn show(&mut self, server_id: &str) -> Result<ServerView, String> {
+        let url = self
+            .target
+            .server_url(&self.target.profile.file.servers.show, server_id);
+        let mut headers = self.headers(Identity::Owner, false);
+        if let Some(v) = lock_visible_version(&self.target) {
+            headers.push(("OpenStack-API-Version".into(), format!("compute {v}")));
+            headers.push(("X-OpenStack-Nova-API-Version".into(), v));
+        }
+        let request = RecordedRequest {
+            method: "GET".into(),
+            url,
+            headers,
+            body: Vec::new(),
+        };
+        let exchange = self.send(request).await;
+        let json = ok_json(&exchange)?;
+        parse_server_view(&json)
+    }
+
+    /// The stored map of one server, through the dialect's read-back.
+    pub async fn read_back(&mut self, world: &World, pick: ServerPick) -> Result<Metadata, String> {
+        match self.target.profile.file.read_back.value {
+            ReadBack::ServerShow => self
+                .show(world.server_id(pick))
+                .await?
+                .metadata
+                .ok_or_else(|| "server show has no metadata".to_string()),
+            ReadBack::List => {
+                let request = self.meta_request(world, &Op::List, Identity::Owner, pick, None);
+                let exchange = self.send(request).await;
+                let json = ok_json(&exchange)?;
+                parse_metadata(json.get("metadata"))
+            }
+        }
+    }
+
+    /// Poll until the server shows `state` with no task running.
+    pub async fn settle(&mut self, server_id: &str, state: VmState) -> Result<ServerView, String> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(50);
+        loop {
+            let view = self.show(server_id).await?;
+            if view.vm_state == Some(state) && view.task_state.is_none() {
+                return Ok(view);
+            }
+            if started.elapsed() > SETTLE_TIMEOUT || self.target.disposable {
+                return Ok(view);
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    /// Bring every server to active, unlocked, with only system-owned keys,
+    /// and return the model copy of what it now is.
+    pub async fn reset(&mut self, ids: &[String]) -> Result<Vec<ServerRecord>, DriverError> {
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            let record = self
+                .reset_one(id)
+                .await
+                .map_err(|reason| DriverError::Setup {
+                    server: id.clone(),
+                    reason,
+                })?;
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    async fn reset_one(&mut self, id: &str) -> Result<ServerRecord, String> {
+        let view = self.show(id).await?;
+        let boss = if self.has_identity(Identity::Admin) {
+            Identity::Admin
+        } else {
+            Identity::Owner
+        };
+        let lock_hidden = !view.lock_known && self.target.profile.file.lockable;
+        if view.locked || lock_hidden {
+            self.act_checked(id, &ServerAction::Unlock, boss).await?;
+        }
+        let state = view.vm_state.unwrap_or(VmState::Active);
+        if state != VmState::Active {
+            let undo = undo_action(state)
+                .ok_or_else(|| format!("server is {state} and cannot be brought back"))?;
+            self.act_checked(id, &undo, boss).await?;
+            self.settle(id, VmState::Active).await?;
+        }
+        let world = World::new(
+            &self.target.project_id,
+            &self.target.project_id,
+            vec![ServerRecord::new(
+                id,
+                &self.target.project_id,
+                "fuzz",
+                Metadata::new(),
+            )],
+        );
+        self.clear_metadata(&world).await?;
+        let view = self.show(id).await?;
+        if view.locked || view.vm_state.is_some_and(|s| s != VmState::Active) {
+            return Err(format!("server still {:?} after reset", view.vm_state));
+        }
+        let metadata = self.read_back(&world, ServerPick::Own(0)).await?;
+        Ok(ServerRecord::new(
+            id,
+            &self.target.project_id,
+            "fuzz",
+            metadata,
+        ))
+    }
+
+    async fn act_checked(
+        &mut self,
+        id: &str,
+        action: &ServerAction,
+        who: Identity,
+    ) -> Result<(), String> {
+        let request = self.action_request(id, action, who);
+        let exchange = self.send(request).await;
+        match exchange.response.as_ref().map(|r| r.status) {
+            Some(s) if (200..300).contains(&s) => Ok(()),
+            other => Err(format!("{} answered {other:?}", action.name())),
+        }
+    }
+
+    /// Whether replace-all may be used to clear a map (spec §2.7 safety
+    /// rule: never on real servers that hold system-owned keys).
+    pub fn replace_allowed(&self) -> bool {
+        let profile = &self.target.profile;
+        profile.op(&Op::Replace).is_some()
+            && (self.target.disposable || profile.file.system_keys.is_empty())
+    }
+
+    async fn clear_metadata(&mut self, world: &World) -> Result<(), String> {
+        let pick = ServerPick::Own(0);
+        if self.replace_allowed() {
+            let body = Body::Json(super::step::metadata_body(serde_json::Map::new()));
+            let request =
+                self.meta_request(world, &Op::Replace, Identity::Owner, pick, Some(&body));
+            let exchange = self.send(request).await;
+            return ok_json(&exchange).map(|_| ());
+        }
+        let current = self.read_back(world, pick).await?;
+        for key in current.keys() {
+            if self.target.profile.is_system_key(key)
+                || self.target.profile.op(&Op::Delete(key.clone())).is_none()
+            {
+                continue;
+            }
+            let op = Op::Delete(key.clone());
+            let request = self.meta_request(world, &op, Identity::Owner, pick, None);
+            self.send(request).await;
+        }
+        Ok(())
+    }
+}
+
+/// The action that brings a server in `state` back to active (spec §4.2).
+pub fn undo_action(state: VmState) -> Option<ServerAction> {
+    Some(match state {
+        VmState::Active => return None,
+        VmState::Stopped => ServerAction::Start,
+        VmState::Paused => ServerAction::Unpause,
+        VmState::Suspended => ServerAction::Resume,
+        VmState::Shelved | VmState::ShelvedOffloaded => ServerAction::Unshelve,
+        VmState::Rescued => ServerAction::Unrescue,
+        VmState::Resized => ServerAction::RevertResize,
+        VmState::Error => ServerAction::ResetState(VmState::Active),
+        VmState::SoftDeleted => ServerAction::Restore,
+        VmState::Building => return None,
+    })
+}
+
+/// `{"<action>": <argument>}` for `POST /servers/{id}/action` (spec §4.2).
+pub fn per_server_action_body(action: &ServerAction) -> Value {
+    let argument = match action {
+        ServerAction::Lock {
+            reason: Some(reason),
+        } => serde_json::json!({ "locked_reason": reason }),
+        ServerAction::ResetState(state) => serde_json::json!({ "state": state.as_str() }),
+        ServerAction::Reboot => serde_json::json!({ "type": "SOFT" }),
+        ServerAction::Resize => serde_json::json!({ "flavorRef": "1" }),
+        _ => Value::Null,
+    };
+    serde_json::json!({ action.name(): argument })
+}
+
+/// The microversion from which `locked` is shown (2.9, spec §4.2), if the
+/// dialect negotiates microversions and serves it.
+fn lock_visible_version(target: &Target) -> Option<String> {
+    let rules = &target.profile.rules;
+    let (min, max) = rules.microversions?;
+    if rules.legacy {
+        return None;
+    }
+    let wanted = crate::model::microversion::Microversion::new(2, 9);
+    let v = wanted.clamp(min, max);
+    Some(format!("{}.{}", v.major, v.minor))
+}
+
+fn ok_json(exchange: &Exchange) -> Result<Value, String> {
+    let Some(response) = &exchange.response else {
+        return Err(exchange.error.clone().unwrap_or_else(|| "no answer".into()));
+    };
+    if !(200..300).contains(&response.status) {
+        return Err(format!(
+            "{} {} answered {}",
+            exchange.request.method, exchange.request.url, response.status
+        ));
+    }
+    response
+        .json()
+        .ok_or_else(|| format!("{} answer is not JSON", exchange.request.url))
+}
+
+/// Parse `{"server": {...}}`.
+pub fn parse_server_view(json: &Value) -> Result<ServerView, String> {
+    let server = json
+        .get("server")
+        .ok_or_else(|| "server show lacks `server`".to_string())?;
+    let vm_state = server
+        .get("OS-EXT-STS:vm_state")
+        .and_then(Value::as_str)
+        .and_then(VmState::parse)
+        .or_else(|| {
+            let status = server.get("status").and_then(Value::as_str)?;
+            VmState::ALL.into_iter().find(|s| s.status() == status)
+        });
+    let task_state = server
+        .get("OS-EXT-STS:task_state")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let lock_field = server.get("locked").and_then(Value::as_bool);
+    let locked = lock_field.unwrap_or(false);
+    let metadata = match server.get("metadata") {
+        Some(m) => Some(parse_metadata(Some(m))?),
+        None => None,
+    };
+    Ok(ServerView {
+        vm_state,
+        locked,
+        lock_known: lock_field.is_some(),
+        task_state,
+        metadata,
+    })
+}
+
+/// A JSON object of strings as a map.
+pub fn parse_metadata(value: Option<&Value>) -> Result<Metadata, String> {
+    let Some(Value::Object(entries)) = value else {
+        return Err("`metadata` is not an object".into());
+    };
+    entries
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k.clone(), s.clone())),
+            other => Err(format!("metadata value of {k:?} is not a string: {other}")),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_view_reads_state_lock_and_metadata() {
+        let json = serde_json::json!({"server": {
+            "status": "SHUTOFF", "locked": true, "metadata": {"a": "1"},
+            "OS-EXT-STS:task_state": null}});
+        let view = parse_server_view(&json).expect("view");
+        assert_eq!(view.vm_state, Some(VmState::Stopped));
+        assert!(view.locked && view.task_state.is_none());
+        assert_eq!(view.metadata.map(|m| m.len()), Some(1));
+    }
+
+    #[test]
+    fn every_write_refusing_state_has_a_way_back() {
+        for state in VmState::ALL {
+            if state != VmState::Active && state != VmState::Building {
+                assert!(undo_action(state).is_some(), "{state}");
+            }
+        }
+    }
+}

@@ -1,0 +1,540 @@
+//! Turning a (shrunk) failing sequence into something a person can replay:
+//! the failing exchange, curl commands with tokens as shell variables
+//! (`$OS_TOKEN`, `$OS_ADMIN_TOKEN`, `$OS_READER_TOKEN`), and a declarative
+//! case file in the `src/cases/format.rs` format that `metaconform run
+//! --cases DIR` replays.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value, json};
+
+use crate::cases::format::Identity;
+use crate::model::outcome::OutcomeKind;
+use crate::model::pipeline::Op;
+use crate::model::server::ServerAction;
+use crate::profile::Profile;
+use crate::target::Credentials;
+use crate::target::http::{Exchange, RecordedRequest};
+
+use super::shrink::Shrunk;
+use super::step::{Body, Call, ConcurrentVia, ServerPick, Step};
+
+/// The shell variable standing for a token in printed commands.
+pub fn token_variable(token: &str, credentials: &Credentials) -> &'static str {
+    let is = |t: &Option<String>| t.as_deref() == Some(token);
+    if is(&credentials.admin_token) {
+        "$OS_ADMIN_TOKEN"
+    } else if is(&credentials.reader_token) {
+        "$OS_READER_TOKEN"
+    } else if is(&credentials.alt_token) {
+        "$OS_ALT_TOKEN"
+    } else {
+        "$OS_TOKEN"
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// A curl command for `request`; secrets become shell variables.
+pub fn curl(request: &RecordedRequest, credentials: &Credentials) -> String {
+    let mut out = format!(
+        "curl -sS -i -X {} {}",
+        request.method,
+        shell_quote(&request.url)
+    );
+    for (name, value) in &request.headers {
+        let lower = name.to_ascii_lowercase();
+        if lower == "x-auth-token" {
+            let var = token_variable(value, credentials);
+            let _ = write!(out, " -H \"{name}: {var}\"");
+        } else if crate::target::http::SECRET_HEADERS.contains(&lower.as_str()) {
+            let _ = write!(out, " -H '{name}: <redacted>'");
+        } else {
+            let _ = write!(out, " -H {}", shell_quote(&format!("{name}: {value}")));
+        }
+    }
+    if !request.body.is_empty() {
+        match std::str::from_utf8(&request.body) {
+            Ok(text) if !text.contains('\0') => {
+                let _ = write!(out, " --data-binary {}", shell_quote(text));
+            }
+            _ => {
+                let _ = write!(
+                    out,
+                    " --data-binary @<(printf '{}')",
+                    printf_escape(&request.body)
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Bytes as a `printf` format: printable ASCII kept, the rest `\xHH`.
+fn printf_escape(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            b'%' => "%%".to_string(),
+            b'\\' => "\\\\".to_string(),
+            b'\'' => "\\x27".to_string(),
+            0x20..=0x7e => char::from(b).to_string(),
+            _ => format!("\\x{b:02x}"),
+        })
+        .collect()
+}
+
+/// One exchange as text, secrets redacted.
+pub fn transcript(exchange: &Exchange, credentials: &Credentials) -> String {
+    let mut out = String::new();
+    let r = &exchange.request;
+    let _ = writeln!(out, "> {} {}", r.method, r.url);
+    for (name, value) in &r.headers {
+        let shown = if name.eq_ignore_ascii_case("x-auth-token") {
+            token_variable(value, credentials).to_string()
+        } else {
+            value.clone()
+        };
+        let _ = writeln!(out, "> {name}: {shown}");
+    }
+    if !r.body.is_empty() {
+        let _ = writeln!(out, "> {}", clip(&String::from_utf8_lossy(&r.body)));
+    }
+    match (&exchange.response, &exchange.error) {
+        (Some(resp), _) => {
+            let _ = writeln!(out, "< {}", resp.status);
+            for (name, value) in &resp.headers {
+                let _ = writeln!(out, "< {name}: {value}");
+            }
+            if !resp.body.is_empty() {
+                let _ = writeln!(out, "< {}", clip(&String::from_utf8_lossy(&resp.body)));
+            }
+        }
+        (None, error) => {
+            let _ = writeln!(out, "< (no answer: {})", error.as_deref().unwrap_or("?"));
+        }
+    }
+    out
+}
+
+fn clip(text: &str) -> String {
+    const MAX: usize = 2000;
+    if text.chars().count() <= MAX {
+        return text.to_string();
+    }
+    let head: String = text.chars().take(MAX).collect();
+    format!("{head}… ({} more characters)", text.chars().count() - MAX)
+}
+
+/// The full report of one shrunk finding: cause, failing exchange, curl
+/// commands for every request of the minimal sequence.
+pub fn render(shrunk: &Shrunk, credentials: &Credentials) -> String {
+    let f = &shrunk.finding;
+    let mut out = String::new();
+    let _ = writeln!(out, "finding: {}", f.cause());
+    let _ = writeln!(out, "  {}", f.mismatch);
+    let _ = writeln!(
+        out,
+        "  minimal sequence: {} step(s), shrunk from {} in {} run(s); re-check: {}",
+        shrunk.steps.len(),
+        shrunk.original_len,
+        shrunk.runs,
+        if shrunk.reproduced {
+            "fails the same way"
+        } else {
+            "did NOT reproduce (showing the original sequence)"
+        }
+    );
+    let failing: Vec<&Exchange> = shrunk
+        .execution
+        .exchanges
+        .iter()
+        .filter(|(i, _)| *i == f.step)
+        .map(|(_, e)| e)
+        .collect();
+    let _ = writeln!(out, "  failing exchange (step {}):", f.step + 1);
+    for e in failing {
+        for line in transcript(e, credentials).lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  repro (the server starts active, unlocked, with no user metadata):"
+    );
+    for (_, e) in &shrunk.execution.exchanges {
+        let _ = writeln!(out, "    {}", curl(&e.request, credentials));
+    }
+    out
+}
+
+/// Why a sequence cannot be written as a case file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SaveError {
+    #[error("the sequence uses two servers; case files address one")]
+    TwoServers,
+    #[error("`{0}` cannot be written as a case step")]
+    Unexpressible(String),
+    #[error("cannot write {path}: {reason}")]
+    Io { path: PathBuf, reason: String },
+}
+
+/// The case file (YAML) for a shrunk finding.
+pub fn case_file(shrunk: &Shrunk, profile: &Profile, seed: u64) -> Result<String, SaveError> {
+    let servers: std::collections::BTreeSet<usize> = shrunk
+        .steps
+        .iter()
+        .filter_map(|s| match s.server {
+            ServerPick::Own(i) => Some(i),
+            ServerPick::Missing | ServerPick::Alt => None,
+        })
+        .collect();
+    if servers.len() > 1 {
+        return Err(SaveError::TwoServers);
+    }
+    let run = &shrunk.execution;
+    let mut steps = Vec::new();
+    for (i, step) in shrunk.steps.iter().enumerate() {
+        let expected = run.expected.get(i).copied().flatten();
+        let body = run.bodies.get(i).cloned().flatten();
+        let stored = run.stored.get(i).cloned().flatten();
+        let mut value = case_step(step, profile, expected, body, stored)?;
+        if i == shrunk.finding.step
+            && let super::oracle::Mismatch::MissingHeader(name) = &shrunk.finding.mismatch
+        {
+            value["expect"]["headers"] = json!({ *name: "present" });
+        }
+        steps.push(value);
+    }
+    let cause = shrunk.finding.cause();
+    let id = format!("fuzz-{}-{seed:x}", slug(&cause.to_string()));
+    let case = json!({
+        "id": id,
+        "name": format!("fuzz regression: {cause}"),
+        "spec": spec_section(&shrunk.finding),
+        "tags": ["fuzz", "regression"],
+        "dialects": [profile.id()],
+        "requires": requirements(&shrunk.steps),
+        "given": {"metadata": run.initial},
+        "steps": steps,
+    });
+    let header = format!(
+        "# Found by `metaconform fuzz --seed {seed}`: {}\n# {}\n",
+        cause, shrunk.finding.mismatch
+    );
+    let yaml = serde_saphyr::to_string(&json!({ "cases": [case] }))
+        .map_err(|e| SaveError::Unexpressible(e.to_string()))?;
+    Ok(format!("{header}{yaml}"))
+}
+
+/// The spec section a finding is about (case files must name one).
+fn spec_section(finding: &super::stateful::Finding) -> &'static str {
+    use super::oracle::Mismatch as M;
+    match &finding.mismatch {
+        M::Status { expected, .. } => match expected {
+            OutcomeKind::Ok => "3.1",
+            OutcomeKind::TooLarge => "2.6",
+            OutcomeKind::MalformedBody => "2.4",
+            OutcomeKind::InvalidInput => "2.2",
+            OutcomeKind::OverQuota => "2.5",
+            OutcomeKind::Locked | OutcomeKind::StateConflict => "4.1",
+            OutcomeKind::Forbidden => "1.5",
+            OutcomeKind::ServerNotFound | OutcomeKind::ProjectMismatch => "4.4",
+            OutcomeKind::ItemNotFound | OutcomeKind::UriBodyMismatch => "3.2",
+            _ => "5.1",
+        },
+        M::Body { .. } | M::Stored { .. } | M::LostWrites { .. } => "3.1",
+        M::MissingHeader(_) => "1.2",
+        M::Action { .. } | M::State { .. } => "4.2",
+        M::NotJson { .. } => "5.2",
+        M::ServerError { .. } | M::Transport(_) | M::ReadBack(_) => "5.1",
+    }
+}
+
+/// Write the case file under `dir`; returns its path.
+pub fn save(
+    dir: &Path,
+    shrunk: &Shrunk,
+    profile: &Profile,
+    seed: u64,
+) -> Result<PathBuf, SaveError> {
+    let text = case_file(shrunk, profile, seed)?;
+    let name = format!(
+        "fuzz-{}-{seed:x}.yaml",
+        slug(&shrunk.finding.cause().to_string())
+    );
+    let path = dir.join(name);
+    let io = |e: std::io::Error| SaveError::Io {
+        path: path.clone(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(io)?;
+    std::fs::write(&path, text).map_err(io)?;
+    Ok(path)
+}
+
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').chars().take(60).collect()
+}
+
+fn requirements(steps: &[Step]) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let mut add = |r: &'static str| {
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    };
+    for step in steps {
+        if step.server == ServerPick::Alt {
+            add("alt");
+        }
+        match step.who {
+            Identity::Admin => add("admin"),
+            Identity::Reader => add("reader"),
+            _ => {}
+        }
+        match &step.call {
+            Call::Action(ServerAction::Lock { .. } | ServerAction::Unlock) => add("lock"),
+            Call::Action(_) => add("state-changes"),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn identity_name(who: Identity) -> &'static str {
+    match who {
+        Identity::Owner => "owner",
+        Identity::Admin => "admin",
+        Identity::Reader => "reader",
+        Identity::Alt => "alt",
+        Identity::None => "none",
+    }
+}
+
+fn case_step(
+    step: &Step,
+    profile: &Profile,
+    expected: Option<OutcomeKind>,
+    body: Option<Value>,
+    stored: Option<crate::model::Metadata>,
+) -> Result<Value, SaveError> {
+    let mut out = Map::new();
+    let mut expect = Map::new();
+    let raw = matches!(
+        &step.call,
+        Call::Meta {
+            body: Some(Body::Raw { .. }),
+            ..
+        }
+    );
+    match (expected, step.op()) {
+        // a raw step has no operation whose success codes `ok` could name
+        (Some(OutcomeKind::Ok), Some(op)) if raw => {
+            expect.insert(
+                "status".into(),
+                json!(profile.accepted(OutcomeKind::Ok, Some(op))),
+            );
+        }
+        (Some(kind), _) => {
+            expect.insert("outcome".into(), json!(kind.name()));
+        }
+        (None, _) => {}
+    }
+    match &step.call {
+        Call::Meta { op, body: request } => {
+            meta_fields(&mut out, op, request.as_ref(), profile)?;
+            if expected == Some(OutcomeKind::Ok)
+                && let Some(body) = body.filter(|_| exact_body(profile, op))
+            {
+                expect.insert("body".into(), body);
+            }
+            if op.is_write() && matches!(step.server, ServerPick::Own(_)) {
+                expect.insert("stored".into(), json!(stored.unwrap_or_default()));
+            }
+        }
+        Call::Action(action) => {
+            if matches!(action, ServerAction::ResetState(_)) {
+                return Err(SaveError::Unexpressible(action.name().into()));
+            }
+            out.insert("op".into(), json!("action"));
+            out.insert("action".into(), json!(action.name()));
+            expect.insert("status".into(), json!([200, 202, 204]));
+        }
+        Call::Concurrent { via, writes } => {
+            // keys are `{prefix}{i:03}`: the prefix is all but the last 3
+            let prefix = writes
+                .first()
+                .and_then(|(k, _)| k.get(..k.len().saturating_sub(3)))
+                .unwrap_or_default()
+                .to_string();
+            out.insert("op".into(), json!("concurrent"));
+            let op = match via {
+                ConcurrentVia::Set => "set",
+                ConcurrentVia::Merge => "merge",
+            };
+            out.insert(
+                "concurrent".into(),
+                json!({"op": op, "count": writes.len(), "prefix": prefix}),
+            );
+            let written: Map<String, Value> =
+                writes.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            expect.insert("stored_contains".into(), Value::Object(written));
+        }
+    }
+    if step.who != Identity::Owner {
+        out.insert("as".into(), json!(identity_name(step.who)));
+    }
+    match step.server {
+        ServerPick::Missing => {
+            out.insert("server".into(), json!("missing"));
+        }
+        ServerPick::Alt => {
+            out.insert("server".into(), json!("alt"));
+        }
+        ServerPick::Own(_) => {}
+    }
+    out.insert("expect".into(), Value::Object(expect));
+    Ok(Value::Object(out))
+}
+
+/// Whether the success body is exact for this dialect and op (spec §8 row
+/// 11: a Huawei merge may echo the request).
+fn exact_body(profile: &Profile, op: &Op) -> bool {
+    !(profile.error_shape() == crate::profile::ErrorShape::Huawei && *op == Op::Merge)
+}
+
+fn meta_fields(
+    out: &mut Map<String, Value>,
+    op: &Op,
+    body: Option<&Body>,
+    profile: &Profile,
+) -> Result<(), SaveError> {
+    match body {
+        Some(Body::Raw { bytes, .. }) => {
+            let spec = profile
+                .op(op)
+                .ok_or_else(|| SaveError::Unexpressible(op.name().into()))?;
+            let show = &profile.file.servers.show;
+            let suffix = spec.path.strip_prefix(show.as_str()).ok_or_else(|| {
+                SaveError::Unexpressible(format!("{} path outside the server URL", op.name()))
+            })?;
+            let path = match op.key() {
+                Some(k) => suffix.replace("{key}", &crate::target::encode_segment(k)),
+                None => suffix.to_string(),
+            };
+            let mut raw = json!({
+                "method": spec.method.as_str(),
+                "path": path,
+                "headers": {"Content-Type": "application/json"},
+            });
+            match std::str::from_utf8(bytes) {
+                Ok(text) => raw["body"] = json!(text),
+                Err(_) => raw["body_hex"] = json!(hex::encode(bytes)),
+            }
+            out.insert("op".into(), json!("raw"));
+            out.insert("raw".into(), raw);
+        }
+        Some(Body::Json(value)) => {
+            out.insert("op".into(), json!(op.name()));
+            if let Some(k) = op.key() {
+                out.insert("key".into(), json!(k));
+            }
+            json_body_fields(out, op, value)?;
+        }
+        None => {
+            out.insert("op".into(), json!(op.name()));
+            if let Some(k) = op.key() {
+                out.insert("key".into(), json!(k));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json_body_fields(out: &mut Map<String, Value>, op: &Op, body: &Value) -> Result<(), SaveError> {
+    let field = if matches!(op, Op::Set(_)) {
+        "meta"
+    } else {
+        "metadata"
+    };
+    let inner = body
+        .as_object()
+        .filter(|top| top.len() == 1)
+        .and_then(|top| top.get(field))
+        .and_then(Value::as_object)
+        .ok_or_else(|| SaveError::Unexpressible(format!("{} body {body}", op.name())))?;
+    match (op, inner.len()) {
+        (Op::Set(k), 1) if inner.contains_key(k) => {
+            out.insert("value".into(), inner[k].clone());
+        }
+        (Op::Set(_), _) => {
+            out.insert("meta".into(), Value::Object(inner.clone()));
+        }
+        _ => {
+            out.insert("metadata".into(), Value::Object(inner.clone()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn creds() -> Credentials {
+        Credentials {
+            token: Some("demo:p".into()),
+            admin_token: Some("admin:p".into()),
+            ..Credentials::default()
+        }
+    }
+
+    #[test]
+    fn curl_uses_token_variables_and_quotes_bodies() {
+        let request = RecordedRequest {
+            method: "PUT".into(),
+            url: "http://h/v2.1/p/servers/s/metadata/it's".into(),
+            headers: vec![
+                ("X-Auth-Token".into(), "admin:p".into()),
+                ("Content-Type".into(), "application/json".into()),
+            ],
+            body: br#"{"meta":{"it's":"v"}}"#.to_vec(),
+        };
+        let text = curl(&request, &creds());
+        assert!(text.contains("\"X-Auth-Token: $OS_ADMIN_TOKEN\""), "{text}");
+        assert!(!text.contains("admin:p"), "{text}");
+        assert!(text.contains(r#"'{"meta":{"it'\''s":"v"}}'"#), "{text}");
+    }
+
+    #[test]
+    fn binary_bodies_go_through_printf() {
+        let request = RecordedRequest {
+            method: "POST".into(),
+            url: "http://h/x".into(),
+            headers: vec![],
+            body: b"{\"a\":\"\xff%\"}".to_vec(),
+        };
+        let text = curl(&request, &creds());
+        assert!(text.contains(r#"@<(printf '{"a":"\xff%%"}')"#), "{text}");
+    }
+
+    #[test]
+    fn slugs_are_file_name_safe() {
+        assert_eq!(
+            slug("set: status:invalid-input->200"),
+            "set-status-invalid-input-200"
+        );
+    }
+}

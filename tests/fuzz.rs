@@ -1,0 +1,241 @@
+//! End-to-end checks of the fuzzer against the embedded mock: no false
+//! positives on the fault-free server, every semantic fault found and shrunk,
+//! the same seed giving the same requests, and the CLI's exit codes and
+//! saved repro files.
+
+use std::time::Duration;
+
+use metaconform::fuzz::campaign::{self, CampaignConfig, CampaignReport, StopRule};
+use metaconform::fuzz::driver::DriverError;
+use metaconform::fuzz::embedded;
+use metaconform::fuzz::shrink::ShrinkLimits;
+use metaconform::serve::Fault;
+
+fn config(seed: u64, cases: u64) -> CampaignConfig {
+    CampaignConfig {
+        seed,
+        stop: StopRule::Cases(cases),
+        shrink: ShrinkLimits {
+            budget: Duration::from_secs(10),
+            max_runs: 300,
+        },
+        ..CampaignConfig::default()
+    }
+}
+
+async fn campaign_with(faults: Vec<Fault>, config: CampaignConfig) -> CampaignReport {
+    let profile = metaconform::profile::builtin("nova").expect("nova");
+    let servers = (2 * config.jobs).max(3);
+    let (server, target) = embedded::start(profile, servers, faults, config.seed)
+        .await
+        .expect("serve");
+    let report = campaign::run(&target, &config).await.expect("campaign");
+    server.shutdown().await;
+    report
+}
+
+fn describe(report: &CampaignReport) -> String {
+    let shown: Vec<String> = report
+        .findings
+        .iter()
+        .map(|s| metaconform::fuzz::repro::render(s, &Default::default()))
+        .collect();
+    format!("aborted: {:?}\n{}", report.aborted, shown.join("\n"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fault_free_server_gives_no_findings() {
+    for seed in [1, 2, 3, 4] {
+        let report = campaign_with(vec![], config(seed, 40)).await;
+        assert!(
+            report.findings.is_empty() && report.aborted.is_none(),
+            "seed {seed}: {}",
+            describe(&report)
+        );
+        assert!(report.requests > 100, "{}", report.requests);
+    }
+}
+
+/// Faults whose every response is unreadable: the fuzzer notices at once,
+/// when its own read of the server (before the first step) fails.
+const BREAKS_EVERY_RESPONSE: &[&str] = &["truncate-body", "non-json-body"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_semantic_fault_is_found_and_shrunk() {
+    let mut missed = Vec::new();
+    for info in metaconform::serve::list_faults() {
+        if info.parameter.is_some() {
+            continue;
+        }
+        let fault: Fault = info.name.parse().expect("fault");
+        let report = campaign_with(vec![fault], config(11, 60)).await;
+        if BREAKS_EVERY_RESPONSE.contains(&info.name) {
+            let noticed = matches!(&report.aborted,
+                Some(DriverError::Setup { reason, .. }) if reason.contains("not JSON"));
+            if !noticed {
+                missed.push(format!("{}: {}", info.name, describe(&report)));
+            }
+            continue;
+        }
+        let minimal = report
+            .findings
+            .iter()
+            .any(|s| s.reproduced && s.steps.len() <= 3 && s.execution.exchanges.len() <= 10);
+        if !minimal {
+            missed.push(format!("{}: {}", info.name, describe(&report)));
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "faults not found or not shrunk:\n{}",
+        missed.join("\n\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn same_seed_sends_the_same_requests() {
+    for jobs in [1, 2] {
+        let mut logs = Vec::new();
+        for _ in 0..2 {
+            let mut c = config(21, 16);
+            c.jobs = jobs;
+            c.record_log = true;
+            let report = campaign_with(vec![], c).await;
+            assert!(report.log.len() > 50, "{}", report.log.len());
+            logs.push(report.log);
+        }
+        assert_eq!(logs[0], logs[1], "jobs {jobs}");
+        let mut other = config(22, 16);
+        other.jobs = jobs;
+        other.record_log = true;
+        let report = campaign_with(vec![], other).await;
+        assert_ne!(logs[0], report.log, "another seed must send other requests");
+    }
+}
+
+#[test]
+fn cli_exit_codes_and_saved_case_file() {
+    let bin = env!("CARGO_BIN_EXE_metaconform");
+    let clean = std::process::Command::new(bin)
+        .args(["fuzz", "--seed", "5", "--cases", "15"])
+        .output()
+        .expect("run");
+    let out = String::from_utf8_lossy(&clean.stdout);
+    assert_eq!(clean.status.code(), Some(0), "{out}");
+    assert!(out.contains("findings: 0"), "{out}");
+
+    let dir = std::env::temp_dir().join(format!("metaconform-fuzz-save-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let faulty = std::process::Command::new(bin)
+        .args([
+            "fuzz",
+            "--seed",
+            "5",
+            "--cases",
+            "40",
+            "--fault",
+            "put-merges",
+            "--save",
+        ])
+        .arg(dir.join("regressions"))
+        .output()
+        .expect("run");
+    let out = String::from_utf8_lossy(&faulty.stdout);
+    assert_eq!(faulty.status.code(), Some(1), "{out}");
+    assert!(out.contains("finding: replace: body"), "{out}");
+    assert!(
+        out.contains("curl -sS -i -X PUT") && out.contains("$OS_TOKEN"),
+        "{out}"
+    );
+    assert!(!out.contains("demo:"), "token leaked: {out}");
+    let saved: Vec<_> = std::fs::read_dir(dir.join("regressions"))
+        .expect("saved dir")
+        .collect();
+    assert!(!saved.is_empty());
+    // the saved repro is a valid case file
+    let check = std::process::Command::new(bin)
+        .args(["check", "--cases"])
+        .arg(&dir)
+        .output()
+        .expect("run");
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let usage = std::process::Command::new(bin)
+        .args(["fuzz", "--budget", "5 parsecs"])
+        .output()
+        .expect("run");
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn property_trials_pass_clean_and_fail_on_their_fault() {
+    use metaconform::fuzz::properties::{PropertyOptions, TrialVerdict, property_trials};
+    let profile = metaconform::profile::builtin("nova").expect("nova");
+    let expectations = [
+        ("prop::charset", "charset-allows-slash-or-unicode"),
+        ("prop::lengths", "value-limit-off-by-one"),
+        ("prop::merge-replace", "put-merges"),
+        ("prop::states", "allow-shelved-writes"),
+        ("prop::quota", "quota-off-by-one"),
+    ];
+    let trials = property_trials();
+    assert_eq!(
+        trials.iter().map(|t| t.name).collect::<Vec<_>>(),
+        expectations.iter().map(|(n, _)| *n).collect::<Vec<_>>()
+    );
+    let options = PropertyOptions {
+        examples: 40,
+        seed: 3,
+        ..PropertyOptions::default()
+    };
+    for (trial, (_, fault)) in trials.iter().zip(expectations) {
+        let (clean, target) = embedded::start(profile.clone(), 3, vec![], 0)
+            .await
+            .expect("serve");
+        let result = (trial.run)(target, options).await;
+        clean.shutdown().await;
+        assert_eq!(
+            result.verdict,
+            TrialVerdict::Pass,
+            "{} on the clean server",
+            trial.name
+        );
+        let faults = vec![fault.parse().expect("fault")];
+        let (faulty, target) = embedded::start(profile.clone(), 3, faults, 0)
+            .await
+            .expect("serve");
+        let result = (trial.run)(target, options).await;
+        faulty.shutdown().await;
+        assert!(
+            matches!(result.verdict, TrialVerdict::Fail { .. }),
+            "{} missed {fault}: {:?}",
+            trial.name,
+            result.verdict
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_nova_family_dialects_give_no_findings() {
+    for dialect in ["nova-legacy", "ecs-os", "bms-os"] {
+        let profile = metaconform::profile::builtin(dialect).expect("profile");
+        let (server, target) = embedded::start(profile, 3, vec![], 0).await.expect("serve");
+        let report = campaign::run(&target, &config(5, 30))
+            .await
+            .expect("campaign");
+        server.shutdown().await;
+        assert!(
+            report.findings.is_empty() && report.aborted.is_none(),
+            "{dialect}: {}",
+            describe(&report)
+        );
+        assert!(report.requests > 100, "{dialect}: {}", report.requests);
+    }
+}
