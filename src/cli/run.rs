@@ -80,6 +80,10 @@ pub struct RunArgs {
     /// A server of the project the run may change (repeatable; one per job).
     #[arg(long = "server", value_name = "ID")]
     pub servers: Vec<String>,
+    /// A server no case has written to, used by one case only (repeatable):
+    /// dialects that cannot empty metadata (bms-v1) need one per case.
+    #[arg(long = "fresh-server", value_name = "ID")]
+    pub fresh_servers: Vec<String>,
     /// A server of the second project (repeatable).
     #[arg(long = "alt-server", value_name = "ID")]
     pub alt_servers: Vec<String>,
@@ -308,6 +312,7 @@ fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Tar
         },
         servers: args.servers.clone(),
         alt_servers: args.alt_servers.clone(),
+        fresh_servers: args.fresh_servers.clone(),
         disposable: false,
     })
 }
@@ -350,17 +355,25 @@ async fn execute(
     remote: Option<Target>,
 ) -> Result<Exit, Stop> {
     let embedded_run = remote.is_none();
+    let options = RunOptions {
+        jobs: usize::from(args.jobs),
+        state_timeout: Duration::from_secs(args.state_timeout),
+        no_state_changes: args.no_state_changes,
+        resize_flavor: args.resize_flavor.clone(),
+    };
     let (server, target) = match remote {
         Some(target) => (None, target),
         None => {
-            let (server, target) = embedded::start(profile, usize::from(args.jobs), faults)
-                .await
-                .map_err(|e| {
-                    Stop(
-                        Exit::Unreachable,
-                        format!("error: cannot start the embedded server: {e}"),
-                    )
-                })?;
+            let fresh = fresh_servers_needed(&cases, profile.clone(), &options);
+            let (server, target) =
+                embedded::start_with_fresh(profile, usize::from(args.jobs), fresh, faults)
+                    .await
+                    .map_err(|e| {
+                        Stop(
+                            Exit::Unreachable,
+                            format!("error: cannot start the embedded server: {e}"),
+                        )
+                    })?;
             (Some(server), target)
         }
     };
@@ -370,12 +383,7 @@ async fn execute(
         redactor: Redactor::new(&target.credentials),
         target,
         transport,
-        options: RunOptions {
-            jobs: usize::from(args.jobs),
-            state_timeout: Duration::from_secs(args.state_timeout),
-            no_state_changes: args.no_state_changes,
-            resize_flavor: args.resize_flavor.clone(),
-        },
+        options,
     });
     if let Err(e) = preflight(&ctx).await {
         return Err(Stop(Exit::Unreachable, format!("error: {e}")));
@@ -394,6 +402,16 @@ async fn execute(
         server.shutdown().await;
     }
     Ok(exit_code(&results))
+}
+
+/// How many of `cases` need a fresh embedded server: those that run, when
+/// the dialect cannot empty a server's metadata between cases.
+fn fresh_servers_needed(cases: &[LoadedCase], profile: Profile, options: &RunOptions) -> usize {
+    let planned = embedded::planning_target(profile);
+    cases
+        .iter()
+        .filter(|c| crate::run::applicability::needs_fresh_server(&c.case, &planned, options))
+        .count()
 }
 
 fn finish(results: &RunResults, reporters: &mut [&mut dyn Reporter]) -> Result<(), Stop> {

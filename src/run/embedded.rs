@@ -15,12 +15,49 @@ pub async fn start(
     servers: usize,
     faults: Vec<Fault>,
 ) -> Result<(RunningServer, Target), ServeError> {
+    start_with_fresh(profile, servers, 0, faults).await
+}
+
+/// As [`start`], plus `fresh` more servers that become the target's
+/// [`Target::fresh_servers`] (one per case, for dialects that cannot empty
+/// metadata; count them with [`planning_target`]).
+pub async fn start_with_fresh(
+    profile: Profile,
+    servers: usize,
+    fresh: usize,
+    faults: Vec<Fault>,
+) -> Result<(RunningServer, Target), ServeError> {
     let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-    let mut config = ServeConfig::new(listen, profile.clone(), servers.max(1));
+    let workers = servers.max(1);
+    let mut config = ServeConfig::new(listen, profile.clone(), workers + fresh);
     config.faults = faults;
     let server = spawn(config).await?;
-    let target = target_from(server.info(), profile);
+    let mut target = target_from(server.info(), profile);
+    target.fresh_servers = target.servers.split_off(workers.min(target.servers.len()));
     Ok((server, target))
+}
+
+/// The target the embedded server will be, with placeholder endpoint,
+/// tokens and servers: what applicability needs to count the cases that
+/// need a fresh server before the server is started.
+pub fn planning_target(profile: Profile) -> Target {
+    let placeholder = || Some("placeholder".to_string());
+    Target {
+        endpoint: "http://127.0.0.1:0".into(),
+        project_id: "placeholder".into(),
+        profile,
+        credentials: Credentials {
+            token: placeholder(),
+            admin_token: placeholder(),
+            reader_token: placeholder(),
+            alt_token: placeholder(),
+            alt_project_id: placeholder(),
+        },
+        servers: vec!["placeholder".into()],
+        alt_servers: vec!["placeholder".into()],
+        fresh_servers: Vec::new(),
+        disposable: true,
+    }
 }
 
 /// The target a startup line describes (also for `metaconform serve` run
@@ -39,6 +76,7 @@ pub fn target_from(info: &StartupInfo, profile: Profile) -> Target {
         },
         servers: info.servers.clone(),
         alt_servers: info.alt_servers.clone(),
+        fresh_servers: Vec::new(),
         disposable: true,
     }
 }

@@ -94,11 +94,8 @@ pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_
     let started = Instant::now();
     let case = &loaded.case;
     let mut result = blank_result(loaded);
-    if let Err(Skip { kind, reason }) = applicability::check(case, &ctx.target, &ctx.options) {
-        result.verdict = Verdict::Skip;
-        result.skip_kind = Some(kind);
-        result.reason = Some(reason);
-        return result;
+    if let Err(skip) = applicability::check(case, &ctx.target, &ctx.options) {
+        return skipped(loaded, skip);
     }
     let mut session = Session {
         target: &ctx.target,
@@ -125,6 +122,15 @@ pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_
     apply_outcome(&mut result, outcome, cleanup);
     result.exchanges = session.records;
     result.duration_ms = millis(started.elapsed());
+    result
+}
+
+/// The result of a case that does not run, and why.
+pub fn skipped(loaded: &LoadedCase, Skip { kind, reason }: Skip) -> CaseResult {
+    let mut result = blank_result(loaded);
+    result.verdict = Verdict::Skip;
+    result.skip_kind = Some(kind);
+    result.reason = Some(reason);
     result
 }
 

@@ -34,6 +34,10 @@ pub struct Target {
     pub servers: Vec<String>,
     /// Servers of the alt project (isolation cases).
     pub alt_servers: Vec<String>,
+    /// Servers no case has written to, each used by one case only: how a
+    /// dialect that cannot empty a server's metadata is tested (see
+    /// [`Target::can_reset_metadata`]).
+    pub fresh_servers: Vec<String>,
     /// The target is disposable (the embedded server): replace-all and state
     /// changes are always allowed.
     pub disposable: bool,
@@ -51,6 +55,18 @@ impl Target {
             out = out.replace("{key}", &encode_segment(key));
         }
         format!("{}{}", self.endpoint.trim_end_matches('/'), out)
+    }
+
+    /// Whether the runner can empty a server's user metadata between
+    /// cases: with delete-one, or with replace-all where that cannot remove
+    /// system keys (the dialect owns none, or the target is disposable).
+    /// Where it cannot, every case that runs needs a fresh server.
+    pub fn can_reset_metadata(&self) -> bool {
+        use crate::model::pipeline::Op;
+        let profile = &self.profile;
+        let replace = profile.op(&Op::Replace).is_some()
+            && (profile.file.system_keys.is_empty() || self.disposable);
+        replace || profile.op(&Op::Delete(String::new())).is_some()
     }
 
     /// The URL of a server resource (`/servers/{server}` etc.), relative to

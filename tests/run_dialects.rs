@@ -1,0 +1,230 @@
+//! `metaconform run` end to end for every built-in dialect: the whole
+//! catalogue against the embedded reference server must pass (skips only
+//! for what the dialect cannot do), and a dialect that cannot empty a
+//! server's metadata (bms-v1) is tested on fresh servers, or skipped with
+//! the flag to pass on an endpoint that has none to give.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use metaconform::run::results::{RunResults, SkipKind, Verdict};
+use metaconform::serve::StartupInfo;
+
+const BIN: &str = env!("CARGO_BIN_EXE_metaconform");
+
+const DIALECTS: [&str; 6] = [
+    "nova",
+    "nova-legacy",
+    "ecs-os",
+    "ecs-v1",
+    "bms-os",
+    "bms-v1",
+];
+
+fn catalogue() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")
+}
+
+/// A fresh folder under the system temp dir.
+fn scratch(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "metaconform-dialects-{}-{name}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// `metaconform run ARGS` on the catalogue with reports in `dir`; `envs`
+/// are added to a clean credential environment.
+fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("run")
+        .arg("--cases")
+        .arg(catalogue())
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .args(args)
+        .env_remove("OS_TOKEN")
+        .env_remove("METACONFORM_ENDPOINT")
+        .env_remove("HUAWEICLOUD_SDK_AK")
+        .env_remove("HUAWEICLOUD_SDK_SK")
+        .env("CI", "true");
+    for (name, value) in envs {
+        cmd.env(name, value);
+    }
+    cmd.output().expect("run metaconform")
+}
+
+fn results(dir: &Path) -> RunResults {
+    let bytes = std::fs::read(dir.join("results.json")).expect("results.json written");
+    serde_json::from_slice(&bytes).expect("results.json parses")
+}
+
+/// Every case passed or was skipped for the dialect's nature or by its
+/// case file; at least one passed.
+fn assert_clean(dialect: &str, out: &Output, results: &RunResults) {
+    let trouble: Vec<String> = results
+        .cases
+        .iter()
+        .filter(|c| match c.verdict {
+            Verdict::Pass => false,
+            Verdict::Skip => !matches!(c.skip_kind, Some(SkipKind::Dialect | SkipKind::Case)),
+            Verdict::Fail | Verdict::Error => true,
+        })
+        .map(|c| format!("{}: {:?} {:?}", c.id, c.verdict, c.reason))
+        .collect();
+    assert!(
+        trouble.is_empty(),
+        "{dialect}: {} case(s) not clean:\n{}\n{}",
+        trouble.len(),
+        trouble.join("\n"),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{dialect}: {}",
+        text(&out.stderr)
+    );
+    let passed = results
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::Pass)
+        .count();
+    assert!(passed > 0, "{dialect}: no case passed");
+}
+
+#[test]
+fn every_dialect_passes_the_catalogue_against_the_embedded_server() {
+    let handles: Vec<_> = DIALECTS
+        .iter()
+        .map(|dialect| {
+            std::thread::spawn(move || {
+                let dir = scratch(dialect);
+                let out = run(&dir, &["--dialect", dialect], &[]);
+                (dialect, out, results(&dir))
+            })
+        })
+        .collect();
+    for handle in handles {
+        let (dialect, out, results) = handle.join().unwrap();
+        assert_eq!(results.run.dialect, *dialect);
+        assert_clean(dialect, &out, &results);
+    }
+}
+
+/// A running `serve` process, killed on drop.
+struct Serve {
+    child: Child,
+    info: StartupInfo,
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(dialect: &str, servers: usize) -> Serve {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--dialect", dialect])
+        .args(["--servers", &servers.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("startup line");
+    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    Serve { child, info }
+}
+
+/// `--endpoint` flags for a `serve` process: the first server as the
+/// worker's, the next `fresh` as `--fresh-server`.
+fn remote_flags(info: &StartupInfo, fresh: usize) -> Vec<String> {
+    let mut flags = vec![
+        "--dialect".to_string(),
+        info.dialect.clone(),
+        "--endpoint".into(),
+        info.endpoint.clone(),
+        "--project-id".into(),
+        info.project_id.clone(),
+        "--admin-token".into(),
+        info.admin_token.clone(),
+        "--reader-token".into(),
+        info.reader_token.clone(),
+        "--alt-token".into(),
+        info.alt_token.clone(),
+        "--alt-project-id".into(),
+        info.alt_project_id.clone(),
+        "--alt-server".into(),
+        info.alt_servers[0].clone(),
+        "--server".into(),
+        info.servers[0].clone(),
+        "--jobs".into(),
+        "1".into(),
+    ];
+    for s in info.servers.iter().skip(1).take(fresh) {
+        flags.extend(["--fresh-server".to_string(), s.clone()]);
+    }
+    flags
+}
+
+#[test]
+fn bms_v1_on_an_endpoint_skips_without_fresh_servers_and_runs_with_them() {
+    let filter = ["auth."];
+    let served = serve("bms-v1", 20);
+    let token = [("OS_TOKEN", served.info.token.as_str())];
+
+    let dir = scratch("bms-v1-none");
+    let mut args: Vec<String> = remote_flags(&served.info, 0);
+    args.extend(filter.iter().map(|s| s.to_string()));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&dir, &argv, &token);
+    let none = results(&dir);
+    let blocked: Vec<_> = none
+        .cases
+        .iter()
+        .filter(|c| c.skip_kind == Some(SkipKind::Credentials))
+        .collect();
+    assert!(!blocked.is_empty(), "no case asked for a fresh server");
+    for case in &blocked {
+        let reason = case.reason.as_deref().unwrap_or_default();
+        assert!(reason.contains("--fresh-server"), "{}: {reason}", case.id);
+        assert!(reason.contains("bms-os"), "{}: {reason}", case.id);
+    }
+    assert!(
+        none.cases.iter().all(|c| c.verdict != Verdict::Error),
+        "a case without a fresh server was an error"
+    );
+    assert_eq!(out.status.code(), Some(1), "a skip the user can fix gates");
+
+    let dir = scratch("bms-v1-fresh");
+    let mut args = remote_flags(&served.info, blocked.len());
+    args.extend(filter.iter().map(|s| s.to_string()));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&dir, &argv, &token);
+    let fresh = results(&dir);
+    assert_clean("bms-v1 with fresh servers", &out, &fresh);
+    let ran = fresh
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::Pass)
+        .count();
+    assert_eq!(ran, blocked.len(), "every blocked case ran on its server");
+}
