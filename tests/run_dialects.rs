@@ -228,3 +228,76 @@ fn bms_v1_on_an_endpoint_skips_without_fresh_servers_and_runs_with_them() {
         .count();
     assert_eq!(ran, blocked.len(), "every blocked case ran on its server");
 }
+
+#[test]
+fn ecs_v1_passes_with_the_member_signing_every_request_with_aksk() {
+    let dir = scratch("ecs-v1-aksk");
+    let out = run(&dir, &["--dialect", "ecs-v1", "--auth", "aksk"], &[]);
+    let results = results(&dir);
+    assert_clean("ecs-v1 --auth aksk", &out, &results);
+    let mut signed = 0;
+    for record in results.cases.iter().flat_map(|c| &c.exchanges) {
+        let header = |name: &str| {
+            record
+                .request
+                .headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        if let Some(authorization) = header("Authorization") {
+            signed += 1;
+            assert_eq!(authorization, "<redacted>");
+            assert!(header("X-Auth-Token").is_none(), "signed and a token");
+            assert!(
+                header("X-Project-Id").is_some(),
+                "signed without X-Project-Id"
+            );
+            assert!(header("X-Sdk-Date").is_some());
+        }
+    }
+    assert!(signed > 100, "only {signed} signed requests");
+}
+
+#[test]
+fn aksk_on_an_endpoint_redacts_the_secret_and_stops_on_401() {
+    let served = serve("ecs-v1", 2);
+    let ak = served.info.ak.clone().expect("ecs-v1 prints an AK");
+    let sk = served.info.sk.clone().expect("ecs-v1 prints an SK");
+    let mut flags = remote_flags(&served.info, 0);
+    flags.extend(["auth.".to_string()]);
+    let argv: Vec<&str> = flags.iter().map(String::as_str).collect();
+
+    let dir = scratch("aksk-remote");
+    let sk_file = dir.join("sk");
+    std::fs::write(&sk_file, format!("{sk}\n")).unwrap();
+    let mut good = argv.clone();
+    good.extend(["--ak", &ak, "--sk-file", sk_file.to_str().unwrap()]);
+    let out = run(&dir, &good, &[]);
+    let results = results(&dir);
+    assert_clean("ecs-v1 remote AK/SK", &out, &results);
+    let reports = [
+        std::fs::read_to_string(dir.join("results.json")).unwrap(),
+        std::fs::read_to_string(dir.join("junit.xml")).unwrap(),
+        text(&out.stdout),
+        text(&out.stderr),
+    ];
+    for report in &reports {
+        assert!(!report.contains(&sk), "the SK leaked");
+    }
+
+    let dir = scratch("aksk-bad");
+    let wrong = format!("{}x", &sk[..sk.len() - 1]);
+    let out = run(
+        &dir,
+        &argv,
+        &[("HUAWEICLOUD_SDK_AK", &ak), ("HUAWEICLOUD_SDK_SK", &wrong)],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("401") && stderr.contains("--sk"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&wrong) && !text(&out.stdout).contains(&wrong));
+}

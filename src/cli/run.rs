@@ -22,8 +22,10 @@ use clap::{Args, ValueEnum};
 
 use crate::cases::{LoadedCase, load_dir};
 use crate::cli::Exit;
+use crate::profile::format::ErrorShape;
 use crate::profile::{self, Profile};
 use crate::report::junit::JunitWriter;
+use crate::run::auth_guard::AuthGuard;
 use crate::run::embedded;
 use crate::run::events::{JsonWriter, Reporter, Terminal};
 use crate::run::execute::Context;
@@ -33,7 +35,7 @@ use crate::run::schedule::{preflight, run_and_report};
 use crate::run::{RunOptions, results::RunResults};
 use crate::serve::Fault;
 use crate::target::http::Transport;
-use crate::target::{Credentials, Target};
+use crate::target::{AccessKeyPair, Credentials, Target};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -66,6 +68,23 @@ pub struct RunArgs {
     /// --token and OS_TOKEN).
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// Huawei access key: the project member's requests are signed with
+    /// AK/SK (`SDK-HMAC-SHA256`, spec §7.4) instead of carrying a token.
+    /// With --endpoint only; needs --sk or --sk-file.
+    #[arg(long, env = "HUAWEICLOUD_SDK_AK")]
+    pub ak: Option<String>,
+    /// The secret key of --ak. Never printed.
+    #[arg(long, env = "HUAWEICLOUD_SDK_SK", hide_env_values = true)]
+    pub sk: Option<String>,
+    /// Read the secret key of --ak from this file (wins over --sk and
+    /// HUAWEICLOUD_SDK_SK).
+    #[arg(long)]
+    pub sk_file: Option<PathBuf>,
+    /// Embedded server, Huawei dialects: how the project member
+    /// authenticates, with the startup line's token or by signing every
+    /// request with its AK/SK pair.
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthMode>,
     /// Admin token (admin cases, reaching `error`, bypassing locks).
     #[arg(long, env = "METACONFORM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -124,6 +143,15 @@ pub struct RunArgs {
     pub resize_flavor: String,
 }
 
+/// How the project member authenticates against the embedded server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// `X-Auth-Token` with the startup line's `token` (the default).
+    Token,
+    /// Every member request signed with the startup line's `ak`/`sk`.
+    Aksk,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
     Human,
@@ -161,6 +189,7 @@ fn run(args: RunArgs) -> Result<Exit, Stop> {
     for id in known.unknown_ids(&ids) {
         eprintln!("warning: known-failures lists '{id}', which is not a selected case");
     }
+    check_auth_flag(&args)?;
     let faults = parse_faults(&args)?;
     let remote = match &args.endpoint {
         Some(endpoint) => Some(remote_target(&args, endpoint, profile.clone())?),
@@ -259,6 +288,17 @@ fn print_coverage(cases: &[LoadedCase]) -> Exit {
     }
 }
 
+/// `--auth` is for the embedded server only.
+fn check_auth_flag(args: &RunArgs) -> Result<(), Stop> {
+    if args.auth.is_some() && args.endpoint.is_some() {
+        return Err(Stop(
+            Exit::Usage,
+            "error: --auth picks the embedded server's credentials; with --endpoint pass --ak and --sk (or --sk-file) to sign with AK/SK, or a token".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_faults(args: &RunArgs) -> Result<Vec<Fault>, Stop> {
     if !args.faults.is_empty() && args.endpoint.is_some() {
         return Err(Stop(
@@ -281,12 +321,14 @@ fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Tar
             "error: --endpoint needs servers to test: pass --server ID (a server of the project that the run may change; one per --jobs)".into(),
         ));
     }
+    let access_key = access_key(args, &profile)?;
     let token = match (&args.token_file, &args.token) {
-        (Some(file), _) => read_token(file)?,
-        (None, Some(t)) => t.clone(),
+        _ if access_key.is_some() => None,
+        (Some(file), _) => Some(read_secret(file, "--token-file")?),
+        (None, Some(t)) => Some(t.clone()),
         (None, None) => {
             return Err(usage(
-                "error: --endpoint needs a token: pass --token-file FILE, set OS_TOKEN, or --token"
+                "error: --endpoint needs a token: pass --token-file FILE, set OS_TOKEN, or --token (Huawei dialects: or --ak with --sk/--sk-file)"
                     .into(),
             ));
         }
@@ -304,7 +346,8 @@ fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Tar
         project_id,
         profile,
         credentials: Credentials {
-            token: Some(token),
+            token,
+            access_key,
             admin_token: args.admin_token.clone(),
             reader_token: args.reader_token.clone(),
             alt_token: args.alt_token.clone(),
@@ -317,21 +360,54 @@ fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Tar
     })
 }
 
-fn read_token(file: &Path) -> Result<String, Stop> {
+/// The project member's AK/SK from `--ak` and `--sk`/`--sk-file`, if the
+/// user gave one; only Huawei dialects accept signed requests.
+fn access_key(args: &RunArgs, profile: &Profile) -> Result<Option<AccessKeyPair>, Stop> {
+    let usage = |m: String| Stop(Exit::Usage, m);
+    let sk = match (&args.sk_file, &args.sk) {
+        (Some(file), _) => Some(read_secret(file, "--sk-file")?),
+        (None, sk) => sk.clone(),
+    };
+    let (ak, sk) = match (&args.ak, sk) {
+        (None, None) => return Ok(None),
+        (Some(ak), Some(sk)) => (ak.clone(), sk),
+        (Some(_), None) => {
+            return Err(usage(
+                "error: --ak needs its secret key: pass --sk-file FILE, set HUAWEICLOUD_SDK_SK, or --sk".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(usage(
+                "error: a secret key without an access key: pass --ak or set HUAWEICLOUD_SDK_AK"
+                    .into(),
+            ));
+        }
+    };
+    if profile.error_shape() != ErrorShape::Huawei {
+        return Err(usage(format!(
+            "error: --ak/--sk sign requests the Huawei way (spec §7.4); {} takes tokens: pass --token instead",
+            profile.id()
+        )));
+    }
+    Ok(Some(AccessKeyPair { ak, sk }))
+}
+
+/// A secret read from `file` (trimmed), for the flag `flag`.
+fn read_secret(file: &Path, flag: &str) -> Result<String, Stop> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         Stop(
             Exit::Usage,
-            format!("error: cannot read --token-file {}: {e}", file.display()),
+            format!("error: cannot read {flag} {}: {e}", file.display()),
         )
     })?;
-    let token = text.trim().to_string();
-    if token.is_empty() {
+    let secret = text.trim().to_string();
+    if secret.is_empty() {
         return Err(Stop(
             Exit::Usage,
-            format!("error: --token-file {} is empty", file.display()),
+            format!("error: {flag} {} is empty", file.display()),
         ));
     }
-    Ok(token)
+    Ok(secret)
 }
 
 /// The last path segment of `endpoint`, when the dialect's catalog endpoint
@@ -374,6 +450,19 @@ async fn execute(
                             format!("error: cannot start the embedded server: {e}"),
                         )
                     })?;
+            let dialect = target.profile.id().to_string();
+            let target = match args.auth {
+                Some(AuthMode::Aksk) => embedded::use_access_key(target, server.info())
+                    .ok_or_else(|| {
+                        Stop(
+                            Exit::Usage,
+                            format!(
+                                "error: --auth aksk: the {dialect} mock has no AK/SK pair; AK/SK signing is for the Huawei dialects (ecs-v1, ecs-os, bms-v1, bms-os)"
+                            ),
+                        )
+                    })?,
+                Some(AuthMode::Token) | None => target,
+            };
             (Some(server), target)
         }
     };
@@ -384,7 +473,9 @@ async fn execute(
         target,
         transport,
         options,
+        auth_guard: Arc::default(),
     });
+    let auth_guard = ctx.auth_guard.clone();
     if let Err(e) = preflight(&ctx).await {
         return Err(Stop(Exit::Unreachable, format!("error: {e}")));
     }
@@ -400,6 +491,9 @@ async fn execute(
     };
     if let Some(server) = server {
         server.shutdown().await;
+    }
+    if auth_guard.tripped() {
+        return Err(Stop(Exit::Unreachable, AuthGuard::message()));
     }
     Ok(exit_code(&results))
 }

@@ -6,7 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use crate::profile::Profile;
 use crate::serve::{Fault, RunningServer, ServeConfig, ServeError, StartupInfo, spawn};
-use crate::target::{Credentials, Target};
+use crate::target::{AccessKeyPair, Credentials, Target};
 
 /// Start the mock for `profile` on 127.0.0.1 (any port) with `servers`
 /// servers per project and `faults` injected.
@@ -37,6 +37,16 @@ pub async fn start_with_fresh(
     Ok((server, target))
 }
 
+/// Switch `target`'s project member from its token to the AK/SK pair of
+/// the startup line (`run --auth aksk`), so every member request is
+/// signed; `None` when the dialect's mock has no pair (not Huawei).
+pub fn use_access_key(mut target: Target, info: &StartupInfo) -> Option<Target> {
+    let (ak, sk) = (info.ak.clone()?, info.sk.clone()?);
+    target.credentials.access_key = Some(AccessKeyPair { ak, sk });
+    target.credentials.token = None;
+    Some(target)
+}
+
 /// The target the embedded server will be, with placeholder endpoint,
 /// tokens and servers: what applicability needs to count the cases that
 /// need a fresh server before the server is started.
@@ -48,6 +58,7 @@ pub fn planning_target(profile: Profile) -> Target {
         profile,
         credentials: Credentials {
             token: placeholder(),
+            access_key: None,
             admin_token: placeholder(),
             reader_token: placeholder(),
             alt_token: placeholder(),
@@ -69,6 +80,7 @@ pub fn target_from(info: &StartupInfo, profile: Profile) -> Target {
         profile,
         credentials: Credentials {
             token: Some(info.token.clone()),
+            access_key: None,
             admin_token: Some(info.admin_token.clone()),
             reader_token: Some(info.reader_token.clone()),
             alt_token: Some(info.alt_token.clone()),

@@ -40,15 +40,15 @@ pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
     let server = target.servers.first().ok_or_else(|| {
         Unreachable("no server to test: pass --server ID (a server of the project)".into())
     })?;
-    let token = target.credentials.token.as_deref();
+    let creds = &target.credentials;
+    let key = super::signing_key(creds, Identity::Owner);
     let sender = requests::Sender {
-        token,
+        token: super::token_of(creds, Identity::Owner).ok().flatten(),
         microversion: None,
+        project_header: key.map(|_| target.project_id.as_str()),
     };
-    let exchange = ctx
-        .transport
-        .send(requests::show_request(target, server, sender))
-        .await;
+    let request = requests::show_request(target, server, sender);
+    let exchange = super::execute::dispatch(&ctx.transport, &ctx.auth_guard, request, key).await;
     match exchange.response {
         None => Err(Unreachable(format!(
             "cannot reach {}: {}",
@@ -56,6 +56,10 @@ pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
             exchange.error.as_deref().unwrap_or("no response")
         ))),
         Some(r) if r.status == 200 => Ok(()),
+        Some(r) if r.status == 401 && key.is_some() => Err(Unreachable(format!(
+            "GET {} answered 401 to an AK/SK-signed request: check --ak, --sk, --project-id and this machine's clock (X-Sdk-Date must be within 15 minutes)",
+            ctx.redactor.text(&exchange.request.url)
+        ))),
         Some(r) => Err(Unreachable(format!(
             "GET {} answered {}: check --endpoint, --project-id, the token and --server",
             ctx.redactor.text(&exchange.request.url),
@@ -210,6 +214,9 @@ async fn work(worker: usize, shared: &Shared) {
         let Some(case) = shared.cases.get(index) else {
             return;
         };
+        if ctx.auth_guard.tripped() {
+            return;
+        }
         let lock = alt_server
             .filter(|_| uses_alt_server(case))
             .and_then(|s| shared.alt_locks.get(s));
@@ -245,6 +252,7 @@ async fn baseline(ctx: &Context, server: &str) {
         transport: &ctx.transport,
         redactor: &ctx.redactor,
         options: &ctx.options,
+        auth_guard: &ctx.auth_guard,
         records: Vec::new(),
         current_step: None,
     };

@@ -9,11 +9,42 @@ pub mod sign;
 
 use crate::profile::Profile;
 
-/// Credentials for the identities a case may use (spec §7.3).
+/// A Huawei access key and its secret (spec §7.4). `Debug` never shows
+/// the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKeyPair {
+    pub ak: String,
+    pub sk: String,
+}
+
+impl AccessKeyPair {
+    /// The borrowed form [`sign`] takes.
+    pub fn key(&self) -> sign::AccessKey<'_> {
+        sign::AccessKey {
+            ak: &self.ak,
+            sk: &self.sk,
+        }
+    }
+}
+
+impl std::fmt::Debug for AccessKeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyPair")
+            .field("ak", &self.ak)
+            .field("sk", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Credentials for the identities a case may use (spec §7.3, §7.4).
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
     /// Project member of `project_id`.
     pub token: Option<String>,
+    /// The project member's AK/SK: when set, the member's requests are
+    /// signed (`SDK-HMAC-SHA256`, with `X-Project-Id`) instead of carrying
+    /// `token`. The other identities always use tokens.
+    pub access_key: Option<AccessKeyPair>,
     pub admin_token: Option<String>,
     pub reader_token: Option<String>,
     /// Member of a second project, for isolation cases.
