@@ -479,9 +479,9 @@ async fn execute(
     if let Err(e) = preflight(&ctx).await {
         return Err(Stop(Exit::Unreachable, format!("error: {e}")));
     }
+    let mut terminal = Terminal::detect(Some(args.junit.clone()));
     let mut json = JsonWriter { path: args.json };
     let mut junit = JunitWriter { path: args.junit };
-    let mut terminal = Terminal::detect();
     let results = {
         let mut reporters: [&mut dyn Reporter; 3] = [&mut json, &mut junit, &mut terminal];
         let results =

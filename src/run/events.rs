@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::results::{CaseResult, KnownStatus, RunResults, Verdict};
+use crate::report::failure::{self, Colour};
 
 /// A reporter could not write its output.
 #[derive(Debug, thiserror::Error)]
@@ -53,19 +54,33 @@ impl Reporter for JsonWriter {
     }
 }
 
-/// The terminal: a progress line on a TTY, only problems otherwise; always
-/// the final `N passed, N failed, N skipped` line on stdout.
+/// The terminal: a progress line on a TTY, only problems otherwise (a
+/// failed case as a block: step, expected over got, the answer, a curl
+/// repro); always the final `N passed, N failed, N skipped` line on stdout.
 pub struct Terminal {
     progress: bool,
+    colour: Colour,
+    /// Where the full transcripts are, named under the failures.
+    transcripts: Option<PathBuf>,
 }
 
 impl Terminal {
-    /// Progress only on an interactive terminal outside CI.
-    pub fn detect() -> Self {
+    /// Progress only on an interactive terminal outside CI; colour there
+    /// too unless `NO_COLOR` is set. `transcripts`: the report holding every
+    /// exchange (the JUnit file), named when a case fails.
+    pub fn detect(transcripts: Option<PathBuf>) -> Self {
         use std::io::IsTerminal;
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        let interactive = std::io::stderr().is_terminal() && !ci;
+        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Terminal {
-            progress: std::io::stderr().is_terminal() && !ci,
+            progress: interactive,
+            colour: if interactive && !no_colour {
+                Colour::On
+            } else {
+                Colour::Off
+            },
+            transcripts,
         }
     }
 }
@@ -76,11 +91,16 @@ impl Reporter for Terminal {
         if self.progress {
             let _ = write!(err, "\r\x1b[2K[{done}/{total}] {}", result.id);
         }
-        if let Some(line) = problem_line(result) {
+        let shown = match result.known_failure {
+            None => failure::block(result, self.colour),
+            Some(_) => None,
+        }
+        .or_else(|| problem_line(result));
+        if let Some(text) = shown {
             if self.progress {
                 let _ = write!(err, "\r\x1b[2K");
             }
-            let _ = writeln!(err, "{line}");
+            let _ = writeln!(err, "{}", text.trim_end());
         }
         let _ = err.flush();
     }
@@ -99,6 +119,25 @@ impl Reporter for Terminal {
             println!(
                 "{avoidable} cases skipped for a missing credential or server: pass the flags their reasons name"
             );
+        }
+        let failed: Vec<&str> = results
+            .cases
+            .iter()
+            .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error) && c.gates())
+            .map(|c| c.id.as_str())
+            .collect();
+        if !failed.is_empty() {
+            println!("failures:");
+            for id in &failed {
+                println!("    {id}");
+            }
+            if let Some(path) = &self.transcripts {
+                println!(
+                    "every request of these cases (setup and cleanup too), with curl repros: {}",
+                    path.display()
+                );
+            }
+            println!("rerun one: metaconform run --exact ID");
         }
         if s.errors > 0 || s.known_failures > 0 || s.fixed > 0 {
             println!(
