@@ -214,6 +214,16 @@ fn bms_v1_on_an_endpoint_skips_without_fresh_servers_and_runs_with_them() {
         "a case without a fresh server was an error"
     );
     assert_eq!(out.status.code(), Some(1), "a skip the user can fix gates");
+    let stderr = text(&out.stderr);
+    assert_eq!(
+        stderr.matches("--fresh-server").count(),
+        2,
+        "the reason is shown once, then counted: {stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("SKIP  {} cases in all: ", blocked.len())),
+        "{stderr}"
+    );
 
     let dir = scratch("bms-v1-fresh");
     let mut args = remote_flags(&served.info, blocked.len());

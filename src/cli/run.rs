@@ -6,7 +6,9 @@
 //! per-case error, or a skip for a missing credential or server (pass the
 //! flag the skip names, or list the case in `--known-failures`); 2 on bad
 //! usage or invalid case, profile or known-failures files; 3 when the
-//! endpoint could not be reached or set up at all (nothing ran). Skips that
+//! endpoint could not be reached or set up at all (nothing ran), or when
+//! AK/SK-signed requests got 3 consecutive 401s (the run stops there, before
+//! the cloud locks the access key; spec §7.4). Skips that
 //! are the dialect's nature (an operation it lacks, a state its API cannot
 //! reach, a microversion it does not serve, a case for other dialects) and
 //! skips written in the case file do not gate. Known failures are reported

@@ -224,7 +224,8 @@ pub fn no_fresh_server(target: &Target, needed: usize) -> Skip {
     );
     if id == "bms-v1" {
         reason.push_str(
-            "; spec §1.4: the same servers' metadata is also readable and writable through bms-os",
+            "; spec §1.4 also allows reading these servers' metadata through bms-os \
+             (GET /v2.1/{project}/servers/{server}/metadata), which metaconform does not use",
         );
     }
     Skip::new(SkipKind::Credentials, reason)

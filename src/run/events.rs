@@ -62,6 +62,10 @@ pub struct Terminal {
     colour: Colour,
     /// Where the full transcripts are, named under the failures.
     transcripts: Option<PathBuf>,
+    /// Gating skip reasons seen, with how many cases each: a reason is
+    /// printed for its first case only (a dialect without fresh servers
+    /// skips hundreds of cases for one reason).
+    skip_reasons: std::collections::BTreeMap<String, usize>,
 }
 
 impl Terminal {
@@ -81,6 +85,7 @@ impl Terminal {
                 Colour::Off
             },
             transcripts,
+            skip_reasons: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -95,7 +100,8 @@ impl Reporter for Terminal {
             None => failure::block(result, self.colour),
             Some(_) => None,
         }
-        .or_else(|| problem_line(result));
+        .or_else(|| problem_line(result))
+        .filter(|_| self.first_with_its_reason(result));
         if let Some(text) = shown {
             if self.progress {
                 let _ = write!(err, "\r\x1b[2K");
@@ -108,6 +114,9 @@ impl Reporter for Terminal {
     fn finished(&mut self, results: &RunResults) -> Result<(), ReportError> {
         if self.progress {
             eprint!("\r\x1b[2K");
+        }
+        for (reason, count) in self.skip_reasons.iter().filter(|(_, n)| **n > 1) {
+            eprintln!("SKIP  {count} cases in all: {reason}");
         }
         let s = &results.summary;
         let avoidable = results
@@ -152,6 +161,20 @@ impl Reporter for Terminal {
             s.skipped
         );
         Ok(())
+    }
+}
+
+impl Terminal {
+    /// Whether `result` is not a gating skip whose reason was shown already
+    /// (counting it either way).
+    fn first_with_its_reason(&mut self, result: &CaseResult) -> bool {
+        if !(result.verdict == Verdict::Skip && result.gates()) {
+            return true;
+        }
+        let reason = result.reason.clone().unwrap_or_default();
+        let seen = self.skip_reasons.entry(reason).or_insert(0);
+        *seen += 1;
+        *seen == 1
     }
 }
 
