@@ -72,8 +72,8 @@ pub struct RunArgs {
     pub token_file: Option<PathBuf>,
     /// Huawei access key: the project member's requests are signed with
     /// AK/SK (`SDK-HMAC-SHA256`, spec §7.4) instead of carrying a token.
-    /// With --endpoint only; needs --sk or --sk-file.
-    #[arg(long, env = "HUAWEICLOUD_SDK_AK")]
+    /// With --endpoint only; needs --sk or --sk-file; wins over the token.
+    #[arg(long, env = "HUAWEICLOUD_SDK_AK", hide_env_values = true)]
     pub ak: Option<String>,
     /// The secret key of --ak. Never printed.
     #[arg(long, env = "HUAWEICLOUD_SDK_SK", hide_env_values = true)]
@@ -386,10 +386,12 @@ fn access_key(args: &RunArgs, profile: &Profile) -> Result<Option<AccessKeyPair>
         }
     };
     if profile.error_shape() != ErrorShape::Huawei {
-        return Err(usage(format!(
-            "error: --ak/--sk sign requests the Huawei way (spec §7.4); {} takes tokens: pass --token instead",
+        // Often just HUAWEICLOUD_SDK_* left in the environment: not fatal.
+        eprintln!(
+            "warning: ignoring --ak/--sk (or HUAWEICLOUD_SDK_AK/SK): AK/SK signing is Huawei's (spec §7.4) and {} takes tokens",
             profile.id()
-        )));
+        );
+        return Ok(None);
     }
     Ok(Some(AccessKeyPair { ak, sk }))
 }

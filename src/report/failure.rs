@@ -40,7 +40,9 @@ pub fn block(result: &CaseResult, colour: Colour) -> Option<String> {
     );
     let reason = result.reason.as_deref().unwrap_or("no reason recorded");
     let (place, what) = split_place(reason);
-    let _ = writeln!(out, "  {place}");
+    if !place.is_empty() {
+        let _ = writeln!(out, "  {place}");
+    }
     for problem in split_problems(what) {
         match split_expected(problem) {
             Some((expected, joint, got)) => {
@@ -103,7 +105,7 @@ fn setup_line(result: &CaseResult) -> Option<String> {
 /// other prefixes stay as they are.
 fn split_place(reason: &str) -> (String, &str) {
     let Some((place, rest)) = reason.split_once(": ") else {
-        return ("".to_string(), reason);
+        return (String::new(), reason);
     };
     if !(place.starts_with("step ") || place == "setup" || place == "cleanup") {
         return (String::new(), reason);
@@ -290,6 +292,13 @@ mod tests {
         let text = block(&read_back, Colour::Off).unwrap();
         assert!(
             text.contains("    expected stored map {\"a\":\"1\"}\n    read back {}\n"),
+            "{text}"
+        );
+        let odd = failed("cleanup went wrong somehow", None, Vec::new());
+        let text = block(&odd, Colour::Off).unwrap();
+        assert_eq!(
+            text.lines().nth(1),
+            Some("    cleanup went wrong somehow"),
             "{text}"
         );
         let mut passed = read_back;
