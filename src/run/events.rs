@@ -115,6 +115,8 @@ impl Reporter for Terminal {
         if self.progress {
             eprint!("\r\x1b[2K");
         }
+        // A closed stdout (`| head`) must not panic the run.
+        let mut out = std::io::stdout().lock();
         for (reason, count) in self.skip_reasons.iter().filter(|(_, n)| **n > 1) {
             eprintln!("SKIP  {count} cases in all: {reason}");
         }
@@ -125,7 +127,8 @@ impl Reporter for Terminal {
             .filter(|c| c.verdict == Verdict::Skip && c.gates())
             .count();
         if avoidable > 0 {
-            println!(
+            let _ = writeln!(
+                out,
                 "{avoidable} cases skipped for a missing credential or server: pass the flags their reasons name"
             );
         }
@@ -136,25 +139,28 @@ impl Reporter for Terminal {
             .map(|c| c.id.as_str())
             .collect();
         if !failed.is_empty() {
-            println!("failures:");
+            let _ = writeln!(out, "failures:");
             for id in &failed {
-                println!("    {id}");
+                let _ = writeln!(out, "    {id}");
             }
             if let Some(path) = &self.transcripts {
-                println!(
+                let _ = writeln!(
+                    out,
                     "every request of these cases (setup and cleanup too), with curl repros: {}",
                     path.display()
                 );
             }
-            println!("rerun one: metaconform run --exact ID");
+            let _ = writeln!(out, "rerun one: metaconform run --exact ID");
         }
         if s.errors > 0 || s.known_failures > 0 || s.fixed > 0 {
-            println!(
+            let _ = writeln!(
+                out,
                 "({} of the failed are errors; {} known failures do not gate; {} known failures now pass)",
                 s.errors, s.known_failures, s.fixed
             );
         }
-        println!(
+        let _ = writeln!(
+            out,
             "{} passed, {} failed, {} skipped",
             s.passed,
             s.failed + s.errors,
