@@ -49,6 +49,7 @@ fn main() {
         let (server, target) = embedded::start(profile, jobs, Vec::new()).await.unwrap();
         let ctx = Arc::new(Context {
             redactor: Redactor::new(&target.credentials),
+            auth_guard: Arc::default(),
             transport: Transport::new(Duration::from_secs(30)).unwrap(),
             options: RunOptions {
                 jobs,

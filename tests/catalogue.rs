@@ -77,6 +77,7 @@ fn main() {
     });
     let ctx = Arc::new(Context {
         redactor: Redactor::new(&target.credentials),
+        auth_guard: Arc::default(),
         transport: Transport::new(Duration::from_secs(30)).unwrap(),
         options: RunOptions::default(),
         target,

@@ -261,6 +261,7 @@ fn real_target(
         profile,
         credentials: Credentials {
             token: args.token.clone(),
+            access_key: None,
             admin_token: args.admin_token.clone(),
             reader_token: args.reader_token.clone(),
             alt_token: None,
@@ -268,6 +269,7 @@ fn real_target(
         },
         servers: args.servers.clone(),
         alt_servers: Vec::new(),
+        fresh_servers: Vec::new(),
         disposable: false,
     })
 }

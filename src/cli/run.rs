@@ -6,7 +6,9 @@
 //! per-case error, or a skip for a missing credential or server (pass the
 //! flag the skip names, or list the case in `--known-failures`); 2 on bad
 //! usage or invalid case, profile or known-failures files; 3 when the
-//! endpoint could not be reached or set up at all (nothing ran). Skips that
+//! endpoint could not be reached or set up at all (nothing ran), or when
+//! AK/SK-signed requests got 3 consecutive 401s (the run stops there, before
+//! the cloud locks the access key; spec §7.4). Skips that
 //! are the dialect's nature (an operation it lacks, a state its API cannot
 //! reach, a microversion it does not serve, a case for other dialects) and
 //! skips written in the case file do not gate. Known failures are reported
@@ -22,8 +24,10 @@ use clap::{Args, ValueEnum};
 
 use crate::cases::{LoadedCase, load_dir};
 use crate::cli::Exit;
+use crate::profile::format::ErrorShape;
 use crate::profile::{self, Profile};
 use crate::report::junit::JunitWriter;
+use crate::run::auth_guard::AuthGuard;
 use crate::run::embedded;
 use crate::run::events::{JsonWriter, Reporter, Terminal};
 use crate::run::execute::Context;
@@ -33,7 +37,7 @@ use crate::run::schedule::{preflight, run_and_report};
 use crate::run::{RunOptions, results::RunResults};
 use crate::serve::Fault;
 use crate::target::http::Transport;
-use crate::target::{Credentials, Target};
+use crate::target::{AccessKeyPair, Credentials, Target};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -66,6 +70,23 @@ pub struct RunArgs {
     /// --token and OS_TOKEN).
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// Huawei access key: the project member's requests are signed with
+    /// AK/SK (`SDK-HMAC-SHA256`, spec §7.4) instead of carrying a token.
+    /// With --endpoint only; needs --sk or --sk-file; wins over the token.
+    #[arg(long, env = "HUAWEICLOUD_SDK_AK", hide_env_values = true)]
+    pub ak: Option<String>,
+    /// The secret key of --ak. Never printed.
+    #[arg(long, env = "HUAWEICLOUD_SDK_SK", hide_env_values = true)]
+    pub sk: Option<String>,
+    /// Read the secret key of --ak from this file (wins over --sk and
+    /// HUAWEICLOUD_SDK_SK).
+    #[arg(long)]
+    pub sk_file: Option<PathBuf>,
+    /// Embedded server, Huawei dialects: how the project member
+    /// authenticates, with the startup line's token or by signing every
+    /// request with its AK/SK pair.
+    #[arg(long, value_enum)]
+    pub auth: Option<AuthMode>,
     /// Admin token (admin cases, reaching `error`, bypassing locks).
     #[arg(long, env = "METACONFORM_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -80,6 +101,10 @@ pub struct RunArgs {
     /// A server of the project the run may change (repeatable; one per job).
     #[arg(long = "server", value_name = "ID")]
     pub servers: Vec<String>,
+    /// A server no case has written to, used by one case only (repeatable):
+    /// dialects that cannot empty metadata (bms-v1) need one per case.
+    #[arg(long = "fresh-server", value_name = "ID")]
+    pub fresh_servers: Vec<String>,
     /// A server of the second project (repeatable).
     #[arg(long = "alt-server", value_name = "ID")]
     pub alt_servers: Vec<String>,
@@ -120,6 +145,15 @@ pub struct RunArgs {
     pub resize_flavor: String,
 }
 
+/// How the project member authenticates against the embedded server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuthMode {
+    /// `X-Auth-Token` with the startup line's `token` (the default).
+    Token,
+    /// Every member request signed with the startup line's `ak`/`sk`.
+    Aksk,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ListFormat {
     Human,
@@ -157,6 +191,7 @@ fn run(args: RunArgs) -> Result<Exit, Stop> {
     for id in known.unknown_ids(&ids) {
         eprintln!("warning: known-failures lists '{id}', which is not a selected case");
     }
+    check_auth_flag(&args)?;
     let faults = parse_faults(&args)?;
     let remote = match &args.endpoint {
         Some(endpoint) => Some(remote_target(&args, endpoint, profile.clone())?),
@@ -255,6 +290,17 @@ fn print_coverage(cases: &[LoadedCase]) -> Exit {
     }
 }
 
+/// `--auth` is for the embedded server only.
+fn check_auth_flag(args: &RunArgs) -> Result<(), Stop> {
+    if args.auth.is_some() && args.endpoint.is_some() {
+        return Err(Stop(
+            Exit::Usage,
+            "error: --auth picks the embedded server's credentials; with --endpoint pass --ak and --sk (or --sk-file) to sign with AK/SK, or a token".into(),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_faults(args: &RunArgs) -> Result<Vec<Fault>, Stop> {
     if !args.faults.is_empty() && args.endpoint.is_some() {
         return Err(Stop(
@@ -277,12 +323,14 @@ fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Tar
             "error: --endpoint needs servers to test: pass --server ID (a server of the project that the run may change; one per --jobs)".into(),
         ));
     }
+    let access_key = access_key(args, &profile)?;
     let token = match (&args.token_file, &args.token) {
-        (Some(file), _) => read_token(file)?,
-        (None, Some(t)) => t.clone(),
+        _ if access_key.is_some() => None,
+        (Some(file), _) => Some(read_secret(file, "--token-file")?),
+        (None, Some(t)) => Some(t.clone()),
         (None, None) => {
             return Err(usage(
-                "error: --endpoint needs a token: pass --token-file FILE, set OS_TOKEN, or --token"
+                "error: --endpoint needs a token: pass --token-file FILE, set OS_TOKEN, or --token (Huawei dialects: or --ak with --sk/--sk-file)"
                     .into(),
             ));
         }
@@ -300,7 +348,8 @@ fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Tar
         project_id,
         profile,
         credentials: Credentials {
-            token: Some(token),
+            token,
+            access_key,
             admin_token: args.admin_token.clone(),
             reader_token: args.reader_token.clone(),
             alt_token: args.alt_token.clone(),
@@ -308,25 +357,61 @@ fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Tar
         },
         servers: args.servers.clone(),
         alt_servers: args.alt_servers.clone(),
+        fresh_servers: args.fresh_servers.clone(),
         disposable: false,
     })
 }
 
-fn read_token(file: &Path) -> Result<String, Stop> {
+/// The project member's AK/SK from `--ak` and `--sk`/`--sk-file`, if the
+/// user gave one; only Huawei dialects accept signed requests.
+fn access_key(args: &RunArgs, profile: &Profile) -> Result<Option<AccessKeyPair>, Stop> {
+    let usage = |m: String| Stop(Exit::Usage, m);
+    let sk = match (&args.sk_file, &args.sk) {
+        (Some(file), _) => Some(read_secret(file, "--sk-file")?),
+        (None, sk) => sk.clone(),
+    };
+    let (ak, sk) = match (&args.ak, sk) {
+        (None, None) => return Ok(None),
+        (Some(ak), Some(sk)) => (ak.clone(), sk),
+        (Some(_), None) => {
+            return Err(usage(
+                "error: --ak needs its secret key: pass --sk-file FILE, set HUAWEICLOUD_SDK_SK, or --sk".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(usage(
+                "error: a secret key without an access key: pass --ak or set HUAWEICLOUD_SDK_AK"
+                    .into(),
+            ));
+        }
+    };
+    if profile.error_shape() != ErrorShape::Huawei {
+        // Often just HUAWEICLOUD_SDK_* left in the environment: not fatal.
+        eprintln!(
+            "warning: ignoring --ak/--sk (or HUAWEICLOUD_SDK_AK/SK): AK/SK signing is Huawei's (spec §7.4) and {} takes tokens",
+            profile.id()
+        );
+        return Ok(None);
+    }
+    Ok(Some(AccessKeyPair { ak, sk }))
+}
+
+/// A secret read from `file` (trimmed), for the flag `flag`.
+fn read_secret(file: &Path, flag: &str) -> Result<String, Stop> {
     let text = std::fs::read_to_string(file).map_err(|e| {
         Stop(
             Exit::Usage,
-            format!("error: cannot read --token-file {}: {e}", file.display()),
+            format!("error: cannot read {flag} {}: {e}", file.display()),
         )
     })?;
-    let token = text.trim().to_string();
-    if token.is_empty() {
+    let secret = text.trim().to_string();
+    if secret.is_empty() {
         return Err(Stop(
             Exit::Usage,
-            format!("error: --token-file {} is empty", file.display()),
+            format!("error: {flag} {} is empty", file.display()),
         ));
     }
-    Ok(token)
+    Ok(secret)
 }
 
 /// The last path segment of `endpoint`, when the dialect's catalog endpoint
@@ -350,17 +435,38 @@ async fn execute(
     remote: Option<Target>,
 ) -> Result<Exit, Stop> {
     let embedded_run = remote.is_none();
+    let options = RunOptions {
+        jobs: usize::from(args.jobs),
+        state_timeout: Duration::from_secs(args.state_timeout),
+        no_state_changes: args.no_state_changes,
+        resize_flavor: args.resize_flavor.clone(),
+    };
     let (server, target) = match remote {
         Some(target) => (None, target),
         None => {
-            let (server, target) = embedded::start(profile, usize::from(args.jobs), faults)
-                .await
-                .map_err(|e| {
-                    Stop(
-                        Exit::Unreachable,
-                        format!("error: cannot start the embedded server: {e}"),
-                    )
-                })?;
+            let fresh = fresh_servers_needed(&cases, profile.clone(), &options);
+            let (server, target) =
+                embedded::start_with_fresh(profile, usize::from(args.jobs), fresh, faults)
+                    .await
+                    .map_err(|e| {
+                        Stop(
+                            Exit::Unreachable,
+                            format!("error: cannot start the embedded server: {e}"),
+                        )
+                    })?;
+            let dialect = target.profile.id().to_string();
+            let target = match args.auth {
+                Some(AuthMode::Aksk) => embedded::use_access_key(target, server.info())
+                    .ok_or_else(|| {
+                        Stop(
+                            Exit::Usage,
+                            format!(
+                                "error: --auth aksk: the {dialect} mock has no AK/SK pair; AK/SK signing is for the Huawei dialects (ecs-v1, ecs-os, bms-v1, bms-os)"
+                            ),
+                        )
+                    })?,
+                Some(AuthMode::Token) | None => target,
+            };
             (Some(server), target)
         }
     };
@@ -370,19 +476,16 @@ async fn execute(
         redactor: Redactor::new(&target.credentials),
         target,
         transport,
-        options: RunOptions {
-            jobs: usize::from(args.jobs),
-            state_timeout: Duration::from_secs(args.state_timeout),
-            no_state_changes: args.no_state_changes,
-            resize_flavor: args.resize_flavor.clone(),
-        },
+        options,
+        auth_guard: Arc::default(),
     });
+    let auth_guard = ctx.auth_guard.clone();
     if let Err(e) = preflight(&ctx).await {
         return Err(Stop(Exit::Unreachable, format!("error: {e}")));
     }
+    let mut terminal = Terminal::detect(Some(args.junit.clone()));
     let mut json = JsonWriter { path: args.json };
     let mut junit = JunitWriter { path: args.junit };
-    let mut terminal = Terminal::detect();
     let results = {
         let mut reporters: [&mut dyn Reporter; 3] = [&mut json, &mut junit, &mut terminal];
         let results =
@@ -393,7 +496,20 @@ async fn execute(
     if let Some(server) = server {
         server.shutdown().await;
     }
+    if auth_guard.tripped() {
+        return Err(Stop(Exit::Unreachable, AuthGuard::message()));
+    }
     Ok(exit_code(&results))
+}
+
+/// How many of `cases` need a fresh embedded server: those that run, when
+/// the dialect cannot empty a server's metadata between cases.
+fn fresh_servers_needed(cases: &[LoadedCase], profile: Profile, options: &RunOptions) -> usize {
+    let planned = embedded::planning_target(profile);
+    cases
+        .iter()
+        .filter(|c| crate::run::applicability::needs_fresh_server(&c.case, &planned, options))
+        .count()
 }
 
 fn finish(results: &RunResults, reporters: &mut [&mut dyn Reporter]) -> Result<(), Stop> {

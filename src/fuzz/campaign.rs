@@ -377,6 +377,7 @@ mod tests {
             credentials: Default::default(),
             servers: vec!["s".into()],
             alt_servers: vec![],
+            fresh_servers: vec![],
             disposable: true,
         }
     }

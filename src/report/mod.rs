@@ -1,6 +1,8 @@
 //! Reports rendered from [`crate::run::results`]: the request/response
-//! transcript and curl repros ([`transcript`]), and the JUnit file
-//! ([`junit`]) CI systems read.
+//! transcript and curl repros ([`transcript`]), the terminal's account of
+//! a failed case ([`failure`]), and the JUnit file ([`junit`]) CI systems
+//! read.
 
+pub mod failure;
 pub mod junit;
 pub mod transcript;

@@ -77,8 +77,21 @@ pub fn curl(record: &ExchangeRecord) -> String {
         single_quoted(&request.url)
     );
     let mut has_content_type = false;
+    let signed = is_signed(record);
+    if signed {
+        // An AK/SK signature expires within 15 minutes and needs the SK:
+        // the repro authenticates the same member with a token instead.
+        cmd.push_str(" -H \"X-Auth-Token: $OS_TOKEN\"");
+    }
     for (name, value) in &request.headers {
         has_content_type |= name.eq_ignore_ascii_case("content-type");
+        if signed
+            && SIGNATURE_HEADERS
+                .iter()
+                .any(|h| name.eq_ignore_ascii_case(h))
+        {
+            continue;
+        }
         cmd.push_str(" -H ");
         if name.eq_ignore_ascii_case("x-auth-token") {
             let var = record.token_var.as_deref().unwrap_or("OS_TOKEN");
@@ -100,6 +113,19 @@ pub fn curl(record: &ExchangeRecord) -> String {
         cmd.push_str(&shell_bytes(&bytes));
     }
     cmd
+}
+
+/// The headers an AK/SK signature adds (spec §7.4), left out of repros.
+const SIGNATURE_HEADERS: [&str; 3] = ["authorization", "x-sdk-date", "host"];
+
+/// Whether the request was signed with AK/SK (`X-Sdk-Date` is only ever
+/// sent with a signature).
+fn is_signed(record: &ExchangeRecord) -> bool {
+    record
+        .request
+        .headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("x-sdk-date"))
 }
 
 fn body_bytes(record: &ExchangeRecord) -> Vec<u8> {
@@ -196,5 +222,25 @@ mod tests {
             no_type.contains("-H 'Content-Type:' --data-binary '{}'"),
             "{no_type}"
         );
+    }
+
+    #[test]
+    fn a_signed_request_is_replayed_with_the_members_token() {
+        let r = record(
+            vec![
+                ("X-Project-Id", "p"),
+                ("Host", "127.0.0.1:1"),
+                ("X-Sdk-Date", "20261123T034020Z"),
+                ("Authorization", "<redacted>"),
+            ],
+            "",
+            None,
+        );
+        let cmd = curl(&r);
+        assert!(cmd.contains("\"X-Auth-Token: $OS_TOKEN\""), "{cmd}");
+        assert!(cmd.contains("'X-Project-Id: p'"), "{cmd}");
+        for gone in ["Authorization", "X-Sdk-Date", "Host"] {
+            assert!(!cmd.contains(gone), "{cmd}");
+        }
     }
 }

@@ -204,6 +204,33 @@ fn step_possible(step: &Step, target: &Target) -> Result<(), Skip> {
     Ok(())
 }
 
+/// Whether `case` runs on `target` on a server of its own: the target
+/// cannot empty a server's metadata between cases, so every case that runs
+/// takes a server no case has written to.
+pub fn needs_fresh_server(case: &Case, target: &Target, options: &RunOptions) -> bool {
+    !target.can_reset_metadata() && check(case, target, options).is_ok()
+}
+
+/// The skip for a case that needs a fresh server when none is left;
+/// `needed` is how many cases of the run need one. The user's to fix, so
+/// it gates.
+pub fn no_fresh_server(target: &Target, needed: usize) -> Skip {
+    let id = target.profile.id();
+    let mut reason = format!(
+        "{id} cannot empty a server's metadata (it has neither delete nor a replace-all that spares system keys), \
+         so each case needs a server no case has written to: pass --fresh-server ID \
+         ({needed} case(s) of this run need one, {} given)",
+        target.fresh_servers.len()
+    );
+    if id == "bms-v1" {
+        reason.push_str(
+            "; spec §1.4 also allows reading these servers' metadata through bms-os \
+             (GET /v2.1/{project}/servers/{server}/metadata), which metaconform does not use",
+        );
+    }
+    Skip::new(SkipKind::Credentials, reason)
+}
+
 /// Whether any expectation of `step` (for any dialect) reads the map back.
 pub fn needs_read_back(step: &Step) -> bool {
     std::iter::once(&step.expect)
@@ -225,6 +252,7 @@ mod tests {
             credentials: creds,
             servers: vec!["s".into()],
             alt_servers: vec![],
+            fresh_servers: Vec::new(),
             disposable: true,
         }
     }
@@ -288,6 +316,32 @@ mod tests {
         };
         let chosen = check(&c, &target("nova", owner_only()), &options).unwrap_err();
         assert_eq!(chosen.kind, SkipKind::UserChoice);
+    }
+
+    #[test]
+    fn a_dialect_without_reset_needs_fresh_servers_and_says_how_to_give_them() {
+        let c = case(
+            "  - {id: a, name: n, spec: '1.1', steps: [{op: merge, metadata: {k: v}, expect: {outcome: ok}}]}\n",
+        );
+        let options = RunOptions::default();
+        let mut bms = target("bms-v1", owner_only());
+        bms.disposable = false;
+        assert!(needs_fresh_server(&c, &bms, &options));
+        assert!(!needs_fresh_server(
+            &c,
+            &target("nova", owner_only()),
+            &options
+        ));
+        assert!(!needs_fresh_server(
+            &c,
+            &target("ecs-v1", owner_only()),
+            &options
+        ));
+        let skip = no_fresh_server(&bms, 7);
+        assert_eq!(skip.kind, SkipKind::Credentials);
+        assert!(skip.reason.contains("--fresh-server"), "{}", skip.reason);
+        assert!(skip.reason.contains("7 case(s)"), "{}", skip.reason);
+        assert!(skip.reason.contains("bms-os"), "{}", skip.reason);
     }
 
     #[test]

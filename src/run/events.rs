@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::results::{CaseResult, KnownStatus, RunResults, Verdict};
+use crate::report::failure::{self, Colour};
 
 /// A reporter could not write its output.
 #[derive(Debug, thiserror::Error)]
@@ -53,19 +54,38 @@ impl Reporter for JsonWriter {
     }
 }
 
-/// The terminal: a progress line on a TTY, only problems otherwise; always
-/// the final `N passed, N failed, N skipped` line on stdout.
+/// The terminal: a progress line on a TTY, only problems otherwise (a
+/// failed case as a block: step, expected over got, the answer, a curl
+/// repro); always the final `N passed, N failed, N skipped` line on stdout.
 pub struct Terminal {
     progress: bool,
+    colour: Colour,
+    /// Where the full transcripts are, named under the failures.
+    transcripts: Option<PathBuf>,
+    /// Gating skip reasons seen, with how many cases each: a reason is
+    /// printed for its first case only (a dialect without fresh servers
+    /// skips hundreds of cases for one reason).
+    skip_reasons: std::collections::BTreeMap<String, usize>,
 }
 
 impl Terminal {
-    /// Progress only on an interactive terminal outside CI.
-    pub fn detect() -> Self {
+    /// Progress only on an interactive terminal outside CI; colour there
+    /// too unless `NO_COLOR` is set. `transcripts`: the report holding every
+    /// exchange (the JUnit file), named when a case fails.
+    pub fn detect(transcripts: Option<PathBuf>) -> Self {
         use std::io::IsTerminal;
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+        let interactive = std::io::stderr().is_terminal() && !ci;
+        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Terminal {
-            progress: std::io::stderr().is_terminal() && !ci,
+            progress: interactive,
+            colour: if interactive && !no_colour {
+                Colour::On
+            } else {
+                Colour::Off
+            },
+            transcripts,
+            skip_reasons: std::collections::BTreeMap::new(),
         }
     }
 }
@@ -76,11 +96,17 @@ impl Reporter for Terminal {
         if self.progress {
             let _ = write!(err, "\r\x1b[2K[{done}/{total}] {}", result.id);
         }
-        if let Some(line) = problem_line(result) {
+        let shown = match result.known_failure {
+            None => failure::block(result, self.colour),
+            Some(_) => None,
+        }
+        .or_else(|| problem_line(result))
+        .filter(|_| self.first_with_its_reason(result));
+        if let Some(text) = shown {
             if self.progress {
                 let _ = write!(err, "\r\x1b[2K");
             }
-            let _ = writeln!(err, "{line}");
+            let _ = writeln!(err, "{}", text.trim_end());
         }
         let _ = err.flush();
     }
@@ -89,6 +115,11 @@ impl Reporter for Terminal {
         if self.progress {
             eprint!("\r\x1b[2K");
         }
+        // A closed stdout (`| head`) must not panic the run.
+        let mut out = std::io::stdout().lock();
+        for (reason, count) in self.skip_reasons.iter().filter(|(_, n)| **n > 1) {
+            eprintln!("SKIP  {count} cases in all: {reason}");
+        }
         let s = &results.summary;
         let avoidable = results
             .cases
@@ -96,23 +127,60 @@ impl Reporter for Terminal {
             .filter(|c| c.verdict == Verdict::Skip && c.gates())
             .count();
         if avoidable > 0 {
-            println!(
+            let _ = writeln!(
+                out,
                 "{avoidable} cases skipped for a missing credential or server: pass the flags their reasons name"
             );
         }
+        let failed: Vec<&str> = results
+            .cases
+            .iter()
+            .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error) && c.gates())
+            .map(|c| c.id.as_str())
+            .collect();
+        if !failed.is_empty() {
+            let _ = writeln!(out, "failures:");
+            for id in &failed {
+                let _ = writeln!(out, "    {id}");
+            }
+            if let Some(path) = &self.transcripts {
+                let _ = writeln!(
+                    out,
+                    "every request of these cases (setup and cleanup too), with curl repros: {}",
+                    path.display()
+                );
+            }
+            let _ = writeln!(out, "rerun one: metaconform run --exact ID");
+        }
         if s.errors > 0 || s.known_failures > 0 || s.fixed > 0 {
-            println!(
+            let _ = writeln!(
+                out,
                 "({} of the failed are errors; {} known failures do not gate; {} known failures now pass)",
                 s.errors, s.known_failures, s.fixed
             );
         }
-        println!(
+        let _ = writeln!(
+            out,
             "{} passed, {} failed, {} skipped",
             s.passed,
             s.failed + s.errors,
             s.skipped
         );
         Ok(())
+    }
+}
+
+impl Terminal {
+    /// Whether `result` is not a gating skip whose reason was shown already
+    /// (counting it either way).
+    fn first_with_its_reason(&mut self, result: &CaseResult) -> bool {
+        if !(result.verdict == Verdict::Skip && result.gates()) {
+            return true;
+        }
+        let reason = result.reason.clone().unwrap_or_default();
+        let seen = self.skip_reasons.entry(reason).or_insert(0);
+        *seen += 1;
+        *seen == 1
     }
 }
 

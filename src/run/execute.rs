@@ -6,15 +6,17 @@
 //! case itself is in trouble, `skip` when [`applicability`] says so.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cases::format::{Case, Expect, Identity, ServerRef, Step, StepOp};
 use crate::model::pipeline::Op;
-use crate::target::Target;
 use crate::target::http::{Exchange, RecordedRequest, RecordedResponse, Transport};
+use crate::target::{AccessKeyPair, Target};
 
 use super::RunOptions;
 use super::applicability::{self, Skip};
+use super::auth_guard::AuthGuard;
 use super::check;
 use super::redact::Redactor;
 use super::requests::{self, Action, BuildError};
@@ -36,6 +38,8 @@ pub struct Context {
     pub transport: Transport,
     pub redactor: Redactor,
     pub options: RunOptions,
+    /// Stops the run on repeated 401s to AK/SK-signed requests.
+    pub auth_guard: Arc<AuthGuard>,
 }
 
 /// The servers a case may use.
@@ -51,6 +55,7 @@ pub struct Session<'a> {
     pub transport: &'a Transport,
     pub redactor: &'a Redactor,
     pub options: &'a RunOptions,
+    pub auth_guard: &'a Arc<AuthGuard>,
     pub records: Vec<ExchangeRecord>,
     /// The 1-based step being run, for records sent on its behalf (polls
     /// after an action).
@@ -66,12 +71,40 @@ impl Session<'_> {
         step: Option<usize>,
         identity: Identity,
     ) -> Exchange {
-        let exchange = self.transport.send(request).await;
+        let key = super::signing_key(&self.target.credentials, identity);
+        let exchange = dispatch(self.transport, self.auth_guard, request, key).await;
         let step = step.or(self.current_step.filter(|_| purpose == Purpose::Step));
         self.records
             .push(self.redactor.record(&exchange, purpose, step, identity));
         exchange
     }
+}
+
+/// Send `request`, signed with `key` if given. Signed requests feed the
+/// [`AuthGuard`]; once it has tripped, nothing more is sent.
+pub async fn dispatch(
+    transport: &Transport,
+    guard: &AuthGuard,
+    request: RecordedRequest,
+    key: Option<&AccessKeyPair>,
+) -> Exchange {
+    if guard.tripped() {
+        return Exchange {
+            request,
+            response: None,
+            error: Some(
+                "not sent: the run stopped after repeated 401s to AK/SK-signed requests".into(),
+            ),
+            elapsed: std::time::Duration::ZERO,
+        };
+    }
+    let exchange = transport.send_signed(request, key).await;
+    if key.is_some()
+        && let Some(response) = &exchange.response
+    {
+        guard.observe(response.status);
+    }
+    exchange
 }
 
 /// Why a step did not pass.
@@ -94,17 +127,15 @@ pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_
     let started = Instant::now();
     let case = &loaded.case;
     let mut result = blank_result(loaded);
-    if let Err(Skip { kind, reason }) = applicability::check(case, &ctx.target, &ctx.options) {
-        result.verdict = Verdict::Skip;
-        result.skip_kind = Some(kind);
-        result.reason = Some(reason);
-        return result;
+    if let Err(skip) = applicability::check(case, &ctx.target, &ctx.options) {
+        return skipped(loaded, skip);
     }
     let mut session = Session {
         target: &ctx.target,
         transport: &ctx.transport,
         redactor: &ctx.redactor,
         options: &ctx.options,
+        auth_guard: &ctx.auth_guard,
         records: Vec::new(),
         current_step: None,
     };
@@ -125,6 +156,15 @@ pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_
     apply_outcome(&mut result, outcome, cleanup);
     result.exchanges = session.records;
     result.duration_ms = millis(started.elapsed());
+    result
+}
+
+/// The result of a case that does not run, and why.
+pub fn skipped(loaded: &LoadedCase, Skip { kind, reason }: Skip) -> CaseResult {
+    let mut result = blank_result(loaded);
+    result.verdict = Verdict::Skip;
+    result.skip_kind = Some(kind);
+    result.reason = Some(reason);
     result
 }
 
@@ -361,7 +401,10 @@ impl Session<'_> {
             let key = format!("{}{i:03}", fan.prefix);
             let request = requests::concurrent_request(self.target, fan.op, &key, server, sender)?;
             let transport = self.transport.clone();
-            tasks.spawn(async move { transport.send(request).await });
+            let signer = super::signing_key(&self.target.credentials, step.identity).cloned();
+            let guard = self.auth_guard.clone();
+            tasks
+                .spawn(async move { dispatch(&transport, &guard, request, signer.as_ref()).await });
         }
         let exchanges = tasks.join_all().await;
         let mut broken = Vec::new();

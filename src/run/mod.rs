@@ -7,9 +7,11 @@
 //! expectations, [`execute`] runs one case, [`schedule`] runs many
 //! concurrently on different servers, [`results`] is the outcome as data,
 //! [`events`] fans it out to reporters, [`known_failures`] marks what an
-//! endpoint is known to fail and [`embedded`] makes the mock a target.
+//! endpoint is known to fail, [`embedded`] makes the mock a target and
+//! [`auth_guard`] stops a run whose AK/SK signatures are refused.
 
 pub mod applicability;
+pub mod auth_guard;
 pub mod check;
 pub mod embedded;
 pub mod events;
@@ -24,7 +26,7 @@ pub mod servers;
 use std::time::Duration;
 
 use crate::cases::format::Identity;
-use crate::target::Credentials;
+use crate::target::{AccessKeyPair, Credentials};
 
 /// How the runner behaves, beyond the target.
 #[derive(Debug, Clone)]
@@ -62,9 +64,22 @@ pub fn token_var(identity: Identity) -> Option<&'static str> {
     }
 }
 
-/// The token of `identity`: `Ok(None)` for [`Identity::None`], `Err` with
-/// the flag to pass when the user did not give it.
+/// The access key that signs `identity`'s requests: the project member's,
+/// when the user gave one (every other identity uses a token).
+pub fn signing_key(creds: &Credentials, identity: Identity) -> Option<&AccessKeyPair> {
+    match identity {
+        Identity::Owner => creds.access_key.as_ref(),
+        _ => None,
+    }
+}
+
+/// The token of `identity`: `Ok(None)` for [`Identity::None`] and for a
+/// member who signs with AK/SK instead, `Err` with the flag to pass when
+/// the user did not give it.
 pub fn token_of(creds: &Credentials, identity: Identity) -> Result<Option<&str>, &'static str> {
+    if signing_key(creds, identity).is_some() {
+        return Ok(None);
+    }
     let (token, flag) = match identity {
         Identity::None => return Ok(None),
         Identity::Owner => (&creds.token, "--token"),

@@ -34,6 +34,11 @@ impl Redactor {
                 secrets.push((token.to_string(), format!("${var}")));
             }
         }
+        if let Some(key) = &creds.access_key
+            && !key.sk.is_empty()
+        {
+            secrets.push((key.sk.clone(), "$HUAWEICLOUD_SDK_SK".to_string()));
+        }
         // Longest first, so a token containing another is replaced whole.
         secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
         Redactor { secrets }
@@ -165,5 +170,45 @@ mod tests {
         assert_eq!(record.token_var.as_deref(), Some("OS_TOKEN"));
         let response = record.response.unwrap();
         assert_eq!(response.body_hex.as_deref(), Some("ff61"));
+    }
+
+    #[test]
+    fn a_signed_request_shows_neither_signature_nor_secret_key() {
+        let creds = Credentials {
+            access_key: Some(crate::target::AccessKeyPair {
+                ak: "AKEXAMPLE".into(),
+                sk: "secret-key-value".into(),
+            }),
+            ..Credentials::default()
+        };
+        let mut request = RecordedRequest {
+            method: "POST".into(),
+            url: "http://127.0.0.1:1/v1/p/cloudservers/s/metadata".into(),
+            headers: vec![("X-Project-Id".into(), "p".into())],
+            body: b"{\"echo\": \"secret-key-value\"}".to_vec(),
+        };
+        let date = crate::target::sign::SdkDate::from_unix(1_700_000_000);
+        let key = creds.access_key.clone().unwrap();
+        crate::target::sign::sign_recorded(&mut request, &key.key(), date).unwrap();
+        let signature = request
+            .headers
+            .iter()
+            .find(|(n, _)| n == "Authorization")
+            .map(|(_, v)| v.clone())
+            .unwrap();
+        let exchange = Exchange {
+            request,
+            response: None,
+            error: None,
+            elapsed: Duration::ZERO,
+        };
+        let record =
+            Redactor::new(&creds).record(&exchange, Purpose::Step, Some(1), Identity::Owner);
+        let text = serde_json::to_string(&record).unwrap();
+        assert!(!text.contains("secret-key-value"), "{text}");
+        assert!(!text.contains(&signature), "{text}");
+        assert!(text.contains("$HUAWEICLOUD_SDK_SK"), "{text}");
+        assert!(text.contains("X-Sdk-Date"), "{text}");
+        assert!(!format!("{creds:?}").contains("secret-key-value"));
     }
 }

@@ -81,6 +81,9 @@ pub fn raw_op(method: &str, path: &str) -> Option<Op> {
 pub struct Sender<'a> {
     pub token: Option<&'a str>,
     pub microversion: Option<&'a str>,
+    /// `X-Project-Id` for a request the transport signs with AK/SK (spec
+    /// §7.4: added before signing, and signed).
+    pub project_header: Option<&'a str>,
 }
 
 impl Sender<'_> {
@@ -91,6 +94,9 @@ impl Sender<'_> {
         }
         if let Some(token) = self.token {
             headers.push(("X-Auth-Token".into(), token.into()));
+        }
+        if let Some(project) = self.project_header {
+            headers.push(("X-Project-Id".into(), project.into()));
         }
         if let Some(v) = self.microversion {
             headers.push(("OpenStack-API-Version".into(), format!("compute {v}")));

@@ -2,7 +2,10 @@
 //!
 //! `--jobs N` workers are started (at most one per server the target
 //! offers); each takes the next case, runs it on its server and sends the
-//! result to the reporters as soon as it is known. Before anything runs, a
+//! result to the reporters as soon as it is known. Where the target cannot
+//! empty a server's metadata between cases, each case that runs takes a
+//! server of [`Target::fresh_servers`](crate::target::Target) instead, and is
+//! skipped (naming `--fresh-server`) when none is left. Before anything runs, a
 //! preflight reads the first server: if that fails, nothing runs (exit 3).
 
 use std::collections::BTreeMap;
@@ -14,8 +17,9 @@ use tokio::sync::mpsc;
 
 use crate::cases::format::{Identity, ServerRef};
 
+use super::applicability::{Skip, needs_fresh_server, no_fresh_server};
 use super::events::Reporter;
-use super::execute::{Assignment, Context, Session, run_case};
+use super::execute::{Assignment, Context, Session, run_case, skipped};
 use super::known_failures::KnownFailures;
 use super::requests;
 use super::results::{
@@ -36,15 +40,15 @@ pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
     let server = target.servers.first().ok_or_else(|| {
         Unreachable("no server to test: pass --server ID (a server of the project)".into())
     })?;
-    let token = target.credentials.token.as_deref();
+    let creds = &target.credentials;
+    let key = super::signing_key(creds, Identity::Owner);
     let sender = requests::Sender {
-        token,
+        token: super::token_of(creds, Identity::Owner).ok().flatten(),
         microversion: None,
+        project_header: key.map(|_| target.project_id.as_str()),
     };
-    let exchange = ctx
-        .transport
-        .send(requests::show_request(target, server, sender))
-        .await;
+    let request = requests::show_request(target, server, sender);
+    let exchange = super::execute::dispatch(&ctx.transport, &ctx.auth_guard, request, key).await;
     match exchange.response {
         None => Err(Unreachable(format!(
             "cannot reach {}: {}",
@@ -52,6 +56,10 @@ pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
             exchange.error.as_deref().unwrap_or("no response")
         ))),
         Some(r) if r.status == 200 => Ok(()),
+        Some(r) if r.status == 401 && key.is_some() => Err(Unreachable(format!(
+            "GET {} answered 401 to an AK/SK-signed request: check --ak, --sk, --project-id and this machine's clock (X-Sdk-Date must be within 15 minutes)",
+            ctx.redactor.text(&exchange.request.url)
+        ))),
         Some(r) => Err(Unreachable(format!(
             "GET {} answered {}: check --endpoint, --project-id, the token and --server",
             ctx.redactor.text(&exchange.request.url),
@@ -118,6 +126,10 @@ pub async fn run_all(
 ) {
     let workers = ctx.options.jobs.clamp(1, ctx.target.servers.len().max(1));
     let next = Arc::new(AtomicUsize::new(0));
+    let fresh_needed = cases
+        .iter()
+        .filter(|c| needs_fresh_server(&c.case, &ctx.target, &ctx.options))
+        .count();
     // Workers share an alt server when there are fewer alt servers than
     // workers: cases that use one take its lock, so one case's lock or
     // write on it cannot meet another's.
@@ -128,6 +140,7 @@ pub async fn run_all(
             .map(|s| (s.clone(), tokio::sync::Mutex::new(())))
             .collect(),
     );
+    let fresh_next = Arc::new(AtomicUsize::new(0));
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..workers {
         let shared = Shared {
@@ -136,6 +149,8 @@ pub async fn run_all(
             next: next.clone(),
             results: results.clone(),
             alt_locks: alt_locks.clone(),
+            fresh_next: fresh_next.clone(),
+            fresh_needed,
         };
         tasks.spawn(async move { work(worker, &shared).await });
     }
@@ -149,6 +164,28 @@ struct Shared {
     next: Arc<AtomicUsize>,
     results: mpsc::UnboundedSender<(usize, CaseResult)>,
     alt_locks: Arc<BTreeMap<String, tokio::sync::Mutex<()>>>,
+    /// The next of the target's fresh servers to hand out.
+    fresh_next: Arc<AtomicUsize>,
+    /// How many cases of the run need a fresh server.
+    fresh_needed: usize,
+}
+
+impl Shared {
+    /// The server `case` runs on: the worker's `own`, or, where the target
+    /// cannot empty metadata between cases, the next fresh server (a skip
+    /// when none is left).
+    fn server_for<'s>(&'s self, case: &LoadedCase, own: &'s str) -> Result<&'s str, Skip> {
+        let target = &self.ctx.target;
+        if !needs_fresh_server(&case.case, target, &self.ctx.options) {
+            return Ok(own);
+        }
+        let index = self.fresh_next.fetch_add(1, Ordering::Relaxed);
+        target
+            .fresh_servers
+            .get(index)
+            .map(String::as_str)
+            .ok_or_else(|| no_fresh_server(target, self.fresh_needed))
+    }
 }
 
 /// Whether any step of the case addresses the second project's server.
@@ -177,6 +214,9 @@ async fn work(worker: usize, shared: &Shared) {
         let Some(case) = shared.cases.get(index) else {
             return;
         };
+        if ctx.auth_guard.tripped() {
+            return;
+        }
         let lock = alt_server
             .filter(|_| uses_alt_server(case))
             .and_then(|s| shared.alt_locks.get(s));
@@ -184,7 +224,20 @@ async fn work(worker: usize, shared: &Shared) {
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
-        let result = run_case(ctx, case, assignment).await;
+        let result = match shared.server_for(case, server) {
+            Ok(server) => {
+                run_case(
+                    ctx,
+                    case,
+                    Assignment {
+                        server,
+                        ..assignment
+                    },
+                )
+                .await
+            }
+            Err(skip) => skipped(case, skip),
+        };
         if shared.results.send((index, result)).is_err() {
             return;
         }
@@ -199,6 +252,7 @@ async fn baseline(ctx: &Context, server: &str) {
         transport: &ctx.transport,
         redactor: &ctx.redactor,
         options: &ctx.options,
+        auth_guard: &ctx.auth_guard,
         records: Vec::new(),
         current_step: None,
     };

@@ -409,11 +409,13 @@ impl Session<'_> {
         identity: Identity,
         microversion: Option<&'s str>,
     ) -> Sender<'s> {
+        let signed = super::signing_key(&self.target.credentials, identity).is_some();
         Sender {
             token: super::token_of(&self.target.credentials, identity)
                 .ok()
                 .flatten(),
             microversion,
+            project_header: signed.then_some(self.target.project_id.as_str()),
         }
     }
 }

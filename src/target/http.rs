@@ -112,6 +112,28 @@ impl Transport {
         }
     }
 
+    /// Send `request`, first signing it with `key` (AK/SK, spec §7.4) when
+    /// one is given; the exchange records the signed request. A request
+    /// that cannot be signed is not sent: the exchange says why.
+    pub async fn send_signed(
+        &self,
+        mut request: RecordedRequest,
+        key: Option<&crate::target::AccessKeyPair>,
+    ) -> Exchange {
+        use crate::target::sign::{SdkDate, sign_recorded};
+        if let Some(key) = key
+            && let Err(e) = sign_recorded(&mut request, &key.key(), SdkDate::now())
+        {
+            return Exchange {
+                request,
+                response: None,
+                error: Some(format!("cannot sign the request with AK/SK: {e}")),
+                elapsed: Duration::ZERO,
+            };
+        }
+        self.send(request).await
+    }
+
     /// Send a URL whose path has a `.` or `..` segment (a key named `.`)
     /// exactly as written. reqwest parses URLs the WHATWG way, which removes
     /// dot segments (`%2E` too), so such a request would reach another
@@ -143,8 +165,15 @@ impl Transport {
             let path = uri.path_and_query().map_or("/", |p| p.as_str());
             let mut builder = hyper::Request::builder()
                 .method(request.method.as_str())
-                .uri(path)
-                .header("host", authority.as_str());
+                .uri(path);
+            // A signed request already carries the `Host` it signed.
+            if !request
+                .headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("host"))
+            {
+                builder = builder.header("host", authority.as_str());
+            }
             for (name, value) in &request.headers {
                 builder = builder.header(name.as_str(), value.as_str());
             }
@@ -218,16 +247,21 @@ impl Transport {
     }
 }
 
-/// Whether the URL's path has a `.` or `..` segment (literal or `%2E`).
-pub fn has_dot_segment(url: &str) -> bool {
+/// The path of `url` exactly as written (no dot-segment removal, no
+/// re-encoding), without query or fragment; `""` when there is none.
+pub fn raw_path(url: &str) -> &str {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
-    let path = after_scheme
+    after_scheme
         .find('/')
         .map_or("", |i| &after_scheme[i..])
         .split(['?', '#'])
         .next()
-        .unwrap_or_default();
-    path.split('/').any(|segment| {
+        .unwrap_or_default()
+}
+
+/// Whether the URL's path has a `.` or `..` segment (literal or `%2E`).
+pub fn has_dot_segment(url: &str) -> bool {
+    raw_path(url).split('/').any(|segment| {
         let lower = segment.to_ascii_lowercase().replace("%2e", ".");
         lower == "." || lower == ".."
     })

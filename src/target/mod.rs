@@ -9,11 +9,42 @@ pub mod sign;
 
 use crate::profile::Profile;
 
-/// Credentials for the identities a case may use (spec §7.3).
+/// A Huawei access key and its secret (spec §7.4). `Debug` never shows
+/// the secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AccessKeyPair {
+    pub ak: String,
+    pub sk: String,
+}
+
+impl AccessKeyPair {
+    /// The borrowed form [`sign`] takes.
+    pub fn key(&self) -> sign::AccessKey<'_> {
+        sign::AccessKey {
+            ak: &self.ak,
+            sk: &self.sk,
+        }
+    }
+}
+
+impl std::fmt::Debug for AccessKeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessKeyPair")
+            .field("ak", &self.ak)
+            .field("sk", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Credentials for the identities a case may use (spec §7.3, §7.4).
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
     /// Project member of `project_id`.
     pub token: Option<String>,
+    /// The project member's AK/SK: when set, the member's requests are
+    /// signed (`SDK-HMAC-SHA256`, with `X-Project-Id`) instead of carrying
+    /// `token`. The other identities always use tokens.
+    pub access_key: Option<AccessKeyPair>,
     pub admin_token: Option<String>,
     pub reader_token: Option<String>,
     /// Member of a second project, for isolation cases.
@@ -34,12 +65,38 @@ pub struct Target {
     pub servers: Vec<String>,
     /// Servers of the alt project (isolation cases).
     pub alt_servers: Vec<String>,
+    /// Servers no case has written to, each used by one case only: how a
+    /// dialect that cannot empty a server's metadata is tested (see
+    /// [`Target::can_reset_metadata`]).
+    pub fresh_servers: Vec<String>,
     /// The target is disposable (the embedded server): replace-all and state
     /// changes are always allowed.
     pub disposable: bool,
 }
 
 impl Target {
+    /// The target a startup line describes (also for `metaconform serve` run
+    /// as a separate process).
+    pub fn from_startup(info: &crate::serve::StartupInfo, profile: Profile) -> Target {
+        Target {
+            endpoint: info.endpoint.clone(),
+            project_id: info.project_id.clone(),
+            profile,
+            credentials: Credentials {
+                token: Some(info.token.clone()),
+                access_key: None,
+                admin_token: Some(info.admin_token.clone()),
+                reader_token: Some(info.reader_token.clone()),
+                alt_token: Some(info.alt_token.clone()),
+                alt_project_id: Some(info.alt_project_id.clone()),
+            },
+            servers: info.servers.clone(),
+            alt_servers: info.alt_servers.clone(),
+            fresh_servers: Vec::new(),
+            disposable: true,
+        }
+    }
+
     /// Expand a profile path (`/servers/{server}/metadata/{key}`) against the
     /// endpoint. `key` is percent-encoded here, every byte but the unreserved
     /// set, so `/` and `%` in keys reach the server as data.
@@ -51,6 +108,18 @@ impl Target {
             out = out.replace("{key}", &encode_segment(key));
         }
         format!("{}{}", self.endpoint.trim_end_matches('/'), out)
+    }
+
+    /// Whether the runner can empty a server's user metadata between
+    /// cases: with delete-one, or with replace-all where that cannot remove
+    /// system keys (the dialect owns none, or the target is disposable).
+    /// Where it cannot, every case that runs needs a fresh server.
+    pub fn can_reset_metadata(&self) -> bool {
+        use crate::model::pipeline::Op;
+        let profile = &self.profile;
+        let replace = profile.op(&Op::Replace).is_some()
+            && (profile.file.system_keys.is_empty() || self.disposable);
+        replace || profile.op(&Op::Delete(String::new())).is_some()
     }
 
     /// The URL of a server resource (`/servers/{server}` etc.), relative to

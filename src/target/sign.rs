@@ -228,9 +228,16 @@ pub fn sign_recorded(
     {
         request.headers.push(("Host".to_string(), host));
     }
+    // A path with dot segments is sent verbatim (see `Transport::send`),
+    // so sign it as written, not as the URL parser normalises it.
+    let path = if crate::target::http::has_dot_segment(&request.url) {
+        crate::target::http::raw_path(&request.url)
+    } else {
+        url.path()
+    };
     let parts = RequestParts {
         method: &request.method,
-        path: url.path(),
+        path,
         query: url.query().unwrap_or(""),
         headers: &request.headers,
         body: &request.body,

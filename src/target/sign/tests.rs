@@ -837,3 +837,34 @@ proptest! {
         let _ = verify(&parts, prop_now(), |_| Some("sk".to_string()));
     }
 }
+
+#[test]
+fn sign_recorded_signs_a_dot_segment_path_as_sent() {
+    // The transport sends `.`/`..` segments verbatim; a signature over the
+    // normalised path (`/v1/p/s/metadata/`) would not verify.
+    let when = date("20060102T150405Z");
+    let mut req = RecordedRequest {
+        method: "DELETE".into(),
+        url: "http://127.0.0.1:8080/v1/p/s/metadata/..".into(),
+        headers: Vec::new(),
+        body: Vec::new(),
+    };
+    sign_recorded(&mut req, &GO_KEY, when).unwrap();
+    let lookup = |ak: &str| (ak == "AccessKey").then(|| "SecretKey".to_string());
+    let as_sent = RequestParts {
+        method: "DELETE",
+        path: "/v1/p/s/metadata/..",
+        query: "",
+        headers: &req.headers,
+        body: b"",
+    };
+    assert_eq!(verify(&as_sent, when, lookup), Ok("AccessKey".into()));
+    let normalised = RequestParts {
+        path: "/v1/p/s/",
+        ..as_sent
+    };
+    assert_eq!(
+        verify(&normalised, when, lookup),
+        Err(VerifyError::BadSignature)
+    );
+}
