@@ -65,6 +65,36 @@ pub fn load_dir(dir: &Path) -> Result<Vec<LoadedCase>, Vec<Diagnostic>> {
     finish(placed, diags)
 }
 
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
+}
+
+/// Where cases come from when `--cases` is not given: `./cases` if it is a
+/// folder, else the catalogue compiled into the binary.
+pub fn default_source() -> Option<PathBuf> {
+    let local = PathBuf::from("cases");
+    local.is_dir().then_some(local)
+}
+
+/// The catalogue compiled into the binary (the `cases/` folder at build
+/// time), for runs outside a checkout. Paths read `<builtin>/area/file.yaml`.
+pub fn load_builtin() -> Result<Vec<LoadedCase>, Vec<Diagnostic>> {
+    let root = Path::new("<builtin>");
+    let mut placed = Vec::new();
+    let mut diags = Vec::new();
+    let mut texts = BTreeMap::new();
+    for (relative, text) in builtin::CATALOGUE {
+        let path = root.join(relative);
+        match parse_file(&path, text, &area_of(root, &path)) {
+            Ok(cases) => placed.extend(cases),
+            Err(errors) => diags.extend(errors),
+        }
+        texts.insert(path, text.to_string());
+    }
+    diags.extend(duplicate_ids(&placed, &texts));
+    finish(placed, diags)
+}
+
 /// Load one file's text (named `path` in diagnostics). The area is the
 /// name of the file's parent folder.
 pub fn load_str(path: &Path, text: &str) -> Result<Vec<LoadedCase>, Vec<Diagnostic>> {

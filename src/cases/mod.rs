@@ -9,4 +9,4 @@ pub mod loader;
 pub mod table;
 
 pub use coverage::{RULES, Rule, coverage, missing};
-pub use loader::{LoadedCase, load_dir, load_str};
+pub use loader::{LoadedCase, default_source, load_builtin, load_dir, load_str};

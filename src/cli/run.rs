@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::cases::{LoadedCase, load_dir};
+use crate::cases::{LoadedCase, default_source, load_builtin, load_dir};
 use crate::cli::Exit;
 use crate::profile::format::ErrorShape;
 use crate::profile::{self, Profile};
@@ -115,8 +115,9 @@ pub struct RunArgs {
     #[arg(long)]
     pub dialect_dir: Option<PathBuf>,
     /// Folder of case files.
-    #[arg(long, default_value = "cases")]
-    pub cases: PathBuf,
+    /// Default: `./cases` if present, else the catalogue built into the binary.
+    #[arg(long)]
+    pub cases: Option<PathBuf>,
     #[arg(long, default_value = "reports/junit.xml")]
     pub junit: PathBuf,
     #[arg(long, default_value = "reports/results.json")]
@@ -176,7 +177,7 @@ pub fn main(args: RunArgs) -> ExitCode {
 fn run(args: RunArgs) -> Result<Exit, Stop> {
     let profile = profile::resolve(&args.dialect, args.dialect_dir.as_deref())
         .map_err(|d| Stop(Exit::Usage, d.to_string()))?;
-    let cases = select(load_cases(&args.cases)?, &args);
+    let cases = select(load_cases(args.cases.as_deref())?, &args);
     if args.list {
         return list(&cases, args.format);
     }
@@ -210,13 +211,19 @@ fn run(args: RunArgs) -> Result<Exit, Stop> {
     runtime.block_on(execute(args, profile, cases, known, faults, remote))
 }
 
-fn load_cases(dir: &Path) -> Result<Vec<LoadedCase>, Stop> {
-    load_dir(dir).map_err(|diags| {
+fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, Stop> {
+    let dir = dir.map(Path::to_path_buf).or_else(default_source);
+    let loaded = match &dir {
+        Some(dir) => load_dir(dir),
+        None => load_builtin(),
+    };
+    let shown = dir.map_or("<builtin>".to_string(), |d| d.display().to_string());
+    loaded.map_err(|diags| {
         let mut text: String = diags.iter().map(|d| format!("{d}\n")).collect();
         text.push_str(&format!(
             "error: {} problem(s) in the case files under {}",
             diags.len(),
-            dir.display()
+            shown
         ));
         Stop(Exit::Usage, text)
     })
