@@ -40,6 +40,7 @@ pub struct App {
     projects: Projects,
     faults: FaultSet,
     huawei: HuaweiState,
+    overlap: metadata::Overlap,
 }
 
 /// One routed request, as the handlers see it.
@@ -124,7 +125,13 @@ impl App {
             projects,
             faults,
             huawei,
+            overlap: metadata::Overlap::default(),
         })
+    }
+
+    /// Where `lost-update` writes meet.
+    pub fn overlap(&self) -> &metadata::Overlap {
+        &self.overlap
     }
 
     /// AK/SK pairs and batch-action jobs (Huawei dialects).

@@ -108,7 +108,7 @@ const CATALOGUE: &[FaultInfo] = &[
     info(
         "lost-update",
         None,
-        "writes read, sleep 2 ms, then write without holding the lock: concurrent merges lose keys",
+        "writes read, wait (up to 1 s) for another write to read, then write: concurrent merges lose keys",
     ),
     info(
         "merge-returns-request",

@@ -4,8 +4,10 @@
 //!
 //! The world's lock is held from the read of the server to the write of the
 //! decided map, so concurrent writes to one server are linearizable. The
-//! `lost-update` fault drops the lock between the two on purpose.
+//! `lost-update` fault drops the lock between the two on purpose, and
+//! [`Overlap`] makes two concurrent writes meet between read and write.
 
+use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
 use crate::model::Metadata;
@@ -18,8 +20,34 @@ use super::message::HttpResponse;
 use super::respond;
 use super::routes::MetaOp;
 
-/// How long `lost-update` waits between its read and its write.
-const LOST_UPDATE_PAUSE: Duration = Duration::from_millis(2);
+/// The longest a `lost-update` write waits, after its read, for another
+/// write to read the same state. Only a write with no concurrent partner
+/// waits this long.
+const LOST_UPDATE_WAIT: Duration = Duration::from_millis(1000);
+
+/// The `lost-update` fault's meeting point: a write that has read waits until
+/// another write has read too (or [`LOST_UPDATE_WAIT`] passes), so of two
+/// concurrent writes one always overwrites the other, however the threads
+/// are scheduled.
+#[derive(Debug, Default)]
+pub struct Overlap {
+    reads: Mutex<u64>,
+    another_read: Condvar,
+}
+
+impl Overlap {
+    /// Count this write's read and wait for the next one.
+    fn wait_for_another_read(&self) {
+        // A poisoned counter only means a handler panicked; it is still a count.
+        let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
+        *reads += 1;
+        let mine = *reads;
+        self.another_read.notify_all();
+        let _ = self
+            .another_read
+            .wait_timeout_while(reads, LOST_UPDATE_WAIT, |reads| *reads == mine);
+    }
+}
 
 /// Answer one metadata request.
 pub fn handle(call: &Call<'_>, meta_op: MetaOp) -> HttpResponse {
@@ -68,8 +96,9 @@ fn decide_and_store(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
     decision
 }
 
-/// The `lost-update` fault: read under the lock, pause, write under the lock
-/// again, so a concurrent write in between is overwritten.
+/// The `lost-update` fault: read under the lock, wait for another write's
+/// read ([`Overlap`]), write under the lock again, so the concurrent write is
+/// overwritten.
 fn decide_without_lock(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
     let seen = call
         .world()
@@ -77,7 +106,7 @@ fn decide_without_lock(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
         .map(|s| call.faults().server(s, request.caller).into_owned());
     let decision = decide(call.rules, request, seen.as_ref());
     if let Some(store) = &decision.store {
-        std::thread::sleep(LOST_UPDATE_PAUSE);
+        call.app.overlap().wait_for_another_read();
         if let Some(server) = call.world().get_mut(request.server_id) {
             server.metadata = store.clone();
         }
