@@ -108,7 +108,7 @@ const CATALOGUE: &[FaultInfo] = &[
     info(
         "lost-update",
         None,
-        "writes read, wait (up to 1 s) for another write to read, then write: concurrent merges lose keys",
+        "writes read, wait for a concurrent write to read too, then write: concurrent merges lose keys",
     ),
     info(
         "merge-returns-request",

@@ -7,8 +7,8 @@
 //! `lost-update` fault drops the lock between the two on purpose, and
 //! [`Overlap`] makes two concurrent writes meet between read and write.
 
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crate::model::Metadata;
 use crate::model::body::{self, Wrapper};
@@ -20,32 +20,67 @@ use super::message::HttpResponse;
 use super::respond;
 use super::routes::MetaOp;
 
-/// The longest a `lost-update` write waits, after its read, for another
-/// write to read the same state. Only a write with no concurrent partner
-/// waits this long.
+/// How long a `lost-update` write, alone in the handler, waits after its
+/// read for another write to arrive and read the same state.
+const LOST_UPDATE_PAUSE: Duration = Duration::from_millis(2);
+/// How long it waits for the read of a write already in the handler.
 const LOST_UPDATE_WAIT: Duration = Duration::from_millis(1000);
 
-/// The `lost-update` fault's meeting point: a write that has read waits until
-/// another write has read too (or [`LOST_UPDATE_WAIT`] passes), so of two
-/// concurrent writes one always overwrites the other, however the threads
-/// are scheduled.
+/// The `lost-update` fault's meeting point. A write that has read waits until
+/// another write has read too: up to [`LOST_UPDATE_WAIT`] while another write
+/// is in the handler (its read comes, so the two always overlap and one is
+/// lost, however the threads are scheduled), otherwise only
+/// [`LOST_UPDATE_PAUSE`], so sequential clients are not slowed down.
 #[derive(Debug, Default)]
 pub struct Overlap {
-    reads: Mutex<u64>,
-    another_read: Condvar,
+    writes: Mutex<Writes>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Writes {
+    in_handler: usize,
+    reads: u64,
 }
 
 impl Overlap {
-    /// Count this write's read and wait for the next one.
+    fn writes(&self) -> MutexGuard<'_, Writes> {
+        // A poisoned lock only means a handler panicked; the counts stand.
+        self.writes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn enter(&self) {
+        self.writes().in_handler += 1;
+        self.changed.notify_all();
+    }
+
+    fn leave(&self) {
+        let mut writes = self.writes();
+        writes.in_handler = writes.in_handler.saturating_sub(1);
+        self.changed.notify_all();
+    }
+
+    /// Count this write's read and wait for another one (see [`Overlap`]).
     fn wait_for_another_read(&self) {
-        // A poisoned counter only means a handler panicked; it is still a count.
-        let mut reads = self.reads.lock().unwrap_or_else(|e| e.into_inner());
-        *reads += 1;
-        let mine = *reads;
-        self.another_read.notify_all();
-        let _ = self
-            .another_read
-            .wait_timeout_while(reads, LOST_UPDATE_WAIT, |reads| *reads == mine);
+        let start = Instant::now();
+        let mut writes = self.writes();
+        writes.reads += 1;
+        let mine = writes.reads;
+        self.changed.notify_all();
+        while writes.reads == mine {
+            let limit = if writes.in_handler > 1 {
+                LOST_UPDATE_WAIT
+            } else {
+                LOST_UPDATE_PAUSE
+            };
+            let Some(left) = limit.checked_sub(start.elapsed()) else {
+                return;
+            };
+            writes = match self.changed.wait_timeout(writes, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
     }
 }
 
@@ -100,6 +135,14 @@ fn decide_and_store(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
 /// read ([`Overlap`]), write under the lock again, so the concurrent write is
 /// overwritten.
 fn decide_without_lock(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
+    let overlap = call.app.overlap();
+    overlap.enter();
+    let decision = read_wait_write(call, request);
+    overlap.leave();
+    decision
+}
+
+fn read_wait_write(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
     let seen = call
         .world()
         .get(request.server_id)
