@@ -334,7 +334,7 @@ impl Session<'_> {
         let (request, op) = match step.op {
             StepOp::Raw => {
                 let raw = step.raw.as_ref().ok_or(BuildError::Missing("raw"))?;
-                let op = requests::raw_op(&raw.method, &raw.path);
+                let op = target.profile.op_at(&raw.method, &raw.path);
                 (
                     requests::raw_request(target, raw, server, sender, query)?,
                     op,

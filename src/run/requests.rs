@@ -49,33 +49,6 @@ pub fn abstract_op(op: StepOp, key: Option<&str>) -> Option<Op> {
     })
 }
 
-/// The metadata operation a raw request addresses, if it addresses one
-/// (`/metadata` or `/metadata/<key>` with a method the API routes).
-pub fn raw_op(method: &str, path: &str) -> Option<Op> {
-    let path = path.split('?').next().unwrap_or_default();
-    if path == "/metadata" {
-        return match method {
-            "GET" => Some(Op::List),
-            "POST" => Some(Op::Merge),
-            "PUT" => Some(Op::Replace),
-            _ => None,
-        };
-    }
-    let key = path.strip_prefix("/metadata/")?;
-    if key.is_empty() || key.contains('/') {
-        return None;
-    }
-    let key = percent_encoding::percent_decode_str(key)
-        .decode_utf8_lossy()
-        .into_owned();
-    match method {
-        "GET" => Some(Op::Get(key)),
-        "PUT" => Some(Op::Set(key)),
-        "DELETE" => Some(Op::Delete(key)),
-        _ => None,
-    }
-}
-
 /// Who sends a request and with which version headers.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sender<'a> {
@@ -400,18 +373,6 @@ pub fn string_map(map: &BTreeMap<String, String>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn raw_paths_map_to_operations() {
-        assert_eq!(raw_op("POST", "/metadata"), Some(Op::Merge));
-        assert_eq!(
-            raw_op("PUT", "/metadata/a%20b"),
-            Some(Op::Set("a b".into()))
-        );
-        assert_eq!(raw_op("DELETE", "/metadata"), None);
-        assert_eq!(raw_op("GET", "/metadata/a/b"), None);
-        assert_eq!(raw_op("GET", "/metadata?x=1"), Some(Op::List));
-    }
 
     #[test]
     fn sized_body_has_the_exact_size_and_parses() {
