@@ -256,6 +256,8 @@ impl ServerAction {
 /// `locked` appears in server show from 2.9 (spec §6.2).
 pub const LOCK_REASON_FROM: Microversion = Microversion::new(2, 73);
 pub const LOCKED_SHOWN_FROM: Microversion = Microversion::new(2, 9);
+/// `maxImageMeta` leaves `GET /limits` at 2.39.
+pub const IMAGE_META_UNTIL: Microversion = Microversion::new(2, 39);
 
 impl ServerAction {
     /// The action as a server at `version` reads it: below 2.73 the lock

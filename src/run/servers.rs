@@ -146,7 +146,7 @@ impl Session<'_> {
 
     /// Nova shows `locked` from 2.9: ask for it where the dialect serves it.
     fn show_microversion(&self) -> Option<String> {
-        let lock_shown = crate::model::microversion::Microversion::new(2, 9);
+        let lock_shown = crate::model::server::LOCKED_SHOWN_FROM;
         let (lo, hi) = self.target.profile.rules.microversions?;
         (lo <= lock_shown && lock_shown <= hi).then(|| lock_shown.to_string())
     }
