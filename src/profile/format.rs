@@ -38,6 +38,19 @@ pub struct ProfileFile {
     /// The service-catalog endpoint, relative to the server root, with
     /// `{project}`: e.g. `/v2.1/{project}`, or `` for Huawei v1.
     pub endpoint_path: String,
+    /// The endpoint also answers without its `{project}` segment
+    /// (`/v2.1/servers/...`, as Nova does since 2.18); the mock serves both.
+    #[serde(default)]
+    pub project_optional: bool,
+    /// Other first path segments the same API answers under, with the same
+    /// servers (ecs-os: `[v2]` next to `v2.1`, spec §1.1).
+    #[serde(default)]
+    pub also_served_under: Vec<String>,
+    /// The id of a built-in profile the mock serves alongside this one, at
+    /// that profile's own endpoint and over the same servers (nova:
+    /// `nova-legacy`, the legacy `/v2/{project}` API).
+    #[serde(default)]
+    pub served_with: Option<String>,
     /// Metadata operations this dialect has; paths are relative to the
     /// endpoint and may use `{project}`, `{server}` and `{key}`.
     pub operations: Operations,

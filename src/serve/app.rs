@@ -81,19 +81,18 @@ impl Call<'_> {
 }
 
 impl App {
-    /// Build the app for a profile: `nova` also mounts legacy `/v2` through
-    /// the built-in `nova-legacy` profile. Each project gets `servers`
-    /// servers.
+    /// Build the app for a profile, with the built-in profile it names in
+    /// `served_with` mounted alongside (nova: legacy `/v2` through
+    /// `nova-legacy`). Each project gets `servers` servers.
     pub fn new(
         profile: Profile,
         servers: usize,
         faults: Vec<Fault>,
         seed: u64,
     ) -> Result<App, AppError> {
-        let legacy = if profile.id() == "nova" {
-            Some(profile::builtin("nova-legacy").map_err(|d| AppError::Profile(d.to_string()))?)
-        } else {
-            None
+        let legacy = match &profile.file.served_with {
+            Some(id) => Some(profile::builtin(id).map_err(|d| AppError::Profile(d.to_string()))?),
+            None => None,
         };
         App::with_legacy(profile, legacy, servers, faults, seed)
     }
