@@ -172,6 +172,15 @@ pub struct Admitted<'a> {
     pub json: Option<serde_json::Value>,
 }
 
+/// Stage 1 of spec §4.4: a body over the dialect's limit is refused before
+/// anything else is looked at (the mock applies it on every route).
+pub fn admit_size(rules: &ApiRules, body_len: usize) -> Result<(), Outcome> {
+    if body_len > rules.max_body_bytes {
+        return Err(too_large());
+    }
+    Ok(())
+}
+
 /// Stages 1-6 of spec §4.4: size, authentication, microversion, media type,
 /// JSON parse, URL project. `microversion` receives the negotiated version as
 /// soon as negotiation succeeds, so a later refusal still carries it.
@@ -180,9 +189,7 @@ pub fn admit<'a>(
     req: &Admission<'a>,
     microversion: &mut Option<Microversion>,
 ) -> Result<Admitted<'a>, Outcome> {
-    if req.body_len > rules.max_body_bytes {
-        return Err(too_large());
-    }
+    admit_size(rules, req.body_len)?;
     let caller = req.caller.ok_or_else(unauthenticated)?;
     *microversion = negotiate(rules, req.versions)?;
     if !content_type_accepted(req.content_type) {
