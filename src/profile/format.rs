@@ -51,6 +51,15 @@ pub struct ProfileFile {
     /// `nova-legacy`, the legacy `/v2/{project}` API).
     #[serde(default)]
     pub served_with: Option<String>,
+    /// A header every response carries (Nova: `x-openstack-request-id`,
+    /// spec §1.2); the fuzzer's oracle flags an answer without it.
+    #[serde(default)]
+    pub request_id_header: Option<String>,
+    /// A successful merge may answer with the request's pairs instead of the
+    /// merged map (spec §8 row 11: Huawei's docs show an echo); the answer
+    /// must then contain the request.
+    #[serde(default)]
+    pub merge_may_echo_request: bool,
     /// Metadata operations this dialect has; paths are relative to the
     /// endpoint and may use `{project}`, `{server}` and `{key}`.
     pub operations: Operations,
