@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::model::pipeline::Op;
 use crate::profile::format::ActionForm;
-use crate::profile::{HttpMethod, Profile};
+use crate::profile::{HttpMethod, OpSpec, Profile};
 use crate::serve::huawei::V1Route;
 
 /// What a matched route does.
@@ -168,19 +168,8 @@ impl RouteTable {
         if let Some(limits) = &servers.limits {
             table.add("GET", limits, Handler::Limits);
         }
-        let ops = &profile.file.operations;
-        let all = [
-            (&ops.list, MetaOp::List),
-            (&ops.merge, MetaOp::Merge),
-            (&ops.replace, MetaOp::Replace),
-            (&ops.get, MetaOp::Get),
-            (&ops.set, MetaOp::Set),
-            (&ops.delete, MetaOp::Delete),
-        ];
-        for (spec, op) in all {
-            if let Some(spec) = spec {
-                table.add(method_name(spec.method), &spec.path, Handler::Metadata(op));
-            }
+        for (spec, op) in metadata_routes(profile) {
+            table.add(method_name(spec.method), &spec.path, Handler::Metadata(op));
         }
         table
     }
@@ -192,6 +181,21 @@ impl RouteTable {
             .filter(|r| r.method == method)
             .find_map(|r| r.pattern.matches(path).map(|c| (r.handler, c)))
     }
+}
+
+/// The metadata operations a profile lists, with the route kind of each.
+pub fn metadata_routes(profile: &Profile) -> impl Iterator<Item = (&OpSpec, MetaOp)> {
+    let ops = &profile.file.operations;
+    [
+        (&ops.list, MetaOp::List),
+        (&ops.merge, MetaOp::Merge),
+        (&ops.replace, MetaOp::Replace),
+        (&ops.get, MetaOp::Get),
+        (&ops.set, MetaOp::Set),
+        (&ops.delete, MetaOp::Delete),
+    ]
+    .into_iter()
+    .filter_map(|(spec, op)| spec.as_ref().map(|spec| (spec, op)))
 }
 
 fn method_name(method: HttpMethod) -> &'static str {
