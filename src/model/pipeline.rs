@@ -87,6 +87,10 @@ pub struct ApiRules {
     /// From this microversion on, list and get refuse unknown query
     /// parameters (2.102, spec §6.2).
     pub strict_query_from: Option<Microversion>,
+    /// A blank body where one is required is `malformed-body` ("request body
+    /// cannot be blank", Huawei v1 `Common.0002`, spec §5.5), not a missing
+    /// wrapper.
+    pub blank_body_malformed: bool,
 }
 
 /// One metadata request, already split out of HTTP.
@@ -198,7 +202,9 @@ pub fn admit<'a>(
             "Unsupported Content-Type",
         ));
     }
-    let json = if req.expects_body {
+    let json = if req.expects_body && rules.blank_body_malformed {
+        Some(body::required_json(req.body)?)
+    } else if req.expects_body {
         Some(body::parse_json(req.body).map_err(|_| malformed_body())?)
     } else {
         None

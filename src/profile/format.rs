@@ -35,6 +35,11 @@ pub struct ProfileFile {
     #[serde(default)]
     pub strict_query_from: Option<Microversion>,
     pub max_body_bytes: usize,
+    /// A blank body on an operation that takes one is `malformed-body`
+    /// ("request body cannot be blank", Huawei v1 `Common.0002`, spec §5.5)
+    /// instead of a body without its wrapper.
+    #[serde(default)]
+    pub blank_body_malformed: bool,
     /// The service-catalog endpoint, relative to the server root, with
     /// `{project}`: e.g. `/v2.1/{project}`, or `` for Huawei v1.
     pub endpoint_path: String,

@@ -328,6 +328,7 @@ fn compile(file: &ProfileFile, path: &Path, text: &str) -> Result<ApiRules, Diag
             .map(|r| (r.value.min, r.value.max)),
         legacy: file.legacy,
         strict_query_from: file.strict_query_from,
+        blank_body_malformed: file.blank_body_malformed,
     })
 }
 
