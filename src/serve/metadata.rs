@@ -49,9 +49,12 @@ impl Overlap {
         self.writes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn enter(&self) {
+    /// Count a write in the handler until the returned guard drops (also
+    /// if the handler unwinds).
+    fn enter(&self) -> InHandler<'_> {
         self.writes().in_handler += 1;
         self.changed.notify_all();
+        InHandler(self)
     }
 
     fn leave(&self) {
@@ -81,6 +84,15 @@ impl Overlap {
                 Err(poisoned) => poisoned.into_inner().0,
             };
         }
+    }
+}
+
+/// A write counted in the handler; leaves on drop.
+struct InHandler<'a>(&'a Overlap);
+
+impl Drop for InHandler<'_> {
+    fn drop(&mut self) {
+        self.0.leave();
     }
 }
 
@@ -136,10 +148,8 @@ fn decide_and_store(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
 /// overwritten.
 fn decide_without_lock(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
     let overlap = call.app.overlap();
-    overlap.enter();
-    let decision = read_wait_write(call, request);
-    overlap.leave();
-    decision
+    let _in_handler = overlap.enter();
+    read_wait_write(call, request)
 }
 
 fn read_wait_write(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
