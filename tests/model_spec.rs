@@ -881,3 +881,21 @@ proptest! {
         prop_assert_eq!(d.store.is_some(), d.outcome.kind() == OutcomeKind::Ok);
     }
 }
+
+// ---- §5.5 Huawei v1 codes ---------------------------------------------------
+
+#[test]
+fn spec_5_5_a_blank_v1_merge_body_cannot_be_blank() {
+    let v1 = profile::builtin("ecs-v1").unwrap_or_else(|d| panic!("{d}"));
+    for body in ["", "  \n"] {
+        let d = Req::new(Op::Merge, body).run(&v1.rules, &server(&[]));
+        assert_eq!(kind(&d), OutcomeKind::MalformedBody, "{body:?}");
+        assert_eq!(message(&d), "Request body cannot be blank");
+    }
+    assert_eq!(
+        v1.emit(OutcomeKind::MalformedBody),
+        (400, Some("Common.0002"))
+    );
+    let not_json = Req::new(Op::Merge, "{").run(&v1.rules, &server(&[]));
+    assert_eq!(kind(&not_json), OutcomeKind::MalformedBody);
+}

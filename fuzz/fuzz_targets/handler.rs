@@ -108,7 +108,7 @@ enum Body {
     Json(String, Vec<(String, String)>),
 }
 
-/// The legacy profile `nova` mounts under `/v2`, loaded once.
+/// The legacy profile `nova` mounts under `/v2` (its `served_with`), loaded once.
 fn legacy() -> Option<&'static Profile> {
     static LEGACY: OnceLock<Option<Profile>> = OnceLock::new();
     LEGACY
@@ -269,7 +269,9 @@ fuzz_target!(|input: Input| {
     let Some(profile) = all.get(usize::from(input.dialect) % all.len().max(1)) else {
         return;
     };
-    let legacy = legacy().filter(|_| profile.id() == "nova").cloned();
+    let legacy = legacy()
+        .filter(|legacy| profile.file.served_with.as_deref() == Some(legacy.id()))
+        .cloned();
     let Ok(app) = App::with_legacy(profile.clone(), legacy, 2, Vec::new(), 0) else {
         return;
     };

@@ -451,7 +451,7 @@ fn lock_visible_version(target: &Target) -> Option<String> {
     if rules.legacy {
         return None;
     }
-    let wanted = crate::model::microversion::Microversion::new(2, 9);
+    let wanted = crate::model::server::LOCKED_SHOWN_FROM;
     let v = wanted.clamp(min, max);
     Some(format!("{}.{}", v.major, v.minor))
 }

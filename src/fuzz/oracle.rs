@@ -34,7 +34,7 @@ pub enum Mismatch {
     /// An error body that is not the JSON the dialect promises.
     NotJson { status: u16 },
     /// A header every response of the dialect carries is absent.
-    MissingHeader(&'static str),
+    MissingHeader(String),
     /// The stored map (read back) differs from the model's.
     Stored { expected: Metadata, got: Metadata },
     /// The stored map could not be read back.
@@ -115,13 +115,10 @@ fn show_map(m: &Metadata) -> String {
     serde_json::to_string(m).unwrap_or_default()
 }
 
-/// The header every response of a dialect carries, if the dialect promises
-/// one (Nova: `x-openstack-request-id`, spec §1.2).
-pub fn request_id_header(profile: &Profile) -> Option<&'static str> {
-    match profile.error_shape() {
-        ErrorShape::NovaFault => Some("x-openstack-request-id"),
-        ErrorShape::Huawei => None,
-    }
+/// The header every response of a dialect carries, if its profile promises
+/// one (`request_id_header`; Nova: `x-openstack-request-id`, spec §1.2).
+pub fn request_id_header(profile: &Profile) -> Option<&str> {
+    profile.file.request_id_header.as_deref()
 }
 
 /// Check one metadata answer against the model's decision. `request` is the
@@ -154,7 +151,7 @@ pub fn check_answer(
     if let Some(name) = request_id_header(profile)
         && response.header(name).is_none()
     {
-        return Err(Mismatch::MissingHeader(name));
+        return Err(Mismatch::MissingHeader(name.to_string()));
     }
     match &decision.outcome {
         Outcome::Success(success) => {
@@ -175,11 +172,11 @@ fn check_success_body(
         return Ok(());
     };
     let got: Option<Value> = serde_json::from_slice(body).ok();
-    let echo_allowed = profile.error_shape() == ErrorShape::Huawei && *op == Op::Merge;
+    let echo_allowed = profile.file.merge_may_echo_request && *op == Op::Merge;
     let fits = match (&got, echo_allowed) {
         (Some(got), false) => *got == expected,
-        // spec §8 row 11: a Huawei v1 merge may echo the request instead of
-        // the merged map: the request must be contained in the answer.
+        // spec §8 row 11 (`merge_may_echo_request`): the merge may echo the
+        // request instead of the merged map: it must be in the answer.
         (Some(got), true) => contains_request(got, request),
         (None, _) => false,
     };

@@ -205,7 +205,7 @@ pub fn case_file(shrunk: &Shrunk, profile: &Profile, seed: u64) -> Result<String
         if i == shrunk.finding.step
             && let super::oracle::Mismatch::MissingHeader(name) = &shrunk.finding.mismatch
         {
-            value["expect"]["headers"] = json!({ *name: "present" });
+            value["expect"]["headers"] = json!({ name.as_str(): "present" });
         }
         steps.push(value);
     }

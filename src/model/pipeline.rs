@@ -87,6 +87,10 @@ pub struct ApiRules {
     /// From this microversion on, list and get refuse unknown query
     /// parameters (2.102, spec §6.2).
     pub strict_query_from: Option<Microversion>,
+    /// A blank body where one is required is `malformed-body` ("request body
+    /// cannot be blank", Huawei v1 `Common.0002`, spec §5.5), not a missing
+    /// wrapper.
+    pub blank_body_malformed: bool,
 }
 
 /// One metadata request, already split out of HTTP.
@@ -172,6 +176,15 @@ pub struct Admitted<'a> {
     pub json: Option<serde_json::Value>,
 }
 
+/// Stage 1 of spec §4.4: a body over the dialect's limit is refused before
+/// anything else is looked at (the mock applies it on every route).
+pub fn admit_size(rules: &ApiRules, body_len: usize) -> Result<(), Outcome> {
+    if body_len > rules.max_body_bytes {
+        return Err(too_large());
+    }
+    Ok(())
+}
+
 /// Stages 1-6 of spec §4.4: size, authentication, microversion, media type,
 /// JSON parse, URL project. `microversion` receives the negotiated version as
 /// soon as negotiation succeeds, so a later refusal still carries it.
@@ -180,9 +193,7 @@ pub fn admit<'a>(
     req: &Admission<'a>,
     microversion: &mut Option<Microversion>,
 ) -> Result<Admitted<'a>, Outcome> {
-    if req.body_len > rules.max_body_bytes {
-        return Err(too_large());
-    }
+    admit_size(rules, req.body_len)?;
     let caller = req.caller.ok_or_else(unauthenticated)?;
     *microversion = negotiate(rules, req.versions)?;
     if !content_type_accepted(req.content_type) {
@@ -191,7 +202,9 @@ pub fn admit<'a>(
             "Unsupported Content-Type",
         ));
     }
-    let json = if req.expects_body {
+    let json = if req.expects_body && rules.blank_body_malformed {
+        Some(body::required_json(req.body)?)
+    } else if req.expects_body {
         Some(body::parse_json(req.body).map_err(|_| malformed_body())?)
     } else {
         None

@@ -252,10 +252,104 @@ impl ServerAction {
     }
 }
 
+impl ServerAction {
+    /// One of each action (argument-free forms; `os-resetState` to active).
+    pub const ALL: [ServerAction; 19] = [
+        ServerAction::Stop,
+        ServerAction::Start,
+        ServerAction::Reboot,
+        ServerAction::Pause,
+        ServerAction::Unpause,
+        ServerAction::Suspend,
+        ServerAction::Resume,
+        ServerAction::Lock { reason: None },
+        ServerAction::Unlock,
+        ServerAction::Shelve,
+        ServerAction::Unshelve,
+        ServerAction::Rescue,
+        ServerAction::Unrescue,
+        ServerAction::Resize,
+        ServerAction::ConfirmResize,
+        ServerAction::RevertResize,
+        ServerAction::ResetState(VmState::Active),
+        ServerAction::Restore,
+        ServerAction::Rebuild { metadata: None },
+    ];
+
+    /// The action that takes an active server to `state`, read from the
+    /// transitions; `error` is reached by resetState and `shelved` by shelve
+    /// (here it offloads at once). `None` for active, building and
+    /// soft-delete (no action leads there).
+    pub fn reaching(state: VmState) -> Option<ServerAction> {
+        match state {
+            VmState::Active => None,
+            VmState::Error => Some(ServerAction::ResetState(VmState::Error)),
+            VmState::Shelved => ServerAction::reaching(VmState::ShelvedOffloaded),
+            _ => ServerAction::ALL.into_iter().find(|action| {
+                let (from, to) = action.transition();
+                from.contains(&VmState::Active) && to == Some(state)
+            }),
+        }
+    }
+
+    /// The action that takes a server in `state` back to active, read from
+    /// the transitions (reboot aside: it is no undo); a resize is reverted and
+    /// `error` reset. `None` for active and building.
+    pub fn undoing(state: VmState) -> Option<ServerAction> {
+        match state {
+            VmState::Error => Some(ServerAction::ResetState(VmState::Active)),
+            VmState::Resized => Some(ServerAction::RevertResize),
+            _ => ServerAction::ALL
+                .into_iter()
+                .filter(|action| *action != ServerAction::Reboot)
+                .find(|action| {
+                    let (from, to) = action.transition();
+                    from.contains(&state) && to == Some(VmState::Active)
+                }),
+        }
+    }
+
+    /// Whether only an admin may send it (policy, spec §4.2).
+    pub fn admin_only(&self) -> bool {
+        matches!(self, ServerAction::ResetState(_))
+    }
+
+    /// The request body that [`ServerAction::from_body`] reads back as this
+    /// action. Required references get placeholders a client replaces:
+    /// `flavorRef` [`PLACEHOLDER_FLAVOR`], `imageRef` [`PLACEHOLDER_IMAGE`].
+    pub fn to_body(&self) -> serde_json::Value {
+        use serde_json::{Value, json};
+        let arg = match self {
+            ServerAction::Reboot => json!({"type": "SOFT"}),
+            ServerAction::Lock {
+                reason: Some(reason),
+            } => json!({ "locked_reason": reason }),
+            ServerAction::Resize => json!({ "flavorRef": PLACEHOLDER_FLAVOR }),
+            ServerAction::ResetState(state) => json!({ "state": state.as_str() }),
+            ServerAction::Rebuild { metadata } => {
+                let mut arg = json!({ "imageRef": PLACEHOLDER_IMAGE });
+                if let Some(map) = metadata {
+                    arg["metadata"] = json!(map);
+                }
+                arg
+            }
+            _ => Value::Null,
+        };
+        json!({ self.name(): arg })
+    }
+}
+
+/// The flavor [`ServerAction::to_body`] asks a resize for.
+pub const PLACEHOLDER_FLAVOR: &str = "2";
+/// The image [`ServerAction::to_body`] asks a rebuild for.
+pub const PLACEHOLDER_IMAGE: &str = "70a599e0-31e7-49b7-b260-868f441e862b";
+
 /// `lock` takes a `locked_reason` and server show has one from 2.73;
 /// `locked` appears in server show from 2.9 (spec §6.2).
 pub const LOCK_REASON_FROM: Microversion = Microversion::new(2, 73);
 pub const LOCKED_SHOWN_FROM: Microversion = Microversion::new(2, 9);
+/// `maxImageMeta` leaves `GET /limits` at 2.39.
+pub const IMAGE_META_UNTIL: Microversion = Microversion::new(2, 39);
 
 impl ServerAction {
     /// The action as a server at `version` reads it: below 2.73 the lock
@@ -270,30 +364,8 @@ impl ServerAction {
     }
 }
 
-const ACTION_NAMES: [&str; 19] = [
-    "os-stop",
-    "os-start",
-    "reboot",
-    "pause",
-    "unpause",
-    "suspend",
-    "resume",
-    "lock",
-    "unlock",
-    "shelve",
-    "unshelve",
-    "rescue",
-    "unrescue",
-    "resize",
-    "confirmResize",
-    "revertResize",
-    "os-resetState",
-    "restore",
-    "rebuild",
-];
-
 fn is_action_name(name: &str) -> bool {
-    ACTION_NAMES.contains(&name)
+    ServerAction::ALL.iter().any(|action| action.name() == name)
 }
 
 fn required_member<'v>(
@@ -506,6 +578,45 @@ mod tests {
             Err(ActionError::Forbidden(_))
         ));
         apply_action(&mut s, &ServerAction::Unlock, true).expect("admin unlocks");
+    }
+
+    #[test]
+    fn every_action_body_reads_back_as_the_action() {
+        for action in ServerAction::ALL {
+            assert_eq!(ServerAction::from_body(&action.to_body()), Ok(action));
+        }
+        let reason = ServerAction::Lock {
+            reason: Some("why".into()),
+        };
+        assert_eq!(ServerAction::from_body(&reason.to_body()), Ok(reason));
+    }
+
+    #[test]
+    fn reaching_and_undoing_go_there_and_back() {
+        for state in VmState::ALL {
+            let (Some(there), Some(back)) =
+                (ServerAction::reaching(state), ServerAction::undoing(state))
+            else {
+                let unreachable = [VmState::Active, VmState::Building, VmState::SoftDeleted];
+                assert!(unreachable.contains(&state), "{state}");
+                continue;
+            };
+            let mut s = server();
+            apply_action(&mut s, &there, true).expect("there");
+            let landed = s.vm_state;
+            let shelved = [VmState::Shelved, VmState::ShelvedOffloaded];
+            assert!(landed == state || shelved.contains(&state) && shelved.contains(&landed));
+            apply_action(&mut s, &back, true).expect("back");
+            assert_eq!(s.vm_state, VmState::Active, "{state}");
+        }
+        assert_eq!(
+            ServerAction::undoing(VmState::SoftDeleted),
+            Some(ServerAction::Restore)
+        );
+        assert_eq!(
+            ServerAction::undoing(VmState::Stopped),
+            Some(ServerAction::Start)
+        );
     }
 
     #[test]

@@ -35,9 +35,36 @@ pub struct ProfileFile {
     #[serde(default)]
     pub strict_query_from: Option<Microversion>,
     pub max_body_bytes: usize,
+    /// A blank body on an operation that takes one is `malformed-body`
+    /// ("request body cannot be blank", Huawei v1 `Common.0002`, spec §5.5)
+    /// instead of a body without its wrapper.
+    #[serde(default)]
+    pub blank_body_malformed: bool,
     /// The service-catalog endpoint, relative to the server root, with
     /// `{project}`: e.g. `/v2.1/{project}`, or `` for Huawei v1.
     pub endpoint_path: String,
+    /// The endpoint also answers without its `{project}` segment
+    /// (`/v2.1/servers/...`, as Nova does since 2.18); the mock serves both.
+    #[serde(default)]
+    pub project_optional: bool,
+    /// Other first path segments the same API answers under, with the same
+    /// servers (ecs-os: `[v2]` next to `v2.1`, spec §1.1).
+    #[serde(default)]
+    pub also_served_under: Vec<String>,
+    /// The id of a built-in profile the mock serves alongside this one, at
+    /// that profile's own endpoint and over the same servers (nova:
+    /// `nova-legacy`, the legacy `/v2/{project}` API).
+    #[serde(default)]
+    pub served_with: Option<String>,
+    /// A header every response carries (Nova: `x-openstack-request-id`,
+    /// spec §1.2); the fuzzer's oracle flags an answer without it.
+    #[serde(default)]
+    pub request_id_header: Option<String>,
+    /// A successful merge may answer with the request's pairs instead of the
+    /// merged map (spec §8 row 11: Huawei's docs show an echo); the answer
+    /// must then contain the request.
+    #[serde(default)]
+    pub merge_may_echo_request: bool,
     /// Metadata operations this dialect has; paths are relative to the
     /// endpoint and may use `{project}`, `{server}` and `{key}`.
     pub operations: Operations,

@@ -32,6 +32,9 @@ const BUILTIN: &[(&str, &str)] = &[
     ("bms-v1", include_str!("../../cases/dialects/bms-v1.yaml")),
 ];
 
+/// Builds an [`Op`] from a request's key (ignored by the whole-map ops).
+type MakeOp = fn(String) -> Op;
+
 /// A loaded, checked dialect profile.
 #[derive(Debug, Clone)]
 pub struct Profile {
@@ -58,6 +61,36 @@ impl Profile {
             Op::Set(_) => ops.set.as_ref(),
             Op::Delete(_) => ops.delete.as_ref(),
         }
+    }
+
+    /// The metadata operation a request addresses, read from `operations`:
+    /// `method` and `path` relative to the server resource (`servers.show`),
+    /// e.g. `/metadata/a%20b?x=1`. The key is percent-decoded; an empty key or
+    /// one spanning segments addresses none.
+    pub fn op_at(&self, method: &str, path: &str) -> Option<Op> {
+        let path = path.split('?').next().unwrap_or_default();
+        let ops = &self.file.operations;
+        let routes: [(&Option<OpSpec>, MakeOp); 6] = [
+            (&ops.list, |_| Op::List),
+            (&ops.merge, |_| Op::Merge),
+            (&ops.replace, |_| Op::Replace),
+            (&ops.get, Op::Get),
+            (&ops.set, Op::Set),
+            (&ops.delete, Op::Delete),
+        ];
+        routes.into_iter().find_map(|(spec, make)| {
+            let spec = spec.as_ref().filter(|s| s.method.as_str() == method)?;
+            let relative = spec.path.strip_prefix(&self.file.servers.show)?;
+            let Some((before, after)) = relative.split_once("{key}") else {
+                return (relative == path).then(|| make(String::new()));
+            };
+            let key = path.strip_prefix(before)?.strip_suffix(after)?;
+            if key.is_empty() || key.contains('/') {
+                return None;
+            }
+            let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+            Some(make(key.into_owned()))
+        })
     }
 
     /// What the mock sends for a refused request of this kind.
@@ -295,6 +328,7 @@ fn compile(file: &ProfileFile, path: &Path, text: &str) -> Result<ApiRules, Diag
             .map(|r| (r.value.min, r.value.max)),
         legacy: file.legacy,
         strict_query_from: file.strict_query_from,
+        blank_body_malformed: file.blank_body_malformed,
     })
 }
 
@@ -309,6 +343,26 @@ mod tests {
         builtin_ids()
             .map(|id| builtin(id).map(|p| (id.to_string(), p)))
             .collect()
+    }
+
+    #[test]
+    fn raw_paths_map_to_the_dialects_operations() {
+        let nova = builtin("nova").unwrap();
+        assert_eq!(nova.op_at("POST", "/metadata"), Some(Op::Merge));
+        assert_eq!(
+            nova.op_at("PUT", "/metadata/a%20b"),
+            Some(Op::Set("a b".into()))
+        );
+        assert_eq!(nova.op_at("DELETE", "/metadata"), None);
+        assert_eq!(nova.op_at("GET", "/metadata/a/b"), None);
+        assert_eq!(nova.op_at("GET", "/metadata/"), None);
+        assert_eq!(nova.op_at("GET", "/metadata?x=1"), Some(Op::List));
+        let v1 = builtin("ecs-v1").unwrap();
+        assert_eq!(v1.op_at("GET", "/metadata"), None, "ecs-v1 has no list");
+        assert_eq!(
+            v1.op_at("DELETE", "/metadata/k"),
+            Some(Op::Delete("k".into()))
+        );
     }
 
     #[test]

@@ -44,10 +44,30 @@ pub fn response(
             ));
         }
     }
+    if broken.is_empty()
+        && let Some(finding) = server_error(expect, response)
+    {
+        broken.push(finding);
+    }
     broken.extend(body(expect, response));
     broken.extend(headers(&expect.headers, response));
     broken.extend(error_fields(expect, response));
     broken
+}
+
+/// A 5xx answer is a finding, never a pass (spec §5.1), unless the step's
+/// `status` lists that very code.
+fn server_error(expect: &Expect, response: &RecordedResponse) -> Option<String> {
+    let listed = expect
+        .status
+        .as_ref()
+        .is_some_and(|codes| codes.0.contains(&response.status));
+    (response.status >= 500 && !listed).then(|| {
+        format!(
+            "got {}: a 5xx answer is a server error, never a pass (list the code in `status` if it is expected)",
+            response.status
+        )
+    })
 }
 
 fn codes_text(codes: &[u16]) -> String {
@@ -303,6 +323,24 @@ mod tests {
         assert!(response(&expect, &ok, Some(&Op::Merge), &nova()).is_empty());
         let broken = response(&expect, &ok, Some(&Op::Delete("k".into())), &nova());
         assert_eq!(broken, vec!["expected outcome ok (204), got 200"]);
+    }
+
+    #[test]
+    fn a_server_error_fails_unless_its_code_is_listed() {
+        let open = Expect::default();
+        let crash = answer(500, json!({"computeFault": {"code": 500}}));
+        let broken = response(&open, &crash, Some(&Op::List), &nova());
+        assert_eq!(broken.len(), 1, "{broken:?}");
+        assert!(broken[0].starts_with("got 500: a 5xx answer"), "{broken:?}");
+        let listed = Expect {
+            status: Some(Codes(vec![200, 503])),
+            ..Expect::default()
+        };
+        let unavailable = answer(503, json!({}));
+        assert!(response(&listed, &unavailable, Some(&Op::List), &nova()).is_empty());
+        let other = response(&listed, &crash, Some(&Op::List), &nova());
+        assert_eq!(other, vec!["expected status 200 or 503, got 500"]);
+        assert!(response(&open, &answer(404, json!({})), None, &nova()).is_empty());
     }
 
     #[test]

@@ -62,7 +62,20 @@ pub struct Session<'a> {
     pub current_step: Option<usize>,
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
+    /// A fresh session over the run's shared context, with nothing recorded.
+    pub fn new(ctx: &'a Context) -> Session<'a> {
+        Session {
+            target: &ctx.target,
+            transport: &ctx.transport,
+            redactor: &ctx.redactor,
+            options: &ctx.options,
+            auth_guard: &ctx.auth_guard,
+            records: Vec::new(),
+            current_step: None,
+        }
+    }
+
     /// Send and record.
     pub async fn send(
         &mut self,
@@ -130,15 +143,7 @@ pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_
     if let Err(skip) = applicability::check(case, &ctx.target, &ctx.options) {
         return skipped(loaded, skip);
     }
-    let mut session = Session {
-        target: &ctx.target,
-        transport: &ctx.transport,
-        redactor: &ctx.redactor,
-        options: &ctx.options,
-        auth_guard: &ctx.auth_guard,
-        records: Vec::new(),
-        current_step: None,
-    };
+    let mut session = Session::new(ctx);
     let outcome = session.run(case, servers).await;
     let mut cleanup = if touches_state(case) {
         session
@@ -334,7 +339,7 @@ impl Session<'_> {
         let (request, op) = match step.op {
             StepOp::Raw => {
                 let raw = step.raw.as_ref().ok_or(BuildError::Missing("raw"))?;
-                let op = requests::raw_op(&raw.method, &raw.path);
+                let op = target.profile.op_at(&raw.method, &raw.path);
                 (
                     requests::raw_request(target, raw, server, sender, query)?,
                     op,

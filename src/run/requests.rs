@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 
 use crate::cases::format::{Generated, Identity, RawRequest, Step, StepOp, UrlProject};
 use crate::model::pipeline::Op;
+use crate::model::server::{ServerAction, VmState};
 use crate::profile::format::ActionForm;
 use crate::target::Target;
 use crate::target::http::RecordedRequest;
@@ -47,33 +48,6 @@ pub fn abstract_op(op: StepOp, key: Option<&str>) -> Option<Op> {
         StepOp::Delete => Op::Delete(key()),
         StepOp::Action | StepOp::Raw | StepOp::Concurrent => return None,
     })
-}
-
-/// The metadata operation a raw request addresses, if it addresses one
-/// (`/metadata` or `/metadata/<key>` with a method the API routes).
-pub fn raw_op(method: &str, path: &str) -> Option<Op> {
-    let path = path.split('?').next().unwrap_or_default();
-    if path == "/metadata" {
-        return match method {
-            "GET" => Some(Op::List),
-            "POST" => Some(Op::Merge),
-            "PUT" => Some(Op::Replace),
-            _ => None,
-        };
-    }
-    let key = path.strip_prefix("/metadata/")?;
-    if key.is_empty() || key.contains('/') {
-        return None;
-    }
-    let key = percent_encoding::percent_decode_str(key)
-        .decode_utf8_lossy()
-        .into_owned();
-    match method {
-        "GET" => Some(Op::Get(key)),
-        "PUT" => Some(Op::Set(key)),
-        "DELETE" => Some(Op::Delete(key)),
-        _ => None,
-    }
 }
 
 /// Who sends a request and with which version headers.
@@ -236,7 +210,7 @@ pub fn sized_merge_body(size: usize) -> Vec<u8> {
 }
 
 /// The image a rebuild names when the server does not say its own.
-pub const PLACEHOLDER_IMAGE: &str = "70a599e0-31e7-49b7-b260-868f441e862b";
+pub use crate::model::server::PLACEHOLDER_IMAGE;
 
 /// A project id that is well-formed but not the token's (`url_project:
 /// other`); the second one is used if the first is the target's own.
@@ -297,53 +271,53 @@ pub fn swap_project(url: &str, project: &str, other: &str) -> Option<String> {
     None
 }
 
-/// A server action, as a name and its argument (spec §4.2).
+/// A server action, as a name and its argument (spec §4.2), built from the
+/// model's [`ServerAction`]; the runner may tune the argument (the flavor a
+/// resize asks for, the image a rebuild names).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
     pub name: &'static str,
     pub args: Value,
+    admin_only: bool,
 }
 
 impl Action {
-    fn new(name: &'static str, args: Value) -> Self {
-        Action { name, args }
+    /// The action as the model writes its body.
+    pub fn from_model(action: &ServerAction) -> Action {
+        let name = action.name();
+        let args = action.to_body().get(name).cloned().unwrap_or(Value::Null);
+        Action {
+            name,
+            args,
+            admin_only: action.admin_only(),
+        }
     }
 
     /// The action a case names (`pause`, `stop`, `reset-state-error`, ...).
     pub fn parse(name: &str) -> Option<Action> {
-        let plain = |n: &'static str| Some(Action::new(n, Value::Null));
-        match name {
-            "stop" | "os-stop" => plain("os-stop"),
-            "start" | "os-start" => plain("os-start"),
-            "reboot" => Some(Action::new("reboot", json!({"type": "SOFT"}))),
-            "pause" => plain("pause"),
-            "unpause" => plain("unpause"),
-            "suspend" => plain("suspend"),
-            "resume" => plain("resume"),
-            "lock" => plain("lock"),
-            "unlock" => plain("unlock"),
-            "shelve" => plain("shelve"),
-            "unshelve" => plain("unshelve"),
-            "rescue" => plain("rescue"),
-            "unrescue" => plain("unrescue"),
-            "resize" => Some(Action::new("resize", json!({"flavorRef": "2"}))),
-            "confirm-resize" | "confirmResize" => plain("confirmResize"),
-            "revert-resize" | "revertResize" => plain("revertResize"),
-            "reset-state-error" => Some(Action::new("os-resetState", json!({"state": "error"}))),
-            "reset-state-active" => Some(Action::new("os-resetState", json!({"state": "active"}))),
-            "restore" => plain("restore"),
-            "rebuild" => Some(Action::new(
-                "rebuild",
-                json!({"imageRef": PLACEHOLDER_IMAGE}),
-            )),
-            _ => None,
-        }
+        case_action(name).map(|action| Action::from_model(&action))
     }
 
     /// Whether only an admin may send it.
     pub fn admin_only(&self) -> bool {
-        self.name == "os-resetState"
+        self.admin_only
     }
+}
+
+/// A case's action name: the API's own (`os-stop`, `confirmResize`, ...),
+/// or the case format's spellings without `os-` and in kebab-case, where
+/// resetState names its state.
+fn case_action(name: &str) -> Option<ServerAction> {
+    Some(match name {
+        "stop" => ServerAction::Stop,
+        "start" => ServerAction::Start,
+        "confirm-resize" => ServerAction::ConfirmResize,
+        "revert-resize" => ServerAction::RevertResize,
+        "reset-state-error" => ServerAction::ResetState(VmState::Error),
+        "reset-state-active" => ServerAction::ResetState(VmState::Active),
+        "os-resetState" => return None,
+        api => return ServerAction::ALL.into_iter().find(|a| a.name() == api),
+    })
 }
 
 /// `POST` the action to `server` in the dialect's action form.
@@ -400,18 +374,6 @@ pub fn string_map(map: &BTreeMap<String, String>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn raw_paths_map_to_operations() {
-        assert_eq!(raw_op("POST", "/metadata"), Some(Op::Merge));
-        assert_eq!(
-            raw_op("PUT", "/metadata/a%20b"),
-            Some(Op::Set("a b".into()))
-        );
-        assert_eq!(raw_op("DELETE", "/metadata"), None);
-        assert_eq!(raw_op("GET", "/metadata/a/b"), None);
-        assert_eq!(raw_op("GET", "/metadata?x=1"), Some(Op::List));
-    }
 
     #[test]
     fn sized_body_has_the_exact_size_and_parses() {

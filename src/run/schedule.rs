@@ -247,14 +247,6 @@ async fn work(worker: usize, shared: &Shared) {
 /// Bring a worker's server to active and unlocked before its first case;
 /// if that fails, the first case's setup reports it.
 async fn baseline(ctx: &Context, server: &str) {
-    let mut session = Session {
-        target: &ctx.target,
-        transport: &ctx.transport,
-        redactor: &ctx.redactor,
-        options: &ctx.options,
-        auth_guard: &ctx.auth_guard,
-        records: Vec::new(),
-        current_step: None,
-    };
+    let mut session = Session::new(ctx);
     let _ = session.restore(server, true, Identity::Owner).await;
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::cases::format::{Given, Identity};
 use crate::model::pipeline::Op;
-use crate::model::server::VmState;
+use crate::model::server::{ServerAction, VmState};
 
 use super::check::stored_map;
 use super::execute::Session;
@@ -54,35 +54,6 @@ impl ServerView {
         self.task_state.is_none()
             && state.is_none_or(|s| self.vm_state.as_deref() == Some(s.as_str()))
     }
-}
-
-/// The action that leads from active to `state`.
-pub fn action_to(state: VmState) -> Option<&'static str> {
-    Some(match state {
-        VmState::Stopped => "stop",
-        VmState::Paused => "pause",
-        VmState::Suspended => "suspend",
-        VmState::Rescued => "rescue",
-        VmState::Resized => "resize",
-        VmState::Error => "reset-state-error",
-        VmState::Shelved | VmState::ShelvedOffloaded => "shelve",
-        VmState::Active | VmState::Building | VmState::SoftDeleted => return None,
-    })
-}
-
-/// The action that leads from `state` back to active.
-pub fn action_back(state: VmState) -> Option<&'static str> {
-    Some(match state {
-        VmState::Stopped => "start",
-        VmState::Paused => "unpause",
-        VmState::Suspended => "resume",
-        VmState::Rescued => "unrescue",
-        VmState::Resized => "revert-resize",
-        VmState::Error => "reset-state-active",
-        VmState::Shelved | VmState::ShelvedOffloaded => "unshelve",
-        VmState::SoftDeleted => "restore",
-        VmState::Active | VmState::Building => return None,
-    })
 }
 
 impl Session<'_> {
@@ -146,7 +117,7 @@ impl Session<'_> {
 
     /// Nova shows `locked` from 2.9: ask for it where the dialect serves it.
     fn show_microversion(&self) -> Option<String> {
-        let lock_shown = crate::model::microversion::Microversion::new(2, 9);
+        let lock_shown = crate::model::server::LOCKED_SHOWN_FROM;
         let (lo, hi) = self.target.profile.rules.microversions?;
         (lo <= lock_shown && lock_shown <= hi).then(|| lock_shown.to_string())
     }
@@ -162,12 +133,11 @@ impl Session<'_> {
     pub async fn act(
         &mut self,
         server: &str,
-        name: &str,
+        action: &ServerAction,
         identity: Identity,
         purpose: Purpose,
     ) -> Result<(), SetupError> {
-        let mut action =
-            Action::parse(name).ok_or_else(|| SetupError(format!("unknown action '{name}'")))?;
+        let mut action = Action::from_model(action);
         self.tune(&mut action);
         let identity = if action.admin_only() {
             Identity::Admin
@@ -240,15 +210,21 @@ impl Session<'_> {
         self.reset_metadata(server).await?;
         self.seed(server, &seed_map(given)).await?;
         if let Some(state) = given.vm_state.filter(|s| *s != VmState::Active) {
-            let name = action_to(state)
+            let action = ServerAction::reaching(state)
                 .ok_or_else(|| SetupError(format!("no action leads to {state}")))?;
-            self.act(server, name, Identity::Owner, Purpose::Setup)
+            self.act(server, &action, Identity::Owner, Purpose::Setup)
                 .await?;
             self.wait_for(server, Some(state), Purpose::Setup).await?;
         }
         if given.locked {
             let by = given.locked_by.unwrap_or(Identity::Owner);
-            self.act(server, "lock", by, Purpose::Setup).await?;
+            self.act(
+                server,
+                &ServerAction::Lock { reason: None },
+                by,
+                Purpose::Setup,
+            )
+            .await?;
         }
         Ok(())
     }
@@ -275,11 +251,12 @@ impl Session<'_> {
             view.locked == Some(true) || (lockable && (may_be_locked || view.locked.is_none()));
         if locked {
             let who = self.housekeeper();
-            self.act(server, "unlock", who, Purpose::Cleanup).await?;
+            self.act(server, &ServerAction::Unlock, who, Purpose::Cleanup)
+                .await?;
         }
         let state = view.vm_state.as_deref().and_then(VmState::parse);
-        if let Some(back) = state.and_then(action_back) {
-            self.act(server, back, actor, Purpose::Cleanup).await?;
+        if let Some(back) = state.and_then(ServerAction::undoing) {
+            self.act(server, &back, actor, Purpose::Cleanup).await?;
             self.wait_for(server, Some(VmState::Active), Purpose::Cleanup)
                 .await?;
         }
@@ -432,21 +409,6 @@ pub fn seed_map(given: &Given) -> BTreeMap<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_reachable_state_has_a_way_there_and_back() {
-        for state in VmState::ALL {
-            if matches!(
-                state,
-                VmState::Active | VmState::Building | VmState::SoftDeleted
-            ) {
-                continue;
-            }
-            let there = action_to(state).unwrap_or_else(|| panic!("{state}"));
-            let back = action_back(state).unwrap_or_else(|| panic!("{state}"));
-            assert!(Action::parse(there).is_some() && Action::parse(back).is_some());
-        }
-    }
 
     #[test]
     fn view_settles_only_without_task() {

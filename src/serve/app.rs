@@ -40,6 +40,7 @@ pub struct App {
     projects: Projects,
     faults: FaultSet,
     huawei: HuaweiState,
+    overlap: metadata::Overlap,
 }
 
 /// One routed request, as the handlers see it.
@@ -80,19 +81,18 @@ impl Call<'_> {
 }
 
 impl App {
-    /// Build the app for a profile: `nova` also mounts legacy `/v2` through
-    /// the built-in `nova-legacy` profile. Each project gets `servers`
-    /// servers.
+    /// Build the app for a profile, with the built-in profile it names in
+    /// `served_with` mounted alongside (nova: legacy `/v2` through
+    /// `nova-legacy`). Each project gets `servers` servers.
     pub fn new(
         profile: Profile,
         servers: usize,
         faults: Vec<Fault>,
         seed: u64,
     ) -> Result<App, AppError> {
-        let legacy = if profile.id() == "nova" {
-            Some(profile::builtin("nova-legacy").map_err(|d| AppError::Profile(d.to_string()))?)
-        } else {
-            None
+        let legacy = match &profile.file.served_with {
+            Some(id) => Some(profile::builtin(id).map_err(|d| AppError::Profile(d.to_string()))?),
+            None => None,
         };
         App::with_legacy(profile, legacy, servers, faults, seed)
     }
@@ -124,7 +124,13 @@ impl App {
             projects,
             faults,
             huawei,
+            overlap: metadata::Overlap::default(),
         })
+    }
+
+    /// Where `lost-update` writes meet.
+    pub fn overlap(&self) -> &metadata::Overlap {
+        &self.overlap
     }
 
     /// AK/SK pairs and batch-action jobs (Huawei dialects).
@@ -187,9 +193,6 @@ impl App {
     fn route(&self, request: &HttpRequest) -> HttpResponse {
         let primary = self.profile();
         let identity_uri = identity_uri(request);
-        if request.body_len() > self.rules[0].max_body_bytes {
-            return too_large(primary, &identity_uri);
-        }
         let (raw_path, raw_query) = match request.target.split_once('?') {
             Some((p, q)) => (p, q),
             None => (request.target.as_str(), ""),
@@ -198,6 +201,13 @@ impl App {
             return respond::unrouted(primary);
         };
         let resolved = self.site.resolve(&request.method, &path);
+        let mount = match &resolved {
+            Resolved::Api { mount, .. } | Resolved::VersionDoc(mount) => mount,
+            _ => self.site.primary(),
+        };
+        if pipeline::admit_size(self.rules_of(mount), request.body_len()).is_err() {
+            return too_large(&mount.profile, &identity_uri);
+        }
         match resolved {
             Resolved::VersionList => return versions::list(&self.site, &host_root(request)),
             Resolved::VersionDoc(mount) => return versions::document(mount, &host_root(request)),
@@ -219,16 +229,10 @@ impl App {
         else {
             return respond::unrouted(primary);
         };
-        let index = self
-            .site
-            .mounts
-            .iter()
-            .position(|m| std::ptr::eq(m, mount))
-            .unwrap_or(0);
         let call = Call {
             app: self,
             mount,
-            rules: &self.rules[index],
+            rules: self.rules_of(mount),
             request,
             url_project,
             captures,
@@ -238,6 +242,17 @@ impl App {
             identity_uri,
         };
         dispatch(&call, handler)
+    }
+
+    /// The model's rules for one of the site's mounts (faults applied).
+    fn rules_of(&self, mount: &Mount) -> &ApiRules {
+        let index = self
+            .site
+            .mounts
+            .iter()
+            .position(|m| std::ptr::eq(m, mount))
+            .unwrap_or(0);
+        &self.rules[index]
     }
 
     fn internal_error(&self) -> HttpResponse {

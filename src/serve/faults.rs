@@ -108,7 +108,7 @@ const CATALOGUE: &[FaultInfo] = &[
     info(
         "lost-update",
         None,
-        "writes read, sleep 2 ms, then write without holding the lock: concurrent merges lose keys",
+        "writes read, wait for a concurrent write to read too, then write: concurrent merges lose keys",
     ),
     info(
         "merge-returns-request",

@@ -4,9 +4,11 @@
 //!
 //! The world's lock is held from the read of the server to the write of the
 //! decided map, so concurrent writes to one server are linearizable. The
-//! `lost-update` fault drops the lock between the two on purpose.
+//! `lost-update` fault drops the lock between the two on purpose, and
+//! [`Overlap`] makes two concurrent writes meet between read and write.
 
-use std::time::Duration;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use crate::model::Metadata;
 use crate::model::body::{self, Wrapper};
@@ -18,8 +20,81 @@ use super::message::HttpResponse;
 use super::respond;
 use super::routes::MetaOp;
 
-/// How long `lost-update` waits between its read and its write.
+/// How long a `lost-update` write, alone in the handler, waits after its
+/// read for another write to arrive and read the same state.
 const LOST_UPDATE_PAUSE: Duration = Duration::from_millis(2);
+/// How long it waits for the read of a write already in the handler.
+const LOST_UPDATE_WAIT: Duration = Duration::from_millis(1000);
+
+/// The `lost-update` fault's meeting point. A write that has read waits until
+/// another write has read too: up to [`LOST_UPDATE_WAIT`] while another write
+/// is in the handler (its read comes, so the two always overlap and one is
+/// lost, however the threads are scheduled), otherwise only
+/// [`LOST_UPDATE_PAUSE`], so sequential clients are not slowed down.
+#[derive(Debug, Default)]
+pub struct Overlap {
+    writes: Mutex<Writes>,
+    changed: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Writes {
+    in_handler: usize,
+    reads: u64,
+}
+
+impl Overlap {
+    fn writes(&self) -> MutexGuard<'_, Writes> {
+        // A poisoned lock only means a handler panicked; the counts stand.
+        self.writes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Count a write in the handler until the returned guard drops (also
+    /// if the handler unwinds).
+    fn enter(&self) -> InHandler<'_> {
+        self.writes().in_handler += 1;
+        self.changed.notify_all();
+        InHandler(self)
+    }
+
+    fn leave(&self) {
+        let mut writes = self.writes();
+        writes.in_handler = writes.in_handler.saturating_sub(1);
+        self.changed.notify_all();
+    }
+
+    /// Count this write's read and wait for another one (see [`Overlap`]).
+    fn wait_for_another_read(&self) {
+        let start = Instant::now();
+        let mut writes = self.writes();
+        writes.reads += 1;
+        let mine = writes.reads;
+        self.changed.notify_all();
+        while writes.reads == mine {
+            let limit = if writes.in_handler > 1 {
+                LOST_UPDATE_WAIT
+            } else {
+                LOST_UPDATE_PAUSE
+            };
+            let Some(left) = limit.checked_sub(start.elapsed()) else {
+                return;
+            };
+            writes = match self.changed.wait_timeout(writes, left) {
+                Ok((guard, _)) => guard,
+                Err(poisoned) => poisoned.into_inner().0,
+            };
+        }
+    }
+}
+
+/// A write counted in the handler; leaves on drop.
+struct InHandler<'a>(&'a Overlap);
+
+impl Drop for InHandler<'_> {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
 
 /// Answer one metadata request.
 pub fn handle(call: &Call<'_>, meta_op: MetaOp) -> HttpResponse {
@@ -68,16 +143,23 @@ fn decide_and_store(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
     decision
 }
 
-/// The `lost-update` fault: read under the lock, pause, write under the lock
-/// again, so a concurrent write in between is overwritten.
+/// The `lost-update` fault: read under the lock, wait for another write's
+/// read ([`Overlap`]), write under the lock again, so the concurrent write is
+/// overwritten.
 fn decide_without_lock(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
+    let overlap = call.app.overlap();
+    let _in_handler = overlap.enter();
+    read_wait_write(call, request)
+}
+
+fn read_wait_write(call: &Call<'_>, request: &MetaRequest<'_>) -> Decision {
     let seen = call
         .world()
         .get(request.server_id)
         .map(|s| call.faults().server(s, request.caller).into_owned());
     let decision = decide(call.rules, request, seen.as_ref());
     if let Some(store) = &decision.store {
-        std::thread::sleep(LOST_UPDATE_PAUSE);
+        call.app.overlap().wait_for_another_read();
         if let Some(server) = call.world().get_mut(request.server_id) {
             server.metadata = store.clone();
         }

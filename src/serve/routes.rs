@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::model::pipeline::Op;
 use crate::profile::format::ActionForm;
-use crate::profile::{HttpMethod, Profile};
+use crate::profile::{HttpMethod, OpSpec, Profile};
 use crate::serve::huawei::V1Route;
 
 /// What a matched route does.
@@ -168,19 +168,8 @@ impl RouteTable {
         if let Some(limits) = &servers.limits {
             table.add("GET", limits, Handler::Limits);
         }
-        let ops = &profile.file.operations;
-        let all = [
-            (&ops.list, MetaOp::List),
-            (&ops.merge, MetaOp::Merge),
-            (&ops.replace, MetaOp::Replace),
-            (&ops.get, MetaOp::Get),
-            (&ops.set, MetaOp::Set),
-            (&ops.delete, MetaOp::Delete),
-        ];
-        for (spec, op) in all {
-            if let Some(spec) = spec {
-                table.add(method_name(spec.method), &spec.path, Handler::Metadata(op));
-            }
+        for (spec, op) in metadata_routes(profile) {
+            table.add(method_name(spec.method), &spec.path, Handler::Metadata(op));
         }
         table
     }
@@ -192,6 +181,21 @@ impl RouteTable {
             .filter(|r| r.method == method)
             .find_map(|r| r.pattern.matches(path).map(|c| (r.handler, c)))
     }
+}
+
+/// The metadata operations a profile lists, with the route kind of each.
+pub fn metadata_routes(profile: &Profile) -> impl Iterator<Item = (&OpSpec, MetaOp)> {
+    let ops = &profile.file.operations;
+    [
+        (&ops.list, MetaOp::List),
+        (&ops.merge, MetaOp::Merge),
+        (&ops.replace, MetaOp::Replace),
+        (&ops.get, MetaOp::Get),
+        (&ops.set, MetaOp::Set),
+        (&ops.delete, MetaOp::Delete),
+    ]
+    .into_iter()
+    .filter_map(|(spec, op)| spec.as_ref().map(|spec| (spec, op)))
 }
 
 fn method_name(method: HttpMethod) -> &'static str {
@@ -261,21 +265,22 @@ pub struct Site {
 }
 
 impl Site {
-    /// Build the mounts for a dialect. `nova` also serves the project-less
-    /// `/v2.1` routes and legacy `/v2/{p}` (through `legacy`, the
-    /// `nova-legacy` profile) over the same servers, as real Nova does;
-    /// `ecs-os` is served under `/v2.1/{p}` and `/v2/{p}` (spec §1.1).
+    /// Build the mounts for a dialect: its endpoint (also without the project
+    /// segment if the profile says `project_optional`), each prefix of
+    /// `also_served_under`, and `legacy` (the profile's `served_with`) at
+    /// its own endpoint, all over the same servers.
     pub fn for_profile(profile: Profile, legacy: Option<Profile>) -> Result<Site, String> {
         if Family::of(&profile) == Family::HuaweiV1 {
             return crate::serve::huawei::routes::site(profile);
         }
         let prefix = endpoint_prefix(&profile)?;
-        let id = profile.id().to_string();
+        let project_optional = profile.file.project_optional;
+        let also_served_under = profile.file.also_served_under.clone();
         let profile = Arc::new(profile);
         let table = Arc::new(RouteTable::nova_family(&profile));
         let mut mounts = vec![Mount {
             prefix: prefix.clone(),
-            project_optional: id == "nova",
+            project_optional,
             profile: profile.clone(),
             table: table.clone(),
         }];
@@ -287,12 +292,13 @@ impl Site {
                 profile: Arc::new(legacy),
                 table: legacy_table,
             });
-        } else if id == "ecs-os" && prefix == "v2.1" {
+        }
+        for prefix in also_served_under {
             mounts.push(Mount {
-                prefix: "v2".into(),
+                prefix,
                 project_optional: false,
-                profile,
-                table,
+                profile: profile.clone(),
+                table: table.clone(),
             });
         }
         Ok(Site { mounts })

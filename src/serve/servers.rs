@@ -22,9 +22,6 @@ use super::app::Call;
 use super::message::HttpResponse;
 use super::respond;
 
-/// `maxImageMeta` leaves `GET /limits` at 2.39.
-const IMAGE_META_UNTIL: Microversion = Microversion::new(2, 39);
-
 /// Servers one project may have (`maxTotalInstances`); bounds the world.
 pub const MAX_INSTANCES: usize = 1000;
 
@@ -325,7 +322,7 @@ pub fn limits(call: &Call<'_>) -> HttpResponse {
         "totalRAMUsed": used * 512,
         "totalServerGroupsUsed": 0,
     });
-    if version.unwrap_or(Microversion::BASE) < IMAGE_META_UNTIL {
+    if version.unwrap_or(Microversion::BASE) < crate::model::server::IMAGE_META_UNTIL {
         absolute["maxImageMeta"] = json!(quota);
     }
     answer(

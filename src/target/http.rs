@@ -93,7 +93,7 @@ impl Transport {
         let outcome = if has_dot_segment(&request.url) {
             self.send_verbatim(&request).await
         } else {
-            self.try_send(&request).await.map_err(|e| describe(&e))
+            self.try_send(&request).await
         };
         let elapsed = started.elapsed();
         match outcome {
@@ -185,16 +185,7 @@ impl Transport {
                 .await
                 .map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(n, v)| {
-                    (
-                        n.as_str().to_string(),
-                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    )
-                })
-                .collect();
+            let headers = collect_headers(response.headers());
             let body = response
                 .into_body()
                 .collect()
@@ -213,12 +204,19 @@ impl Transport {
             .map_err(|_| format!("no answer within {:?}", self.timeout))?
     }
 
-    async fn try_send(
+    async fn try_send(&self, request: &RecordedRequest) -> Result<RecordedResponse, String> {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| format!("not an HTTP method: {:?}", request.method))?;
+        self.send_with(method, request)
+            .await
+            .map_err(|e| describe(&e))
+    }
+
+    async fn send_with(
         &self,
+        method: reqwest::Method,
         request: &RecordedRequest,
     ) -> Result<RecordedResponse, reqwest::Error> {
-        let method =
-            reqwest::Method::from_bytes(request.method.as_bytes()).unwrap_or(reqwest::Method::GET);
         let mut builder = self.client.request(method, &request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
@@ -228,16 +226,7 @@ impl Transport {
         }
         let response = builder.send().await?;
         let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = collect_headers(response.headers());
         let body = response.bytes().await?.to_vec();
         Ok(RecordedResponse {
             status,
@@ -245,6 +234,19 @@ impl Transport {
             body,
         })
     }
+}
+
+/// A response's headers as name/value text pairs (non-UTF-8 bytes replaced).
+fn collect_headers(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
 }
 
 /// The path of `url` exactly as written (no dot-segment removal, no
@@ -356,5 +358,23 @@ mod tests {
             seen.to_ascii_lowercase().contains("x-auth-token: t"),
             "{seen}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_unparsable_method_is_an_error_not_a_get() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let transport = Transport::new(Duration::from_secs(5)).unwrap();
+        let exchange = transport
+            .send(RecordedRequest {
+                method: "GE T".into(),
+                url: format!("http://{addr}/servers/s/metadata"),
+                headers: Vec::new(),
+                body: Vec::new(),
+            })
+            .await;
+        assert!(exchange.response.is_none());
+        let error = exchange.error.unwrap_or_default();
+        assert!(error.contains("not an HTTP method: \"GE T\""), "{error}");
     }
 }

@@ -7,6 +7,8 @@
 pub mod http;
 pub mod sign;
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
+
 use crate::profile::Profile;
 
 /// A Huawei access key and its secret (spec §7.4). `Debug` never shows
@@ -129,13 +131,15 @@ impl Target {
     }
 }
 
+/// Every byte but the RFC 3986 unreserved set `A-Za-z0-9-_.~`: what path
+/// segments and the AK/SK canonical request (spec §7.4) encode.
+pub const NOT_UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encode one path segment (RFC 3986 unreserved characters stay).
 pub fn encode_segment(segment: &str) -> String {
-    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-    const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-        .remove(b'-')
-        .remove(b'.')
-        .remove(b'_')
-        .remove(b'~');
-    utf8_percent_encode(segment, SEGMENT).to_string()
+    percent_encoding::utf8_percent_encode(segment, NOT_UNRESERVED).to_string()
 }

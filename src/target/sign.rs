@@ -15,7 +15,7 @@
 use std::fmt;
 
 use hmac::{Hmac, KeyInit, Mac};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode, percent_encode};
+use percent_encoding::{AsciiSet, percent_decode, percent_encode};
 use sha2::{Digest, Sha256};
 
 use crate::target::http::RecordedRequest;
@@ -30,13 +30,9 @@ pub const CONTENT_SHA256_HEADER: &str = "X-Sdk-Content-Sha256";
 /// The gateway refuses dates further than this from its clock (seconds).
 pub const MAX_SKEW_SECS: i64 = 15 * 60;
 
-/// Every byte but the RFC 3986 unreserved set `A-Za-z0-9-_.~` is encoded,
-/// with upper-case hex (spec §7.4, CanonicalURI and CanonicalQuery).
-const ENCODE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+/// Every byte but the RFC 3986 unreserved set is encoded, with upper-case
+/// hex (spec §7.4, CanonicalURI and CanonicalQuery).
+const ENCODE: &AsciiSet = super::NOT_UNRESERVED;
 
 type HmacSha256 = Hmac<Sha256>;
 

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use crate::profile::Profile;
-use crate::serve::routes::{Handler, MetaOp, Mount, RouteTable, Site};
+use crate::serve::routes::{Handler, Mount, RouteTable, Site, metadata_routes};
 
 use super::V1Route;
 
@@ -69,23 +69,12 @@ fn table(profile: &Profile, prefix: &str) -> Result<RouteTable, String> {
         table.add("GET", &path, Handler::HuaweiV1(V1Route::ShowAutoRecovery));
         table.add("PUT", &path, Handler::HuaweiV1(V1Route::UpdateAutoRecovery));
     }
-    let ops = &profile.file.operations;
-    let all = [
-        (&ops.list, MetaOp::List),
-        (&ops.merge, MetaOp::Merge),
-        (&ops.replace, MetaOp::Replace),
-        (&ops.get, MetaOp::Get),
-        (&ops.set, MetaOp::Set),
-        (&ops.delete, MetaOp::Delete),
-    ];
-    for (spec, op) in all {
-        if let Some(spec) = spec {
-            table.add(
-                spec.method.as_str(),
-                &below(&spec.path)?,
-                Handler::Metadata(op),
-            );
-        }
+    for (spec, op) in metadata_routes(profile) {
+        table.add(
+            spec.method.as_str(),
+            &below(&spec.path)?,
+            Handler::Metadata(op),
+        );
     }
     Ok(table)
 }
@@ -94,7 +83,7 @@ fn table(profile: &Profile, prefix: &str) -> Result<RouteTable, String> {
 mod tests {
     use super::*;
     use crate::profile;
-    use crate::serve::routes::{Captures, Resolved};
+    use crate::serve::routes::{Captures, MetaOp, Resolved};
 
     fn routed(site: &Site, method: &str, path: &str) -> Option<(Handler, Captures)> {
         match site.resolve(method, path) {
