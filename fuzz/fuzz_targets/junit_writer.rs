@@ -48,8 +48,15 @@ struct Exchange {
     url: String,
     request_headers: Vec<(String, String)>,
     request_body: Vec<u8>,
-    response: Option<(u16, Vec<(String, String)>, Vec<u8>)>,
+    response: Option<Response>,
     error: Option<String>,
+}
+
+#[derive(Debug, Arbitrary)]
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
 }
 
 /// The body as the runner records it: text (invalid UTF-8 replaced), and
@@ -83,11 +90,11 @@ fn exchange(e: Exchange) -> ExchangeRecord {
             body: request_body,
             body_hex: request_hex,
         },
-        response: e.response.map(|(status, headers, bytes)| {
-            let (text, hex) = body(&bytes);
+        response: e.response.map(|r| {
+            let (text, hex) = body(&r.body);
             ResponseRecord {
-                status,
-                headers,
+                status: r.status,
+                headers: r.headers,
                 body: text,
                 body_hex: hex,
             }
