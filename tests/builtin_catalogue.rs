@@ -10,7 +10,7 @@ fn metaconform() -> Command {
 
 fn listed(dir: &std::path::Path) -> Vec<String> {
     let out = metaconform()
-        .args(["run", "--list"])
+        .args(["run", "--list", "--no-props"])
         .current_dir(dir)
         .output()
         .expect("run the binary");

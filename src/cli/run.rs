@@ -24,6 +24,7 @@ use clap::{Args, ValueEnum};
 
 use crate::cases::{LoadedCase, default_source, load_builtin, load_dir};
 use crate::cli::Exit;
+use crate::fuzz::properties::PropertyTrial;
 use crate::profile::format::ErrorShape;
 use crate::profile::{self, Profile};
 use crate::report::junit::JunitWriter;
@@ -32,6 +33,7 @@ use crate::run::embedded;
 use crate::run::events::{JsonWriter, Reporter, Terminal};
 use crate::run::execute::Context;
 use crate::run::known_failures::KnownFailures;
+use crate::run::properties;
 use crate::run::redact::Redactor;
 use crate::run::schedule::{preflight, run_and_report};
 use crate::run::{RunOptions, results::RunResults};
@@ -144,6 +146,13 @@ pub struct RunArgs {
     /// servers' own flavor).
     #[arg(long, default_value = "2")]
     pub resize_flavor: String,
+    /// Generated examples per property trial (`prop::*`, run after the
+    /// cases).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    pub prop_cases: u64,
+    /// Leave out the property trials (`prop::*`).
+    #[arg(long)]
+    pub no_props: bool,
 }
 
 /// How the project member authenticates against the embedded server.
@@ -178,8 +187,9 @@ fn run(args: RunArgs) -> Result<Exit, Stop> {
     let profile = profile::resolve(&args.dialect, args.dialect_dir.as_deref())
         .map_err(|d| Stop(Exit::Usage, d.to_string()))?;
     let cases = select(load_cases(args.cases.as_deref())?, &args);
+    let trials = select_trials(&args);
     if args.list {
-        return list(&cases, args.format);
+        return list(&cases, &trials, args.format);
     }
     if args.coverage {
         return Ok(print_coverage(&cases));
@@ -188,7 +198,11 @@ fn run(args: RunArgs) -> Result<Exit, Stop> {
         Some(path) => KnownFailures::load(path).map_err(|d| Stop(Exit::Usage, d.to_string()))?,
         None => KnownFailures::default(),
     };
-    let ids: Vec<&str> = cases.iter().map(|c| c.case.id.as_str()).collect();
+    let ids: Vec<&str> = cases
+        .iter()
+        .map(|c| c.case.id.as_str())
+        .chain(trials.iter().map(|t| t.name))
+        .collect();
     for id in known.unknown_ids(&ids) {
         eprintln!("warning: known-failures lists '{id}', which is not a selected case");
     }
@@ -208,7 +222,7 @@ fn run(args: RunArgs) -> Result<Exit, Stop> {
                 format!("error: cannot start the async runtime: {e}"),
             )
         })?;
-    runtime.block_on(execute(args, profile, cases, known, faults, remote))
+    runtime.block_on(execute(args, profile, cases, trials, known, faults, remote))
 }
 
 fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, Stop> {
@@ -249,11 +263,23 @@ pub fn select(cases: Vec<LoadedCase>, args: &RunArgs) -> Vec<LoadedCase> {
         .collect()
 }
 
-fn list(cases: &[LoadedCase], format: ListFormat) -> Result<Exit, Stop> {
+/// The property trials FILTER, `--exact` and `--skip` select; none with
+/// `--no-props`.
+fn select_trials(args: &RunArgs) -> Vec<PropertyTrial> {
+    if args.no_props {
+        return Vec::new();
+    }
+    properties::select(args.filter.as_deref(), args.exact, &args.skip)
+}
+
+fn list(cases: &[LoadedCase], trials: &[PropertyTrial], format: ListFormat) -> Result<Exit, Stop> {
     match format {
         ListFormat::Human => {
             for c in cases {
                 println!("{}: {}", c.case.id, c.case.name);
+            }
+            for t in trials {
+                println!("{}: {}", t.name, properties::describe(t.name).0);
             }
         }
         ListFormat::Json => {
@@ -271,6 +297,7 @@ fn list(cases: &[LoadedCase], format: ListFormat) -> Result<Exit, Stop> {
                         "dialects": c.case.dialects,
                     })
                 })
+                .chain(trials.iter().map(properties::list_entry))
                 .collect();
             let text = serde_json::to_string_pretty(&entries)
                 .map_err(|e| Stop(Exit::Usage, format!("error: cannot render the list: {e}")))?;
@@ -437,6 +464,7 @@ async fn execute(
     args: RunArgs,
     profile: Profile,
     cases: Vec<LoadedCase>,
+    trials: Vec<PropertyTrial>,
     known: KnownFailures,
     faults: Vec<Fault>,
     remote: Option<Target>,
@@ -487,6 +515,7 @@ async fn execute(
         auth_guard: Arc::default(),
     });
     let auth_guard = ctx.auth_guard.clone();
+    let props_ctx = ctx.clone();
     if let Err(e) = preflight(&ctx).await {
         return Err(Stop(Exit::Unreachable, format!("error: {e}")));
     }
@@ -495,8 +524,20 @@ async fn execute(
     let mut junit = JunitWriter { path: args.junit };
     let results = {
         let mut reporters: [&mut dyn Reporter; 3] = [&mut json, &mut junit, &mut terminal];
-        let results =
+        let mut results =
             run_and_report(ctx, Arc::new(cases), &known, &mut reporters, embedded_run).await;
+        if !auth_guard.tripped() {
+            properties::run_and_append(
+                &trials,
+                &props_ctx.target,
+                &props_ctx.options,
+                properties::options(args.prop_cases),
+                &known,
+                &mut reporters,
+                &mut results,
+            )
+            .await;
+        }
         finish(&results, &mut reporters)?;
         results
     };

@@ -145,9 +145,7 @@ impl Driver {
         let routes = &self.target.profile.file.servers;
         let body = match routes.action_form {
             ActionForm::PerServer => per_server_action_body(action),
-            ActionForm::Batch => serde_json::json!({
-                action.name(): {"type": "SOFT", "servers": [{"id": server_id}]}
-            }),
+            ActionForm::Batch => batch_action_body(action, server_id),
         };
         RecordedRequest {
             method: "POST".into(),
@@ -155,6 +153,13 @@ impl Driver {
             headers: self.headers(who, true),
             body: serde_json::to_vec(&body).unwrap_or_default(),
         }
+    }
+
+    /// Whether server actions are batch jobs (`ecs-v1`, spec §4.2): accepted
+    /// with a job id even when the transition is refused, which the job then
+    /// reports.
+    pub fn actions_are_jobs(&self) -> bool {
+        self.target.profile.file.servers.action_form == ActionForm::Batch
     }
 
     /// Send one request, pacing and retrying on throttling answers.
@@ -413,6 +418,18 @@ impl Driver {
     }
 }
 
+/// The body of a batch action (`ecs-v1`, spec §4.2): only `os-stop` takes a
+/// `type`; ECS refuses `os-start` with one (400).
+fn batch_action_body(action: &ServerAction, server_id: &str) -> serde_json::Value {
+    let servers = serde_json::json!([{ "id": server_id }]);
+    match action {
+        ServerAction::Stop => {
+            serde_json::json!({ action.name(): {"type": "SOFT", "servers": servers} })
+        }
+        _ => serde_json::json!({ action.name(): {"servers": servers} }),
+    }
+}
+
 /// The action that brings a server in `state` back to active (spec §4.2).
 pub fn undo_action(state: VmState) -> Option<ServerAction> {
     Some(match state {
@@ -530,6 +547,17 @@ mod tests {
         assert_eq!(view.vm_state, Some(VmState::Stopped));
         assert!(view.locked && view.task_state.is_none());
         assert_eq!(view.metadata.map(|m| m.len()), Some(1));
+    }
+
+    #[test]
+    fn batch_start_carries_no_type_and_batch_stop_does() {
+        let start = batch_action_body(&ServerAction::Start, "s1");
+        assert_eq!(
+            start,
+            serde_json::json!({"os-start": {"servers": [{"id": "s1"}]}})
+        );
+        let stop = batch_action_body(&ServerAction::Stop, "s1");
+        assert_eq!(stop["os-stop"]["type"], "SOFT");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod embedded;
 pub mod events;
 pub mod execute;
 pub mod known_failures;
+pub mod properties;
 pub mod redact;
 pub mod requests;
 pub mod results;

@@ -1,0 +1,237 @@
+//! The property trials (`prop::charset`, `prop::lengths`,
+//! `prop::merge-replace`, `prop::states`, `prop::quota`, from
+//! [`crate::fuzz::properties`]) as cases of `metaconform run`: selected by
+//! the same FILTER/`--skip`/`--exact` rules, run after the declarative cases
+//! with a small example count, and reported as [`CaseResult`]s of area
+//! `prop` so they land in the JUnit file and `results.json` beside them.
+//!
+//! A failing trial's reason carries the shrunk failing exchange and its curl
+//! repro; a trial that does not apply to the dialect is a dialect skip; with
+//! `--no-state-changes`, `prop::states` is skipped as the user's choice, and
+//! when the member signs with AK/SK every trial is (the trials' driver sends
+//! tokens only).
+
+use std::time::Instant;
+
+use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict, property_trials};
+use crate::target::Target;
+
+use super::RunOptions;
+use super::events::Reporter;
+use super::known_failures::KnownFailures;
+use super::results::{CaseResult, RunResults, SkipKind, Verdict, millis};
+
+/// The area every property trial is reported under.
+pub const AREA: &str = "prop";
+
+/// The trial that changes server states (skipped by `--no-state-changes`).
+const STATES_TRIAL: &str = "prop::states";
+
+/// What one trial checks, and the spec section it checks.
+pub fn describe(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "prop::charset" => (
+            "generated keys of every character class are accepted or rejected as the key rule says",
+            "2.1",
+        ),
+        "prop::lengths" => (
+            "generated keys and values on every length boundary, in characters and bytes",
+            "2.3",
+        ),
+        "prop::merge-replace" => (
+            "generated merges, replaces and reads keep the stored map the model predicts",
+            "3.1",
+        ),
+        "prop::states" => (
+            "generated server actions each followed by a write, allowed only in write states",
+            "4.1",
+        ),
+        "prop::quota" => ("generated maps around the item quota", "2.5"),
+        _ => ("a generated property check", "3.1"),
+    }
+}
+
+/// The trials the filter, `--exact` and `--skip` select (the same rules as
+/// for case ids).
+pub fn select(filter: Option<&str>, exact: bool, skip: &[String]) -> Vec<PropertyTrial> {
+    let matches = |id: &str, pattern: &str| {
+        if exact {
+            id == pattern
+        } else {
+            id.contains(pattern)
+        }
+    };
+    property_trials()
+        .into_iter()
+        .filter(|t| filter.is_none_or(|f| matches(t.name, f)))
+        .filter(|t| !skip.iter().any(|s| matches(t.name, s)))
+        .collect()
+}
+
+/// How a run's trials are sized: `examples` sequences each, the default
+/// fixed seed (a run is repeatable) and shrink budget.
+pub fn options(examples: u64) -> PropertyOptions {
+    PropertyOptions {
+        examples,
+        ..PropertyOptions::default()
+    }
+}
+
+/// Runs `trials` one after another against `target`, as case results.
+pub async fn run(
+    trials: &[PropertyTrial],
+    target: &Target,
+    run_options: &RunOptions,
+    options: PropertyOptions,
+) -> Vec<CaseResult> {
+    let mut results = Vec::with_capacity(trials.len());
+    for trial in trials {
+        let started = Instant::now();
+        let verdict = match not_run(trial, target, run_options) {
+            Some(reason) => Err(reason),
+            None => Ok((trial.run)(target.clone(), options).await.verdict),
+        };
+        let mut result = to_case_result(trial.name, verdict);
+        result.duration_ms = millis(started.elapsed());
+        results.push(result);
+    }
+    results
+}
+
+/// Runs `trials` after the declarative cases of `results`: each result is
+/// marked against the known failures, announced to `reporters` (numbered on
+/// from the cases) and appended, and the summary counts it.
+pub async fn run_and_append(
+    trials: &[PropertyTrial],
+    target: &Target,
+    run_options: &RunOptions,
+    options: PropertyOptions,
+    known: &KnownFailures,
+    reporters: &mut [&mut dyn Reporter],
+    results: &mut RunResults,
+) {
+    let started = Instant::now();
+    let before = results.cases.len();
+    let total = before + trials.len();
+    for (i, mut result) in run(trials, target, run_options, options)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        known.apply(&mut result);
+        for r in reporters.iter_mut() {
+            r.case_finished(&result, before + i + 1, total);
+        }
+        results.summary.count(&result);
+        results.cases.push(result);
+    }
+    results.run.duration_ms += millis(started.elapsed());
+}
+
+/// A trial as `metaconform run --list --format json` shows it.
+pub fn list_entry(trial: &PropertyTrial) -> serde_json::Value {
+    let (name, spec) = describe(trial.name);
+    serde_json::json!({
+        "id": trial.name,
+        "name": name,
+        "area": AREA,
+        "spec": spec,
+        "file": null,
+        "line": null,
+        "tags": ["property"],
+        "dialects": null,
+    })
+}
+
+/// Why `trial` is left out by the user's choices, if it is: state changes
+/// forbidden, or a member who signs with AK/SK (the trials' driver sends
+/// tokens only, so it would only collect 401s and risk locking the key).
+fn not_run(trial: &PropertyTrial, target: &Target, run_options: &RunOptions) -> Option<String> {
+    if target.credentials.access_key.is_some() {
+        return Some(
+            "the property trials send tokens and cannot sign with AK/SK yet: run them with a token (--token, or --auth token on the embedded server)".into(),
+        );
+    }
+    (trial.name == STATES_TRIAL && run_options.no_state_changes)
+        .then(|| "--no-state-changes: this trial changes server states".into())
+}
+
+/// The case result of a trial; `Err`: left out by the user's choice.
+fn to_case_result(name: &str, verdict: Result<TrialVerdict, String>) -> CaseResult {
+    let (title, spec) = describe(name);
+    let (verdict, reason, skip_kind) = match verdict {
+        Err(why) => (Verdict::Skip, Some(why), Some(SkipKind::UserChoice)),
+        Ok(TrialVerdict::Pass) => (Verdict::Pass, None, None),
+        Ok(TrialVerdict::Fail { cause, report }) => (
+            Verdict::Fail,
+            Some(format!("{cause}\n\n{}", report.trim_end())),
+            None,
+        ),
+        Ok(TrialVerdict::Skip(why)) => (Verdict::Skip, Some(why), Some(SkipKind::Dialect)),
+        Ok(TrialVerdict::Error(why)) => (Verdict::Error, Some(why), None),
+    };
+    CaseResult {
+        id: name.to_string(),
+        area: AREA.to_string(),
+        name: title.to_string(),
+        spec: spec.to_string(),
+        verdict,
+        reason,
+        skip_kind,
+        step: None,
+        known_failure: None,
+        known_reason: None,
+        duration_ms: 0.0,
+        exchanges: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(trials: &[PropertyTrial]) -> Vec<&str> {
+        trials.iter().map(|t| t.name).collect()
+    }
+
+    #[test]
+    fn filter_skip_and_exact_select_like_case_ids() {
+        assert_eq!(select(None, false, &[]).len(), 5);
+        assert_eq!(names(&select(Some("quota"), false, &[])), ["prop::quota"]);
+        assert!(select(Some("quota"), true, &[]).is_empty());
+        assert_eq!(
+            names(&select(Some("prop::states"), true, &[])),
+            ["prop::states"]
+        );
+        let skipped = select(Some("prop::"), false, &["merge".into(), "char".into()]);
+        assert_eq!(
+            names(&skipped),
+            ["prop::lengths", "prop::states", "prop::quota"]
+        );
+    }
+
+    #[test]
+    fn a_failure_carries_its_repro_and_skips_say_who_chose() {
+        let fail = to_case_result(
+            "prop::lengths",
+            Ok(TrialVerdict::Fail {
+                cause: "status: expected 400, got 200".into(),
+                report: "curl -sS -X POST http://h/x\n".into(),
+            }),
+        );
+        assert_eq!(fail.verdict, Verdict::Fail);
+        assert_eq!(fail.area, "prop");
+        let reason = fail.reason.unwrap();
+        assert!(
+            reason.starts_with("status: expected 400, got 200"),
+            "{reason}"
+        );
+        assert!(reason.contains("curl -sS -X POST"), "{reason}");
+
+        let chosen = to_case_result("prop::states", Err("--no-state-changes".into()));
+        assert_eq!(chosen.skip_kind, Some(SkipKind::UserChoice));
+        let dialect = to_case_result("prop::quota", Ok(TrialVerdict::Skip("no quota".into())));
+        assert_eq!(dialect.skip_kind, Some(SkipKind::Dialect));
+        assert!(!dialect.gates() && !chosen.gates());
+    }
+}

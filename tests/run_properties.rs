@@ -1,0 +1,195 @@
+//! End-to-end tests of the property trials inside `metaconform run`: the
+//! real binary against the embedded reference server. The five `prop::*`
+//! trials appear in the JUnit file and `results.json` beside the cases, pass
+//! on the fault-free server, and each fails on a fault in its area.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use metaconform::run::results::{RunResults, SkipKind, Verdict};
+
+const BIN: &str = env!("CARGO_BIN_EXE_metaconform");
+
+const TRIALS: [&str; 5] = [
+    "prop::charset",
+    "prop::lengths",
+    "prop::merge-replace",
+    "prop::states",
+    "prop::quota",
+];
+
+fn scratch(name: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "metaconform-props-{}-{name}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("run")
+        .arg("--cases")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"))
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .args(args)
+        .env_remove("OS_TOKEN")
+        .env_remove("METACONFORM_ENDPOINT")
+        .env("CI", "true")
+        .output()
+        .expect("run metaconform")
+}
+
+fn results(dir: &Path) -> RunResults {
+    let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn prop_verdicts(results: &RunResults) -> Vec<(String, Verdict)> {
+    results
+        .cases
+        .iter()
+        .filter(|c| c.area == "prop")
+        .map(|c| (c.id.clone(), c.verdict))
+        .collect()
+}
+
+#[test]
+fn the_whole_run_includes_and_passes_the_five_trials() {
+    let dir = scratch("all");
+    let out = run(&dir, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts = prop_verdicts(&results(&dir));
+    let expected: Vec<(String, Verdict)> = TRIALS
+        .iter()
+        .map(|t| (t.to_string(), Verdict::Pass))
+        .collect();
+    assert_eq!(verdicts, expected);
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+    let suite = r#"name="metaconform.prop" package="testsuite/metaconform.prop" tests="5" errors="0" failures="0""#;
+    assert!(
+        junit.contains(suite),
+        "no prop suite of 5 passing trials in the JUnit file"
+    );
+    for trial in TRIALS {
+        assert!(
+            junit.contains(&format!(r#"<testcase name="{trial}" time="#)),
+            "{trial} missing from the JUnit file"
+        );
+    }
+}
+
+#[test]
+fn each_trial_fails_on_a_fault_in_its_area() {
+    let faults = [
+        ("prop::charset", "charset-allows-slash-or-unicode"),
+        ("prop::lengths", "bytes-not-chars"),
+        ("prop::merge-replace", "put-merges"),
+        ("prop::states", "allow-shelved-writes"),
+        ("prop::quota", "quota-off-by-one"),
+    ];
+    for (trial, fault) in faults {
+        let dir = scratch(fault);
+        let out = run(&dir, &["--exact", trial, "--fault", fault]);
+        assert_eq!(out.status.code(), Some(1), "{trial} with {fault}");
+        let results = results(&dir);
+        assert_eq!(
+            prop_verdicts(&results),
+            [(trial.to_string(), Verdict::Fail)]
+        );
+        let reason = results.cases[0].reason.clone().unwrap_or_default();
+        assert!(reason.contains("curl "), "{trial}: no repro in {reason}");
+        let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+        assert!(junit.contains("<failure type=\"conformance\""), "{junit}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&format!("FAIL {trial}")), "{stderr}");
+    }
+}
+
+#[test]
+fn filters_list_skip_and_no_props_select_trials_like_cases() {
+    let dir = scratch("list");
+    let out = run(&dir, &["--list", "prop::"]);
+    assert!(out.status.success());
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let ids: Vec<&str> = listed
+        .lines()
+        .filter_map(|l| l.split_once(": ").map(|(id, _)| id))
+        .collect();
+    assert_eq!(ids, TRIALS, "{listed}");
+
+    let out = run(&dir, &["--list", "prop::", "--skip", "quota", "--no-props"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+
+    let out = run(&dir, &["prop::", "--skip", "charset", "--no-state-changes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = results(&dir);
+    let ids: Vec<&str> = results.cases.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "prop::lengths",
+            "prop::merge-replace",
+            "prop::states",
+            "prop::quota"
+        ]
+    );
+    let states = &results.cases[2];
+    assert_eq!(states.verdict, Verdict::Skip);
+    assert_eq!(states.skip_kind, Some(SkipKind::UserChoice));
+}
+
+#[test]
+fn batch_action_dialects_pass_every_trial_on_the_fault_free_server() {
+    // ecs-v1 and bms-v1 stop and start servers with batch jobs (spec §4.2):
+    // the trials must bring a stopped server back and read a job's 200.
+    for dialect in ["ecs-v1", "bms-v1"] {
+        let dir = scratch(dialect);
+        let out = run(&dir, &["prop::", "--dialect", dialect]);
+        assert!(
+            out.status.success(),
+            "{dialect}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let verdicts = prop_verdicts(&results(&dir));
+        assert_eq!(verdicts.len(), 5, "{dialect}");
+        assert!(
+            verdicts.iter().all(|(_, v)| *v == Verdict::Pass),
+            "{dialect}: {verdicts:?}"
+        );
+    }
+}
+
+#[test]
+fn with_aksk_signing_the_trials_are_skipped_without_gating() {
+    let dir = scratch("aksk");
+    let out = run(&dir, &["prop::", "--dialect", "ecs-v1", "--auth", "aksk"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = results(&dir);
+    assert_eq!(results.cases.len(), 5);
+    for case in &results.cases {
+        assert_eq!(case.verdict, Verdict::Skip, "{}", case.id);
+        assert_eq!(case.skip_kind, Some(SkipKind::UserChoice), "{}", case.id);
+        assert!(case.reason.as_deref().unwrap_or("").contains("AK/SK"));
+    }
+}
