@@ -4,8 +4,11 @@
 
 use std::process::Command;
 
+mod common;
+use common::*;
+
 fn metaconform() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_metaconform"))
+    Command::new(BIN)
 }
 
 fn listed(dir: &std::path::Path) -> Vec<String> {
@@ -27,7 +30,7 @@ fn listed(dir: &std::path::Path) -> Vec<String> {
 
 #[test]
 fn runs_outside_a_checkout_with_the_builtin_catalogue() {
-    let empty = tempfile_dir("no-cases");
+    let empty = Scratch::new("no-cases");
     let from_builtin = listed(&empty);
     let from_checkout = listed(std::path::Path::new(env!("CARGO_MANIFEST_DIR")));
     assert!(
@@ -40,7 +43,7 @@ fn runs_outside_a_checkout_with_the_builtin_catalogue() {
 
 #[test]
 fn a_local_cases_folder_wins_over_the_builtin_copy() {
-    let dir = tempfile_dir("local-cases");
+    let dir = Scratch::new("local-cases");
     let area = dir.join("cases").join("mine");
     std::fs::create_dir_all(&area).expect("mkdir");
     std::fs::write(
@@ -51,11 +54,4 @@ fn a_local_cases_folder_wins_over_the_builtin_copy() {
     let ids = listed(&dir);
     assert_eq!(ids.len(), 1, "{ids:?}");
     assert!(ids[0].contains("mine.one"), "{ids:?}");
-}
-
-fn tempfile_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("metaconform-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    dir
 }

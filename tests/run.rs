@@ -5,35 +5,17 @@
 //! The fault loop is the acceptance test of the catalogue: every fault the
 //! mock can inject must make at least one case fail.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::{Command, Output};
 
 use metaconform::run::results::{RunResults, Verdict};
 use metaconform::serve::StartupInfo;
 
-const BIN: &str = env!("CARGO_BIN_EXE_metaconform");
-
-fn catalogue() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")
-}
+mod common;
+use common::*;
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-cases")
-}
-
-/// A fresh folder under the system temp dir.
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "metaconform-run-{}-{name}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// `metaconform run` with reports in `dir`.
@@ -52,21 +34,12 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .expect("run metaconform")
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn last_line(output: &Output) -> String {
     text(&output.stdout)
         .lines()
         .last()
         .unwrap_or_default()
         .to_string()
-}
-
-fn results(dir: &Path) -> RunResults {
-    let bytes = std::fs::read(dir.join("results.json")).expect("results.json written");
-    serde_json::from_slice(&bytes).expect("results.json parses as the results format")
 }
 
 /// `(passed, failed, skipped)` from the final line, which must be exactly
@@ -88,7 +61,7 @@ fn counts(line: &str) -> (usize, usize, usize) {
 
 #[test]
 fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
-    let dir = scratch("default");
+    let dir = Scratch::new("default");
     let cases = catalogue();
     let out = run(&dir, &["--cases", cases.to_str().unwrap()]);
     let stderr = text(&out.stderr);
@@ -134,7 +107,7 @@ fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
 
 #[test]
 fn fixture_cases_pass_with_the_state_machinery() {
-    let dir = scratch("fixtures");
+    let dir = Scratch::new("fixtures");
     let out = run(
         &dir,
         &[
@@ -195,7 +168,7 @@ fn passed_ids(results: &RunResults) -> std::collections::BTreeSet<String> {
 fn every_fault_makes_at_least_one_case_fail() {
     let cases = catalogue();
     let cases = cases.to_str().unwrap();
-    let healthy = scratch("healthy");
+    let healthy = Scratch::new("healthy");
     run(&healthy, &["--cases", cases, "--jobs", "4"]);
     let baseline = passed_ids(&results(&healthy));
     assert!(
@@ -207,7 +180,7 @@ fn every_fault_makes_at_least_one_case_fail() {
         if fault.starts_with("latency=") {
             continue;
         }
-        let dir = scratch("fault");
+        let dir = Scratch::new("fault");
         let out = run(&dir, &["--cases", cases, "--fault", &fault, "--jobs", "4"]);
         let caught: Vec<String> = if dir.join("results.json").exists() {
             let now = passed_ids(&results(&dir));
@@ -222,39 +195,14 @@ fn every_fault_makes_at_least_one_case_fail() {
                 last_line(&out)
             ));
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
-    let _ = std::fs::remove_dir_all(&healthy);
     assert!(uncaught.is_empty(), "faults no case catches: {uncaught:#?}");
 }
 
-/// A running `serve` process, killed on drop.
-struct Serve {
-    child: Child,
-    info: StartupInfo,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(args: &[&str]) -> Serve {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--servers", "2"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("startup line");
-    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    Serve { child, info }
+fn serve(args: &[&str]) -> ServeProcess {
+    let mut all = vec!["--servers", "2"];
+    all.extend_from_slice(args);
+    spawn_serve(&all)
 }
 
 /// The flags describing a `serve` process as a remote endpoint; the main
@@ -298,7 +246,7 @@ fn run_remote(dir: &Path, info: &StartupInfo, extra: &[&str]) -> Output {
 
 #[test]
 fn remote_endpoint_runs_and_catches_a_served_fault() {
-    let dir = scratch("remote");
+    let dir = Scratch::new("remote");
     let fixtures = fixtures();
     let healthy = serve(&[]);
     let out = run_remote(
@@ -324,7 +272,7 @@ fn remote_endpoint_runs_and_catches_a_served_fault() {
 
 #[test]
 fn known_failures_do_not_gate_and_fixed_ones_are_reported() {
-    let dir = scratch("known");
+    let dir = Scratch::new("known");
     let known = dir.join("known.yaml");
     std::fs::write(
         &known,
@@ -351,7 +299,7 @@ fn known_failures_do_not_gate_and_fixed_ones_are_reported() {
 
 #[test]
 fn list_json_names_every_selected_case() {
-    let dir = scratch("list");
+    let dir = Scratch::new("list");
     let out = run(
         &dir,
         &[
@@ -390,7 +338,7 @@ fn list_json_names_every_selected_case() {
 
 #[test]
 fn invalid_case_files_exit_2_with_located_diagnostics() {
-    let dir = scratch("bad-cases");
+    let dir = Scratch::new("bad-cases");
     let area = dir.join("cases/broken");
     std::fs::create_dir_all(&area).unwrap();
     std::fs::write(
@@ -407,7 +355,7 @@ fn invalid_case_files_exit_2_with_located_diagnostics() {
 
 #[test]
 fn endpoint_without_servers_exits_2_and_says_what_to_pass() {
-    let dir = scratch("no-server");
+    let dir = Scratch::new("no-server");
     let out = run(
         &dir,
         &[
@@ -433,7 +381,7 @@ fn endpoint_nobody_listens_on_exits_3() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let dir = scratch("unreachable");
+    let dir = Scratch::new("unreachable");
     let endpoint = format!("http://127.0.0.1:{port}/v2.1/abc");
     let out = run(
         &dir,
@@ -455,7 +403,7 @@ fn endpoint_nobody_listens_on_exits_3() {
 
 #[test]
 fn coverage_lists_every_rule_and_fails_when_one_has_no_case() {
-    let dir = scratch("coverage");
+    let dir = Scratch::new("coverage");
     let full = run(
         &dir,
         &["--cases", catalogue().to_str().unwrap(), "--coverage"],
@@ -472,7 +420,7 @@ fn coverage_lists_every_rule_and_fails_when_one_has_no_case() {
 
 #[test]
 fn a_state_the_action_does_not_lead_to_is_an_error_not_a_hang() {
-    let dir = scratch("shelved");
+    let dir = Scratch::new("shelved");
     let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-shelved");
     let started = std::time::Instant::now();
     let out = run(
@@ -497,7 +445,7 @@ fn every_served_dialect_passes_the_cases_it_can_run() {
     let cases = catalogue();
     let mut failing = Vec::new();
     for dialect in ["nova-legacy", "ecs-os", "bms-os"] {
-        let dir = scratch(dialect);
+        let dir = Scratch::new(dialect);
         let out = run(
             &dir,
             &["--cases", cases.to_str().unwrap(), "--dialect", dialect],

@@ -4,15 +4,14 @@
 //! server's metadata (bms-v1) is tested on fresh servers, or skipped with
 //! the flag to pass on an endpoint that has none to give.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+use std::process::{Command, Output};
 
 use metaconform::run::results::{RunResults, SkipKind, Verdict};
 use metaconform::serve::StartupInfo;
 
-const BIN: &str = env!("CARGO_BIN_EXE_metaconform");
+mod common;
+use common::*;
 
 const DIALECTS: [&str; 6] = [
     "nova",
@@ -22,27 +21,6 @@ const DIALECTS: [&str; 6] = [
     "bms-os",
     "bms-v1",
 ];
-
-fn catalogue() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")
-}
-
-/// A fresh folder under the system temp dir.
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "metaconform-dialects-{}-{name}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 /// `metaconform run ARGS` on the catalogue with reports in `dir`; `envs`
 /// are added to a clean credential environment.
@@ -65,11 +43,6 @@ fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
         cmd.env(name, value);
     }
     cmd.output().expect("run metaconform")
-}
-
-fn results(dir: &Path) -> RunResults {
-    let bytes = std::fs::read(dir.join("results.json")).expect("results.json written");
-    serde_json::from_slice(&bytes).expect("results.json parses")
 }
 
 /// Every case passed or was skipped for the dialect's nature (an operation
@@ -113,7 +86,7 @@ fn every_dialect_passes_the_catalogue_against_the_embedded_server() {
         .iter()
         .map(|dialect| {
             std::thread::spawn(move || {
-                let dir = scratch(dialect);
+                let dir = Scratch::new(dialect);
                 let out = run(&dir, &["--dialect", dialect], &[]);
                 (dialect, out, results(&dir))
             })
@@ -126,33 +99,8 @@ fn every_dialect_passes_the_catalogue_against_the_embedded_server() {
     }
 }
 
-/// A running `serve` process, killed on drop.
-struct Serve {
-    child: Child,
-    info: StartupInfo,
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dialect: &str, servers: usize) -> Serve {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--dialect", dialect])
-        .args(["--servers", &servers.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("startup line");
-    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    Serve { child, info }
+fn serve(dialect: &str, servers: usize) -> ServeProcess {
+    spawn_serve(&["--dialect", dialect, "--servers", &servers.to_string()])
 }
 
 /// `--endpoint` flags for a `serve` process: the first server as the
@@ -192,7 +140,7 @@ fn bms_v1_on_an_endpoint_skips_without_fresh_servers_and_runs_with_them() {
     let served = serve("bms-v1", 20);
     let token = [("OS_TOKEN", served.info.token.as_str())];
 
-    let dir = scratch("bms-v1-none");
+    let dir = Scratch::new("bms-v1-none");
     let mut args: Vec<String> = remote_flags(&served.info, 0);
     args.extend(filter.iter().map(|s| s.to_string()));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -225,7 +173,7 @@ fn bms_v1_on_an_endpoint_skips_without_fresh_servers_and_runs_with_them() {
         "{stderr}"
     );
 
-    let dir = scratch("bms-v1-fresh");
+    let dir = Scratch::new("bms-v1-fresh");
     let mut args = remote_flags(&served.info, blocked.len());
     args.extend(filter.iter().map(|s| s.to_string()));
     let argv: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -242,7 +190,7 @@ fn bms_v1_on_an_endpoint_skips_without_fresh_servers_and_runs_with_them() {
 
 #[test]
 fn ecs_v1_passes_with_the_member_signing_every_request_with_aksk() {
-    let dir = scratch("ecs-v1-aksk");
+    let dir = Scratch::new("ecs-v1-aksk");
     // The property trials cannot sign (tests/run_properties.rs checks they
     // are skipped without gating).
     let out = run(
@@ -285,7 +233,7 @@ fn aksk_on_an_endpoint_redacts_the_secret_and_stops_on_401() {
     flags.extend(["auth.".to_string()]);
     let argv: Vec<&str> = flags.iter().map(String::as_str).collect();
 
-    let dir = scratch("aksk-remote");
+    let dir = Scratch::new("aksk-remote");
     let sk_file = dir.join("sk");
     std::fs::write(&sk_file, format!("{sk}\n")).unwrap();
     let mut good = argv.clone();
@@ -303,7 +251,7 @@ fn aksk_on_an_endpoint_redacts_the_secret_and_stops_on_401() {
         assert!(!report.contains(&sk), "the SK leaked");
     }
 
-    let dir = scratch("aksk-bad");
+    let dir = Scratch::new("aksk-bad");
     let wrong = format!("{}x", &sk[..sk.len() - 1]);
     let out = run(
         &dir,
@@ -321,7 +269,7 @@ fn aksk_on_an_endpoint_redacts_the_secret_and_stops_on_401() {
 
 #[test]
 fn a_failing_case_reads_well_in_the_terminal() {
-    let dir = scratch("fault");
+    let dir = Scratch::new("fault");
     let out = run(
         &dir,
         &[

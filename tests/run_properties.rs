@@ -3,13 +3,13 @@
 //! trials appear in the JUnit file and `results.json` beside the cases, pass
 //! on the fault-free server, and each fails on a fault in its area.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use metaconform::run::results::{RunResults, SkipKind, Verdict};
 
-const BIN: &str = env!("CARGO_BIN_EXE_metaconform");
+mod common;
+use common::*;
 
 const TRIALS: [&str; 5] = [
     "prop::charset",
@@ -18,18 +18,6 @@ const TRIALS: [&str; 5] = [
     "prop::states",
     "prop::quota",
 ];
-
-fn scratch(name: &str) -> PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "metaconform-props-{}-{name}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
@@ -48,11 +36,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .expect("run metaconform")
 }
 
-fn results(dir: &Path) -> RunResults {
-    let text = std::fs::read_to_string(dir.join("results.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 fn prop_verdicts(results: &RunResults) -> Vec<(String, Verdict)> {
     results
         .cases
@@ -64,7 +47,7 @@ fn prop_verdicts(results: &RunResults) -> Vec<(String, Verdict)> {
 
 #[test]
 fn the_whole_run_includes_and_passes_the_five_trials() {
-    let dir = scratch("all");
+    let dir = Scratch::new("all");
     let out = run(&dir, &[]);
     assert!(
         out.status.success(),
@@ -101,7 +84,7 @@ fn each_trial_fails_on_a_fault_in_its_area() {
         ("prop::quota", "quota-off-by-one"),
     ];
     for (trial, fault) in faults {
-        let dir = scratch(fault);
+        let dir = Scratch::new(fault);
         let out = run(&dir, &["--exact", trial, "--fault", fault]);
         assert_eq!(out.status.code(), Some(1), "{trial} with {fault}");
         let results = results(&dir);
@@ -120,7 +103,7 @@ fn each_trial_fails_on_a_fault_in_its_area() {
 
 #[test]
 fn filters_list_skip_and_no_props_select_trials_like_cases() {
-    let dir = scratch("list");
+    let dir = Scratch::new("list");
     let out = run(&dir, &["--list", "prop::"]);
     assert!(out.status.success());
     let listed = String::from_utf8_lossy(&out.stdout);
@@ -160,7 +143,7 @@ fn batch_action_dialects_pass_every_trial_on_the_fault_free_server() {
     // ecs-v1 and bms-v1 stop and start servers with batch jobs (spec §4.2):
     // the trials must bring a stopped server back and read a job's 200.
     for dialect in ["ecs-v1", "bms-v1"] {
-        let dir = scratch(dialect);
+        let dir = Scratch::new(dialect);
         let out = run(&dir, &["prop::", "--dialect", dialect]);
         assert!(
             out.status.success(),
@@ -178,7 +161,7 @@ fn batch_action_dialects_pass_every_trial_on_the_fault_free_server() {
 
 #[test]
 fn with_aksk_signing_the_trials_are_skipped_without_gating() {
-    let dir = scratch("aksk");
+    let dir = Scratch::new("aksk");
     let out = run(&dir, &["prop::", "--dialect", "ecs-v1", "--auth", "aksk"]);
     assert!(
         out.status.success(),

@@ -1,46 +1,27 @@
 //! End-to-end tests of `metaconform serve`: the real binary on 127.0.0.1
 //! port 0, spoken to over HTTP.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use metaconform::serve::StartupInfo;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_metaconform");
+mod common;
+use common::*;
 
 /// A running `serve` process, killed on drop.
 struct Serve {
-    child: Child,
+    process: ServeProcess,
     info: StartupInfo,
     client: Client,
 }
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(args: &[&str]) -> Serve {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--servers", "2"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("startup line");
-    let info: StartupInfo = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let process = spawn_serve(&[&["--servers", "2"], args].concat());
     Serve {
-        child,
-        info,
+        info: process.info.clone(),
+        process,
         client: Client::new(),
     }
 }
@@ -631,13 +612,13 @@ fn bind_failure_exits_2() {
 #[test]
 fn sigterm_stops_cleanly() {
     let mut s = start(&[]);
-    let pid = s.child.id().to_string();
+    let pid = s.process.child.id().to_string();
     let killed = Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("kill");
     assert!(killed.success());
-    let status = s.child.wait().expect("wait");
+    let status = s.process.child.wait().expect("wait");
     assert_eq!(status.code(), Some(0));
 }
 

@@ -2,8 +2,6 @@
 //! binary on 127.0.0.1 port 0, spoken to over HTTP, with the token and with
 //! an `SDK-HMAC-SHA256` signature made from the AK/SK of the startup line.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use metaconform::serve::StartupInfo;
@@ -12,39 +10,22 @@ use metaconform::target::sign::{AccessKey, SdkDate, sign_recorded};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_metaconform");
+mod common;
+use common::*;
 
 /// A running `serve` process, killed on drop.
 struct Serve {
-    child: Child,
+    /// Kept for its drop, which stops the process.
+    _process: ServeProcess,
     info: StartupInfo,
     client: Client,
 }
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start(dialect: &str) -> Serve {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--servers", "2"])
-        .args(["--dialect", dialect])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("startup line");
-    let info: StartupInfo = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let process = spawn_serve(&["--servers", "2", "--dialect", dialect]);
     Serve {
-        child,
-        info,
+        info: process.info.clone(),
+        _process: process,
         client: Client::new(),
     }
 }
