@@ -18,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 use metaconform::profile::Profile;
 use metaconform::serve::App;
 use metaconform::serve::message::{HttpRequest, HttpResponse};
-use metaconform::target::sign::{AccessKey, RequestParts, SdkDate, sign};
+use metaconform::target::sign::{AccessKey, SdkDate, sign};
 
 #[derive(Debug, Arbitrary)]
 struct Input {
@@ -202,17 +202,7 @@ fn add_signature(app: &App, request: &mut HttpRequest) -> bool {
     let Some((ak, sk)) = app.huawei().access_key(&app.projects().main) else {
         return false;
     };
-    let (path, query) = request
-        .target
-        .split_once('?')
-        .unwrap_or((request.target.as_str(), ""));
-    let parts = RequestParts {
-        method: &request.method,
-        path,
-        query,
-        headers: &request.headers,
-        body: &request.body,
-    };
+    let parts = request.signing_parts();
     match sign(&parts, &AccessKey { ak: &ak, sk: &sk }, SdkDate::now(), &["host"]) {
         Ok(added) => {
             request.headers.extend(added);

@@ -132,14 +132,10 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 }
 
 pub fn main(args: FuzzArgs) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::cli::runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+        Err(message) => {
+            eprintln!("{message}");
             return Exit::Usage.into();
         }
     };

@@ -52,6 +52,16 @@ pub enum Command {
     Run(Box<run::RunArgs>),
 }
 
+/// The async runtime every subcommand runs on (two workers: the machines
+/// this targets have two cores).
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("error: cannot start the async runtime: {e}"))
+}
+
 /// Parse arguments and run. Usage errors exit 2.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

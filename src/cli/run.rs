@@ -212,16 +212,7 @@ fn run(args: RunArgs) -> Result<Exit, Stop> {
         Some(endpoint) => Some(remote_target(&args, endpoint, profile.clone())?),
         None => None,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Stop(
-                Exit::Usage,
-                format!("error: cannot start the async runtime: {e}"),
-            )
-        })?;
+    let runtime = crate::cli::runtime().map_err(|message| Stop(Exit::Usage, message))?;
     runtime.block_on(execute(args, profile, cases, trials, known, faults, remote))
 }
 

@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::model::caller::Caller;
 use crate::profile::{ErrorShape, Profile};
-use crate::target::sign::{RequestParts, SdkDate};
+use crate::target::sign::SdkDate;
 
 use super::message::{HttpRequest, HttpResponse};
 use super::world::Projects;
@@ -77,18 +77,7 @@ impl HuaweiState {
             let token = request.header_value("X-Auth-Token").unwrap_or("");
             return Ok(Caller::from_token(token));
         };
-        let (path, query) = request
-            .target
-            .split_once('?')
-            .unwrap_or((request.target.as_str(), ""));
-        let parts = RequestParts {
-            method: &request.method,
-            path,
-            query,
-            headers: &request.headers,
-            body: &request.body,
-        };
-        keys.authenticate(&parts, SdkDate::now())
+        keys.authenticate(&request.signing_parts(), SdkDate::now())
             .map_err(|refusal| {
                 super::respond::huawei_error(refusal.status, refusal.code, &refusal.message)
             })
