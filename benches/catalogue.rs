@@ -22,8 +22,8 @@ use metaconform::run::redact::Redactor;
 use metaconform::run::results::{RunResults, Verdict};
 use metaconform::run::schedule::run_and_report;
 use metaconform::run::{RunOptions, embedded, token_var};
-use metaconform::target::Target;
-use metaconform::target::http::{RecordedRequest, Transport};
+use metaconform::endpoint::Target;
+use metaconform::endpoint::http::{RecordedRequest, Transport};
 
 fn flag(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();

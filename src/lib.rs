@@ -3,7 +3,7 @@
 //!
 //! Layers, one module each: [`model`] (I/O-free reference semantics),
 //! [`profile`] (dialects as data), [`cases`] (the case file format and
-//! loader), [`target`] (the endpoint under test and the transport),
+//! loader), [`endpoint`] (the one client of the endpoint under test: transport, signing, servers),
 //! [`serve`] (the mock server), [`cli`] (flags and exit codes). The binary is
 //! a thin shell over [`cli::main`].
 
@@ -16,4 +16,4 @@ pub mod profile;
 pub mod report;
 pub mod run;
 pub mod serve;
-pub mod target;
+pub mod endpoint;

@@ -17,7 +17,7 @@ use metaconform::run::execute::{Assignment, Context, run_case};
 use metaconform::run::redact::Redactor;
 use metaconform::run::results::Verdict;
 use metaconform::run::{RunOptions, applicability, embedded};
-use metaconform::target::http::Transport;
+use metaconform::endpoint::http::Transport;
 
 /// Servers of the mock, lent to one trial at a time.
 struct Pool {

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use metaconform::serve::StartupInfo;
-use metaconform::target::http::RecordedRequest;
-use metaconform::target::sign::{AccessKey, SdkDate, sign_recorded};
+use metaconform::endpoint::http::RecordedRequest;
+use metaconform::endpoint::sign::{AccessKey, SdkDate, sign_recorded};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 

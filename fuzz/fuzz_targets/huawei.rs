@@ -18,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 use metaconform::profile::Profile;
 use metaconform::serve::App;
 use metaconform::serve::message::{HttpRequest, HttpResponse};
-use metaconform::target::sign::{AccessKey, SdkDate, sign};
+use metaconform::endpoint::sign::{AccessKey, SdkDate, sign};
 
 #[derive(Debug, Arbitrary)]
 struct Input {

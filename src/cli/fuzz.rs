@@ -14,7 +14,7 @@ use crate::fuzz::driver::DriverError;
 use crate::fuzz::shrink::ShrinkLimits;
 use crate::fuzz::{embedded, repro};
 use crate::serve::Fault;
-use crate::target::{Credentials, Target};
+use crate::endpoint::{Credentials, Target};
 
 #[derive(Debug, Args)]
 pub struct FuzzArgs {

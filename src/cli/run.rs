@@ -38,8 +38,8 @@ use crate::run::redact::Redactor;
 use crate::run::schedule::{preflight, run_and_report};
 use crate::run::{RunOptions, results::RunResults};
 use crate::serve::Fault;
-use crate::target::http::Transport;
-use crate::target::{AccessKeyPair, Credentials, Target};
+use crate::endpoint::http::Transport;
+use crate::endpoint::{AccessKeyPair, Credentials, Target};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::target::http::RecordedRequest;
+use crate::endpoint::http::RecordedRequest;
 
 /// Requests per second of the fuzzer and of the raw replay.
 #[derive(Debug, Clone, Copy)]

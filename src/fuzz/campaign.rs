@@ -17,8 +17,8 @@ use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::cases::format::Identity;
-use crate::target::Target;
-use crate::target::http::Transport;
+use crate::endpoint::Target;
+use crate::endpoint::http::Transport;
 
 use super::driver::{Driver, DriverError};
 use super::shrink::{ShrinkLimits, Shrunk, shrink};
@@ -92,7 +92,7 @@ pub struct CampaignReport {
     pub log: Vec<String>,
     pub backoffs: u64,
     /// Every request sent, per worker (when capturing).
-    pub captured: Vec<Vec<crate::target::http::RecordedRequest>>,
+    pub captured: Vec<Vec<crate::endpoint::http::RecordedRequest>>,
 }
 
 impl CampaignReport {
@@ -203,7 +203,7 @@ struct WorkerResult {
     aborted: Option<DriverError>,
     log: Vec<String>,
     backoffs: u64,
-    captured: Vec<crate::target::http::RecordedRequest>,
+    captured: Vec<crate::endpoint::http::RecordedRequest>,
 }
 
 /// Run a campaign against `target`.

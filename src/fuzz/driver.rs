@@ -16,8 +16,8 @@ use crate::model::pipeline::Op;
 use crate::model::server::{ServerAction, ServerRecord, VmState};
 use crate::profile::format::ActionForm;
 use crate::profile::{HttpMethod, ReadBack};
-use crate::target::Target;
-use crate::target::http::{Exchange, RecordedRequest, Transport};
+use crate::endpoint::Target;
+use crate::endpoint::http::{Exchange, RecordedRequest, Transport};
 
 use super::step::{Body, ServerPick};
 use super::throttle::{self, Throttle};

@@ -4,7 +4,7 @@
 
 use crate::profile::Profile;
 use crate::serve::{self, Fault, RunningServer, ServeConfig, ServeError};
-use crate::target::Target;
+use crate::endpoint::Target;
 
 /// Start the mock for `profile` with `faults` and `servers` servers.
 pub async fn start(

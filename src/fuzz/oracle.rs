@@ -14,7 +14,7 @@ use crate::model::Metadata;
 use crate::model::outcome::{Outcome, OutcomeKind, Success};
 use crate::model::pipeline::{Decision, Op};
 use crate::profile::{ErrorShape, Profile};
-use crate::target::http::Exchange;
+use crate::endpoint::http::Exchange;
 
 /// What is wrong with one answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

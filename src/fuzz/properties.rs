@@ -18,8 +18,8 @@ use serde_json::{Map, Value};
 use crate::cases::format::Identity;
 use crate::model::pipeline::Op;
 use crate::profile::Profile;
-use crate::target::Target;
-use crate::target::http::Transport;
+use crate::endpoint::Target;
+use crate::endpoint::http::Transport;
 
 use super::campaign::{self, CampaignConfig, derive_seed, draw};
 use super::driver::Driver;

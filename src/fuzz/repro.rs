@@ -14,8 +14,8 @@ use crate::model::outcome::OutcomeKind;
 use crate::model::pipeline::Op;
 use crate::model::server::ServerAction;
 use crate::profile::Profile;
-use crate::target::Credentials;
-use crate::target::http::{Exchange, RecordedRequest};
+use crate::endpoint::Credentials;
+use crate::endpoint::http::{Exchange, RecordedRequest};
 
 use super::shrink::Shrunk;
 use super::step::{Body, Call, ConcurrentVia, ServerPick, Step};
@@ -50,7 +50,7 @@ pub fn curl(request: &RecordedRequest, credentials: &Credentials) -> String {
         if lower == "x-auth-token" {
             let var = token_variable(value, credentials);
             let _ = write!(out, " -H \"{name}: {var}\"");
-        } else if crate::target::http::SECRET_HEADERS.contains(&lower.as_str()) {
+        } else if crate::endpoint::http::SECRET_HEADERS.contains(&lower.as_str()) {
             let _ = write!(out, " -H '{name}: <redacted>'");
         } else {
             let _ = write!(out, " -H {}", shell_quote(&format!("{name}: {value}")));
@@ -431,7 +431,7 @@ fn meta_fields(
                 SaveError::Unexpressible(format!("{} path outside the server URL", op.name()))
             })?;
             let path = match op.key() {
-                Some(k) => suffix.replace("{key}", &crate::target::encode_segment(k)),
+                Some(k) => suffix.replace("{key}", &crate::endpoint::encode_segment(k)),
                 None => suffix.to_string(),
             };
             let mut raw = json!({

@@ -20,7 +20,7 @@ use crate::model::pipeline::Op;
 use crate::model::server::{ServerAction, VmState};
 use crate::profile::Profile;
 use crate::profile::format::ActionForm;
-use crate::target::http::Exchange;
+use crate::endpoint::http::Exchange;
 
 use super::driver::{Driver, DriverError};
 use super::generators::{self, Alphabet};

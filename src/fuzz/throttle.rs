@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::target::http::RecordedResponse;
+use crate::endpoint::http::RecordedResponse;
 
 /// Consecutive unexpected 401/403 answers after which a campaign stops.
 pub const AUTH_STRIKES: u32 = 2;

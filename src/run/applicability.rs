@@ -6,7 +6,7 @@
 
 use crate::cases::format::{Case, Identity, Requirement, ServerRef, Step, StepOp};
 use crate::model::server::VmState;
-use crate::target::Target;
+use crate::endpoint::Target;
 
 use super::requests::abstract_op;
 use super::results::SkipKind;
@@ -241,7 +241,7 @@ pub fn needs_read_back(step: &Step) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::Credentials;
+    use crate::endpoint::Credentials;
     use std::path::Path;
 
     fn target(dialect: &str, creds: Credentials) -> Target {

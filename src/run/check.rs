@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::cases::format::Expect;
 use crate::model::pipeline::Op;
 use crate::profile::Profile;
-use crate::target::http::RecordedResponse;
+use crate::endpoint::http::RecordedResponse;
 
 /// The status and body checks of `expect` against `response`.
 pub fn response(

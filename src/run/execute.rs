@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use crate::cases::format::{Case, Expect, Identity, ServerRef, Step, StepOp};
 use crate::model::pipeline::Op;
-use crate::target::http::{Exchange, RecordedRequest, RecordedResponse, Transport};
-use crate::target::{AccessKeyPair, Target};
+use crate::endpoint::http::{Exchange, RecordedRequest, RecordedResponse, Transport};
+use crate::endpoint::{AccessKeyPair, Target};
 
 use super::RunOptions;
 use super::applicability::{self, Skip};

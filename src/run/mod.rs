@@ -27,7 +27,7 @@ pub mod servers;
 use std::time::Duration;
 
 use crate::cases::format::Identity;
-use crate::target::{AccessKeyPair, Credentials};
+use crate::endpoint::{AccessKeyPair, Credentials};
 
 /// How the runner behaves, beyond the target.
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@
 use std::time::Instant;
 
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict, property_trials};
-use crate::target::Target;
+use crate::endpoint::Target;
 
 use super::RunOptions;
 use super::events::Reporter;

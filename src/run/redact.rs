@@ -1,13 +1,13 @@
 //! Turning raw exchanges into records safe to write anywhere.
 //!
-//! Header values named in [`crate::target::http::SECRET_HEADERS`] are
+//! Header values named in [`crate::endpoint::http::SECRET_HEADERS`] are
 //! replaced by [`redact_headers`]; on top of that every token the run knows
 //! is replaced wherever it appears (a URL, an echoed header, a body), by the
 //! name of the variable that holds it (`$OS_TOKEN`).
 
 use crate::cases::format::Identity;
-use crate::target::Credentials;
-use crate::target::http::{Exchange, redact_headers};
+use crate::endpoint::Credentials;
+use crate::endpoint::http::{Exchange, redact_headers};
 
 use super::results::{ExchangeRecord, Purpose, RequestRecord, ResponseRecord, millis};
 use super::token_var;
@@ -134,7 +134,7 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::http::{RecordedRequest, RecordedResponse};
+    use crate::endpoint::http::{RecordedRequest, RecordedResponse};
     use std::time::Duration;
 
     #[test]
@@ -175,7 +175,7 @@ mod tests {
     #[test]
     fn a_signed_request_shows_neither_signature_nor_secret_key() {
         let creds = Credentials {
-            access_key: Some(crate::target::AccessKeyPair {
+            access_key: Some(crate::endpoint::AccessKeyPair {
                 ak: "AKEXAMPLE".into(),
                 sk: "secret-key-value".into(),
             }),
@@ -187,9 +187,9 @@ mod tests {
             headers: vec![("X-Project-Id".into(), "p".into())],
             body: b"{\"echo\": \"secret-key-value\"}".to_vec(),
         };
-        let date = crate::target::sign::SdkDate::from_unix(1_700_000_000);
+        let date = crate::endpoint::sign::SdkDate::from_unix(1_700_000_000);
         let key = creds.access_key.clone().unwrap();
-        crate::target::sign::sign_recorded(&mut request, &key.key(), date).unwrap();
+        crate::endpoint::sign::sign_recorded(&mut request, &key.key(), date).unwrap();
         let signature = request
             .headers
             .iter()

@@ -13,8 +13,8 @@ use crate::cases::format::{Generated, Identity, RawRequest, Step, StepOp, UrlPro
 use crate::model::pipeline::Op;
 use crate::model::server::{ServerAction, VmState};
 use crate::profile::format::ActionForm;
-use crate::target::Target;
-use crate::target::http::RecordedRequest;
+use crate::endpoint::Target;
+use crate::endpoint::http::RecordedRequest;
 
 /// A step the runner cannot turn into a request (the case file is wrong).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -4,7 +4,7 @@
 //! offers); each takes the next case, runs it on its server and sends the
 //! result to the reporters as soon as it is known. Where the target cannot
 //! empty a server's metadata between cases, each case that runs takes a
-//! server of [`Target::fresh_servers`](crate::target::Target) instead, and is
+//! server of [`Target::fresh_servers`](crate::endpoint::Target) instead, and is
 //! skipped (naming `--fresh-server`) when none is left. Before anything runs, a
 //! preflight reads the first server: if that fails, nothing runs (exit 3).
 

@@ -20,12 +20,12 @@ pub struct HttpRequest {
 impl HttpRequest {
     /// The request as the AK/SK signer and verifier see it: path and query
     /// split at the first `?`, headers and body as received.
-    pub fn signing_parts(&self) -> crate::target::sign::RequestParts<'_> {
+    pub fn signing_parts(&self) -> crate::endpoint::sign::RequestParts<'_> {
         let (path, query) = self
             .target
             .split_once('?')
             .unwrap_or((self.target.as_str(), ""));
-        crate::target::sign::RequestParts {
+        crate::endpoint::sign::RequestParts {
             method: &self.method,
             path,
             query,

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde_json::{Value, json};
 
 use crate::model::server::ServerAction;
-use crate::target::sign::SdkDate;
+use crate::endpoint::sign::SdkDate;
 
 /// A job's or sub-job's state as `ShowJob` spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use crate::model::caller::Caller;
-use crate::target::sign::{self, RequestParts, SdkDate, VerifyError};
+use crate::endpoint::sign::{self, RequestParts, SdkDate, VerifyError};
 
 /// One generated access key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +149,7 @@ fn random_text(len: usize, alphabet: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::target::sign::{AccessKey, sign};
+    use crate::endpoint::sign::{AccessKey, sign};
 
     const NOW: i64 = 1_790_000_000;
 

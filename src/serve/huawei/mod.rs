@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use crate::model::caller::Caller;
 use crate::profile::{ErrorShape, Profile};
-use crate::target::sign::SdkDate;
+use crate::endpoint::sign::SdkDate;
 
 use super::message::{HttpRequest, HttpResponse};
 use super::world::Projects;
@@ -90,7 +90,7 @@ mod tests {
 
     use crate::serve::App;
     use crate::serve::message::HttpRequest;
-    use crate::target::sign::{AccessKey, RequestParts, SdkDate, sign};
+    use crate::endpoint::sign::{AccessKey, RequestParts, SdkDate, sign};
 
     /// A request signed with the project's printed pair.
     fn signed(app: &App, method: &str, target: &str, tamper: bool) -> HttpRequest {

@@ -18,7 +18,7 @@ use crate::model::{autorecovery, batch};
 use crate::serve::app::Call;
 use crate::serve::message::HttpResponse;
 use crate::serve::servers::{admit, answer, empty};
-use crate::target::sign::SdkDate;
+use crate::endpoint::sign::SdkDate;
 
 use super::V1Route;
 use super::jobs::{self, SubJobError};

@@ -118,9 +118,9 @@ impl Transport {
     pub async fn send_signed(
         &self,
         mut request: RecordedRequest,
-        key: Option<&crate::target::AccessKeyPair>,
+        key: Option<&crate::endpoint::AccessKeyPair>,
     ) -> Exchange {
-        use crate::target::sign::{SdkDate, sign_recorded};
+        use crate::endpoint::sign::{SdkDate, sign_recorded};
         if let Some(key) = key
             && let Err(e) = sign_recorded(&mut request, &key.key(), SdkDate::now())
         {

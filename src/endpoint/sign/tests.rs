@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::target::encode_segment;
-use crate::target::http::RecordedRequest;
+use crate::endpoint::encode_segment;
+use crate::endpoint::http::RecordedRequest;
 
 const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 

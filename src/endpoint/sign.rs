@@ -18,7 +18,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use percent_encoding::{AsciiSet, percent_decode, percent_encode};
 use sha2::{Digest, Sha256};
 
-use crate::target::http::RecordedRequest;
+use crate::endpoint::http::RecordedRequest;
 
 /// The algorithm name, first word of the `Authorization` header.
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
@@ -226,8 +226,8 @@ pub fn sign_recorded(
     }
     // A path with dot segments is sent verbatim (see `Transport::send`),
     // so sign it as written, not as the URL parser normalises it.
-    let path = if crate::target::http::has_dot_segment(&request.url) {
-        crate::target::http::raw_path(&request.url)
+    let path = if crate::endpoint::http::has_dot_segment(&request.url) {
+        crate::endpoint::http::raw_path(&request.url)
     } else {
         url.path()
     };
