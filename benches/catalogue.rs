@@ -16,14 +16,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use metaconform::cases::load_dir;
+use metaconform::endpoint::Target;
+use metaconform::endpoint::http::{RecordedRequest, Transport};
 use metaconform::run::execute::Context;
 use metaconform::run::known_failures::KnownFailures;
 use metaconform::run::redact::Redactor;
 use metaconform::run::results::{RunResults, Verdict};
 use metaconform::run::schedule::run_and_report;
 use metaconform::run::{RunOptions, embedded, token_var};
-use metaconform::endpoint::Target;
-use metaconform::endpoint::http::{RecordedRequest, Transport};
 
 fn flag(name: &str, default: usize) -> usize {
     let args: Vec<String> = std::env::args().collect();

@@ -10,10 +10,10 @@
 pub mod cases;
 pub mod cli;
 pub mod diag;
+pub mod endpoint;
 pub mod fuzz;
 pub mod model;
 pub mod profile;
 pub mod report;
 pub mod run;
 pub mod serve;
-pub mod endpoint;

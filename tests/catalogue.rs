@@ -13,11 +13,11 @@ use std::time::Duration;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use metaconform::cases::{LoadedCase, load_dir};
+use metaconform::endpoint::http::Transport;
 use metaconform::run::execute::{Assignment, Context, run_case};
 use metaconform::run::redact::Redactor;
 use metaconform::run::results::Verdict;
 use metaconform::run::{RunOptions, applicability, embedded};
-use metaconform::endpoint::http::Transport;
 
 /// Servers of the mock, lent to one trial at a time.
 struct Pool {

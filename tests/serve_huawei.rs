@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use metaconform::serve::StartupInfo;
 use metaconform::endpoint::http::RecordedRequest;
 use metaconform::endpoint::sign::{AccessKey, SdkDate, sign_recorded};
+use metaconform::serve::StartupInfo;
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 

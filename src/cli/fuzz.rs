@@ -9,12 +9,12 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cli::Exit;
+use crate::endpoint::{Credentials, Target};
 use crate::fuzz::campaign::{self, CampaignConfig, CampaignReport, StopRule};
 use crate::fuzz::driver::DriverError;
 use crate::fuzz::shrink::ShrinkLimits;
 use crate::fuzz::{embedded, repro};
 use crate::serve::Fault;
-use crate::endpoint::{Credentials, Target};
 
 #[derive(Debug, Args)]
 pub struct FuzzArgs {

@@ -2,12 +2,19 @@
 //! module; the binary only calls [`main`].
 
 pub mod check;
+pub mod common;
 pub mod fuzz;
+pub mod restore;
 pub mod run;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// A reason a subcommand stops, with the exit code it means and the
+/// message for stderr.
+#[derive(Debug)]
+pub struct CliError(pub Exit, pub String);
 
 /// Process exit codes, one meaning each (hurl-style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,8 +25,11 @@ pub enum Exit {
     Failures = 1,
     /// Bad usage, or invalid case or profile files.
     Usage = 2,
-    /// The endpoint could not be reached or set up at all.
+    /// The endpoint could not be reached or set up at all, or a server
+    /// could not be put back as the run found it (its journal is kept).
     Unreachable = 3,
+    /// Stopped by SIGINT or SIGTERM (after restoring the servers).
+    Interrupted = 130,
 }
 
 impl From<Exit> for ExitCode {
@@ -50,6 +60,9 @@ pub enum Command {
     /// Run the conformance cases against an endpoint, or against the
     /// embedded reference server when no --endpoint is given.
     Run(Box<run::RunArgs>),
+    /// Put servers back as a run found them, from the journal it left
+    /// (after a crash or kill -9); takes the same endpoint flags as run.
+    Restore(Box<restore::RestoreArgs>),
 }
 
 /// The async runtime every subcommand runs on (two workers: the machines
@@ -60,6 +73,34 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("error: cannot start the async runtime: {e}"))
+}
+
+/// SIGINT and SIGTERM, listened to from the moment this is built: a signal
+/// that arrives before anyone waits is kept, not fatal.
+pub struct ShutdownSignals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Take over SIGINT and SIGTERM (inside the async runtime).
+    pub fn install() -> Result<ShutdownSignals, String> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listen =
+            |kind| signal(kind).map_err(|e| format!("error: cannot listen for signals: {e}"));
+        Ok(ShutdownSignals {
+            interrupt: listen(SignalKind::interrupt())?,
+            terminate: listen(SignalKind::terminate())?,
+        })
+    }
+
+    /// The next signal's name.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = self.terminate.recv() => "SIGTERM",
+        }
+    }
 }
 
 /// Parse arguments and run. Usage errors exit 2.
@@ -81,5 +122,6 @@ pub fn main() -> ExitCode {
         Command::Fuzz(args) => fuzz::main(*args),
         Command::Check(args) => check::main(args),
         Command::Run(args) => run::main(*args),
+        Command::Restore(args) => restore::main(*args),
     }
 }

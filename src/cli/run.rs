@@ -23,10 +23,13 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use crate::cases::{LoadedCase, default_source, load_builtin, load_dir};
-use crate::cli::Exit;
+use crate::cli::common::{EndpointArgs, ServerSet};
+use crate::cli::{CliError, Exit};
+use crate::endpoint::Target;
+use crate::endpoint::http::Transport;
+use crate::endpoint::journal::Journal;
 use crate::fuzz::properties::PropertyTrial;
-use crate::profile::format::ErrorShape;
-use crate::profile::{self, Profile};
+use crate::profile::Profile;
 use crate::report::junit::JunitWriter;
 use crate::run::auth_guard::AuthGuard;
 use crate::run::embedded;
@@ -35,11 +38,10 @@ use crate::run::execute::Context;
 use crate::run::known_failures::KnownFailures;
 use crate::run::properties;
 use crate::run::redact::Redactor;
+use crate::run::safekeeping;
 use crate::run::schedule::{preflight, run_and_report};
 use crate::run::{RunOptions, results::RunResults};
 use crate::serve::Fault;
-use crate::endpoint::http::Transport;
-use crate::endpoint::{AccessKeyPair, Credentials, Target};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -57,49 +59,13 @@ pub struct RunArgs {
     /// Output format of --list.
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     pub format: ListFormat,
-    /// The service-catalog URL (for nova: https://HOST/v2.1/PROJECT_ID).
-    /// Without it, the embedded reference server is started.
-    #[arg(long, env = "METACONFORM_ENDPOINT")]
-    pub endpoint: Option<String>,
-    /// The project the token is scoped to (default: the endpoint's last
-    /// path segment, when the dialect's endpoint ends with the project).
-    #[arg(long, env = "OS_PROJECT_ID")]
-    pub project_id: Option<String>,
-    /// Project member's token.
-    #[arg(long, env = "OS_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
-    /// Read the project member's token from this file (wins over
-    /// --token and OS_TOKEN).
-    #[arg(long)]
-    pub token_file: Option<PathBuf>,
-    /// Huawei access key: the project member's requests are signed with
-    /// AK/SK (`SDK-HMAC-SHA256`, spec §7.4) instead of carrying a token.
-    /// With --endpoint only; needs --sk or --sk-file; wins over the token.
-    #[arg(long, env = "HUAWEICLOUD_SDK_AK", hide_env_values = true)]
-    pub ak: Option<String>,
-    /// The secret key of --ak. Never printed.
-    #[arg(long, env = "HUAWEICLOUD_SDK_SK", hide_env_values = true)]
-    pub sk: Option<String>,
-    /// Read the secret key of --ak from this file (wins over --sk and
-    /// HUAWEICLOUD_SDK_SK).
-    #[arg(long)]
-    pub sk_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// Embedded server, Huawei dialects: how the project member
     /// authenticates, with the startup line's token or by signing every
     /// request with its AK/SK pair.
     #[arg(long, value_enum)]
     pub auth: Option<AuthMode>,
-    /// Admin token (admin cases, reaching `error`, bypassing locks).
-    #[arg(long, env = "METACONFORM_ADMIN_TOKEN", hide_env_values = true)]
-    pub admin_token: Option<String>,
-    /// Read-only token of the same project.
-    #[arg(long, env = "METACONFORM_READER_TOKEN", hide_env_values = true)]
-    pub reader_token: Option<String>,
-    /// Token of a second project (isolation cases).
-    #[arg(long, env = "METACONFORM_ALT_TOKEN", hide_env_values = true)]
-    pub alt_token: Option<String>,
-    #[arg(long, env = "METACONFORM_ALT_PROJECT_ID")]
-    pub alt_project_id: Option<String>,
     /// A server of the project the run may change (repeatable; one per job).
     #[arg(long = "server", value_name = "ID")]
     pub servers: Vec<String>,
@@ -110,12 +76,6 @@ pub struct RunArgs {
     /// A server of the second project (repeatable).
     #[arg(long = "alt-server", value_name = "ID")]
     pub alt_servers: Vec<String>,
-    /// Dialect id or profile file.
-    #[arg(long, default_value = "nova")]
-    pub dialect: String,
-    /// Directory whose `<id>.yaml` profiles replace the built-in ones.
-    #[arg(long)]
-    pub dialect_dir: Option<PathBuf>,
     /// Folder of case files.
     /// Default: `./cases` if present, else the catalogue built into the binary.
     #[arg(long)]
@@ -153,6 +113,10 @@ pub struct RunArgs {
     /// Leave out the property trials (`prop::*`).
     #[arg(long)]
     pub no_props: bool,
+    /// Where the data-safety journal goes (with --endpoint): what each
+    /// server held before the run, so it can be put back.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub journal_dir: PathBuf,
 }
 
 /// How the project member authenticates against the embedded server.
@@ -170,22 +134,18 @@ pub enum ListFormat {
     Json,
 }
 
-/// A reason to stop before running, with its exit code.
-struct Stop(Exit, String);
-
 pub fn main(args: RunArgs) -> ExitCode {
     match run(args) {
         Ok(exit) => exit.into(),
-        Err(Stop(exit, message)) => {
+        Err(CliError(exit, message)) => {
             eprintln!("{message}");
             exit.into()
         }
     }
 }
 
-fn run(args: RunArgs) -> Result<Exit, Stop> {
-    let profile = profile::resolve(&args.dialect, args.dialect_dir.as_deref())
-        .map_err(|d| Stop(Exit::Usage, d.to_string()))?;
+fn run(args: RunArgs) -> Result<Exit, CliError> {
+    let profile = args.endpoint.profile()?;
     let cases = select(load_cases(args.cases.as_deref())?, &args);
     let trials = select_trials(&args);
     if args.list {
@@ -195,7 +155,9 @@ fn run(args: RunArgs) -> Result<Exit, Stop> {
         return Ok(print_coverage(&cases));
     }
     let known = match &args.known_failures {
-        Some(path) => KnownFailures::load(path).map_err(|d| Stop(Exit::Usage, d.to_string()))?,
+        Some(path) => {
+            KnownFailures::load(path).map_err(|d| CliError(Exit::Usage, d.to_string()))?
+        }
         None => KnownFailures::default(),
     };
     let ids: Vec<&str> = cases
@@ -208,15 +170,15 @@ fn run(args: RunArgs) -> Result<Exit, Stop> {
     }
     check_auth_flag(&args)?;
     let faults = parse_faults(&args)?;
-    let remote = match &args.endpoint {
+    let remote = match &args.endpoint.endpoint {
         Some(endpoint) => Some(remote_target(&args, endpoint, profile.clone())?),
         None => None,
     };
-    let runtime = crate::cli::runtime().map_err(|message| Stop(Exit::Usage, message))?;
+    let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
     runtime.block_on(execute(args, profile, cases, trials, known, faults, remote))
 }
 
-fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, Stop> {
+fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, CliError> {
     let dir = dir.map(Path::to_path_buf).or_else(default_source);
     let loaded = match &dir {
         Some(dir) => load_dir(dir),
@@ -230,7 +192,7 @@ fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, Stop> {
             diags.len(),
             shown
         ));
-        Stop(Exit::Usage, text)
+        CliError(Exit::Usage, text)
     })
 }
 
@@ -263,7 +225,11 @@ fn select_trials(args: &RunArgs) -> Vec<PropertyTrial> {
     properties::select(args.filter.as_deref(), args.exact, &args.skip)
 }
 
-fn list(cases: &[LoadedCase], trials: &[PropertyTrial], format: ListFormat) -> Result<Exit, Stop> {
+fn list(
+    cases: &[LoadedCase],
+    trials: &[PropertyTrial],
+    format: ListFormat,
+) -> Result<Exit, CliError> {
     match format {
         ListFormat::Human => {
             for c in cases {
@@ -290,8 +256,9 @@ fn list(cases: &[LoadedCase], trials: &[PropertyTrial], format: ListFormat) -> R
                 })
                 .chain(trials.iter().map(properties::list_entry))
                 .collect();
-            let text = serde_json::to_string_pretty(&entries)
-                .map_err(|e| Stop(Exit::Usage, format!("error: cannot render the list: {e}")))?;
+            let text = serde_json::to_string_pretty(&entries).map_err(|e| {
+                CliError(Exit::Usage, format!("error: cannot render the list: {e}"))
+            })?;
             println!("{text}");
         }
     }
@@ -316,9 +283,9 @@ fn print_coverage(cases: &[LoadedCase]) -> Exit {
 }
 
 /// `--auth` is for the embedded server only.
-fn check_auth_flag(args: &RunArgs) -> Result<(), Stop> {
-    if args.auth.is_some() && args.endpoint.is_some() {
-        return Err(Stop(
+fn check_auth_flag(args: &RunArgs) -> Result<(), CliError> {
+    if args.auth.is_some() && args.endpoint.endpoint.is_some() {
+        return Err(CliError(
             Exit::Usage,
             "error: --auth picks the embedded server's credentials; with --endpoint pass --ak and --sk (or --sk-file) to sign with AK/SK, or a token".into(),
         ));
@@ -326,9 +293,9 @@ fn check_auth_flag(args: &RunArgs) -> Result<(), Stop> {
     Ok(())
 }
 
-fn parse_faults(args: &RunArgs) -> Result<Vec<Fault>, Stop> {
-    if !args.faults.is_empty() && args.endpoint.is_some() {
-        return Err(Stop(
+fn parse_faults(args: &RunArgs) -> Result<Vec<Fault>, CliError> {
+    if !args.faults.is_empty() && args.endpoint.endpoint.is_some() {
+        return Err(CliError(
             Exit::Usage,
             "error: --fault applies to the embedded server only; drop --endpoint, or start `metaconform serve --fault ...` and point --endpoint at it".into(),
         ));
@@ -337,118 +304,23 @@ fn parse_faults(args: &RunArgs) -> Result<Vec<Fault>, Stop> {
         .iter()
         .map(|f| f.parse::<Fault>())
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Stop(Exit::Usage, format!("error: --fault: {e}")))
+        .map_err(|e| CliError(Exit::Usage, format!("error: --fault: {e}")))
 }
 
 /// The target the flags describe, or what is missing.
-fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Target, Stop> {
-    let usage = |m: String| Stop(Exit::Usage, m);
+fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Target, CliError> {
     if args.servers.is_empty() {
-        return Err(usage(
+        return Err(CliError(
+            Exit::Usage,
             "error: --endpoint needs servers to test: pass --server ID (a server of the project that the run may change; one per --jobs)".into(),
         ));
     }
-    let access_key = access_key(args, &profile)?;
-    let token = match (&args.token_file, &args.token) {
-        _ if access_key.is_some() => None,
-        (Some(file), _) => Some(read_secret(file, "--token-file")?),
-        (None, Some(t)) => Some(t.clone()),
-        (None, None) => {
-            return Err(usage(
-                "error: --endpoint needs a token: pass --token-file FILE, set OS_TOKEN, or --token (Huawei dialects: or --ak with --sk/--sk-file)"
-                    .into(),
-            ));
-        }
-    };
-    let project_id = match &args.project_id {
-        Some(p) => p.clone(),
-        None => project_from_endpoint(endpoint, &profile).ok_or_else(|| {
-            usage(format!(
-                "error: cannot tell the project id from {endpoint}: pass --project-id"
-            ))
-        })?,
-    };
-    Ok(Target {
-        endpoint: endpoint.trim_end_matches('/').to_string(),
-        project_id,
-        profile,
-        credentials: Credentials {
-            token,
-            access_key,
-            admin_token: args.admin_token.clone(),
-            reader_token: args.reader_token.clone(),
-            alt_token: args.alt_token.clone(),
-            alt_project_id: args.alt_project_id.clone(),
-        },
+    let servers = ServerSet {
         servers: args.servers.clone(),
         alt_servers: args.alt_servers.clone(),
         fresh_servers: args.fresh_servers.clone(),
-        disposable: false,
-    })
-}
-
-/// The project member's AK/SK from `--ak` and `--sk`/`--sk-file`, if the
-/// user gave one; only Huawei dialects accept signed requests.
-fn access_key(args: &RunArgs, profile: &Profile) -> Result<Option<AccessKeyPair>, Stop> {
-    let usage = |m: String| Stop(Exit::Usage, m);
-    let sk = match (&args.sk_file, &args.sk) {
-        (Some(file), _) => Some(read_secret(file, "--sk-file")?),
-        (None, sk) => sk.clone(),
     };
-    let (ak, sk) = match (&args.ak, sk) {
-        (None, None) => return Ok(None),
-        (Some(ak), Some(sk)) => (ak.clone(), sk),
-        (Some(_), None) => {
-            return Err(usage(
-                "error: --ak needs its secret key: pass --sk-file FILE, set HUAWEICLOUD_SDK_SK, or --sk".into(),
-            ));
-        }
-        (None, Some(_)) => {
-            return Err(usage(
-                "error: a secret key without an access key: pass --ak or set HUAWEICLOUD_SDK_AK"
-                    .into(),
-            ));
-        }
-    };
-    if profile.error_shape() != ErrorShape::Huawei {
-        // Often just HUAWEICLOUD_SDK_* left in the environment: not fatal.
-        eprintln!(
-            "warning: ignoring --ak/--sk (or HUAWEICLOUD_SDK_AK/SK): AK/SK signing is Huawei's (spec §7.4) and {} takes tokens",
-            profile.id()
-        );
-        return Ok(None);
-    }
-    Ok(Some(AccessKeyPair { ak, sk }))
-}
-
-/// A secret read from `file` (trimmed), for the flag `flag`.
-fn read_secret(file: &Path, flag: &str) -> Result<String, Stop> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        Stop(
-            Exit::Usage,
-            format!("error: cannot read {flag} {}: {e}", file.display()),
-        )
-    })?;
-    let secret = text.trim().to_string();
-    if secret.is_empty() {
-        return Err(Stop(
-            Exit::Usage,
-            format!("error: {flag} {} is empty", file.display()),
-        ));
-    }
-    Ok(secret)
-}
-
-/// The last path segment of `endpoint`, when the dialect's catalog endpoint
-/// ends with the project (`/v2.1/{project}`).
-fn project_from_endpoint(endpoint: &str, profile: &Profile) -> Option<String> {
-    if !profile.file.endpoint_path.ends_with("{project}") {
-        return None;
-    }
-    let url = reqwest::Url::parse(endpoint).ok()?;
-    let last = url.path_segments()?.rev().find(|s| !s.is_empty())?;
-    (!last.is_empty() && last.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-'))
-        .then(|| last.to_string())
+    args.endpoint.target(endpoint, profile, servers)
 }
 
 async fn execute(
@@ -459,7 +331,7 @@ async fn execute(
     known: KnownFailures,
     faults: Vec<Fault>,
     remote: Option<Target>,
-) -> Result<Exit, Stop> {
+) -> Result<Exit, CliError> {
     let embedded_run = remote.is_none();
     let options = RunOptions {
         jobs: usize::from(args.jobs),
@@ -475,7 +347,7 @@ async fn execute(
                 embedded::start_with_fresh(profile, usize::from(args.jobs), fresh, faults)
                     .await
                     .map_err(|e| {
-                        Stop(
+                        CliError(
                             Exit::Unreachable,
                             format!("error: cannot start the embedded server: {e}"),
                         )
@@ -484,7 +356,7 @@ async fn execute(
             let target = match args.auth {
                 Some(AuthMode::Aksk) => embedded::use_access_key(target, server.info())
                     .ok_or_else(|| {
-                        Stop(
+                        CliError(
                             Exit::Usage,
                             format!(
                                 "error: --auth aksk: the {dialect} mock has no AK/SK pair; AK/SK signing is for the Huawei dialects (ecs-v1, ecs-os, bms-v1, bms-os)"
@@ -497,7 +369,7 @@ async fn execute(
         }
     };
     let transport = Transport::new(Duration::from_secs(60))
-        .map_err(|e| Stop(Exit::Unreachable, format!("error: {e}")))?;
+        .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
     let ctx = Arc::new(Context {
         redactor: Redactor::new(&target.credentials),
         target,
@@ -505,40 +377,142 @@ async fn execute(
         options,
         auth_guard: Arc::default(),
     });
-    let auth_guard = ctx.auth_guard.clone();
-    let props_ctx = ctx.clone();
+    let mut signals =
+        crate::cli::ShutdownSignals::install().map_err(|m| CliError(Exit::Usage, m))?;
     if let Err(e) = preflight(&ctx).await {
-        return Err(Stop(Exit::Unreachable, format!("error: {e}")));
+        return Err(CliError(Exit::Unreachable, format!("error: {e}")));
     }
+    let journal = match ctx.target.disposable {
+        true => None,
+        false => Some(take_snapshot(&ctx, &args.journal_dir).await?),
+    };
     let mut terminal = Terminal::detect(Some(args.junit.clone()));
     let mut json = JsonWriter { path: args.json };
     let mut junit = JunitWriter { path: args.junit };
-    let results = {
-        let mut reporters: [&mut dyn Reporter; 3] = [&mut json, &mut junit, &mut terminal];
-        let mut results =
-            run_and_report(ctx, Arc::new(cases), &known, &mut reporters, embedded_run).await;
-        if !auth_guard.tripped() {
-            properties::run_and_append(
-                &trials,
-                &props_ctx.target,
-                &props_ctx.options,
-                properties::options(args.prop_cases),
-                &known,
-                &mut reporters,
-                &mut results,
-            )
-            .await;
-        }
-        finish(&results, &mut reporters)?;
-        results
+    let mut reporters: [&mut dyn Reporter; 3] = [&mut json, &mut junit, &mut terminal];
+    let phase = run_phase(
+        &ctx,
+        cases,
+        &trials,
+        args.prop_cases,
+        &known,
+        &mut reporters,
+        embedded_run,
+    );
+    let outcome = tokio::select! {
+        results = phase => Ok(results),
+        signal = signals.recv() => Err(signal),
+    };
+    if let Err(signal) = outcome {
+        eprintln!("\ninterrupted by {signal}: stopping the run");
+    }
+    let restored = match journal {
+        Some(journal) => put_back(&ctx, journal, &mut signals).await,
+        None => Ok(()),
     };
     if let Some(server) = server {
         server.shutdown().await;
     }
-    if auth_guard.tripped() {
-        return Err(Stop(Exit::Unreachable, AuthGuard::message()));
+    let results = match outcome {
+        Ok(results) => results,
+        Err(_) => {
+            restored?;
+            return Ok(Exit::Interrupted);
+        }
+    };
+    let reported = finish(&results, &mut reporters);
+    restored?;
+    reported?;
+    if ctx.auth_guard.tripped() {
+        return Err(CliError(Exit::Unreachable, AuthGuard::message()));
     }
     Ok(exit_code(&results))
+}
+
+/// The cases, then the property trials (unless AK/SK signing was refused).
+async fn run_phase(
+    ctx: &Arc<Context>,
+    cases: Vec<LoadedCase>,
+    trials: &[PropertyTrial],
+    prop_cases: u64,
+    known: &KnownFailures,
+    reporters: &mut [&mut dyn Reporter],
+    embedded: bool,
+) -> RunResults {
+    let mut results =
+        run_and_report(ctx.clone(), Arc::new(cases), known, reporters, embedded).await;
+    if !ctx.auth_guard.tripped() {
+        properties::run_and_append(
+            trials,
+            &ctx.target,
+            &ctx.options,
+            properties::options(prop_cases),
+            known,
+            reporters,
+            &mut results,
+        )
+        .await;
+    }
+    results
+}
+
+/// Snapshot every server the run may change, before its first write.
+async fn take_snapshot(ctx: &Context, dir: &Path) -> Result<Journal, CliError> {
+    let path = Journal::new_path(dir);
+    let journal = safekeeping::snapshot(ctx, path).await.map_err(|e| {
+        CliError(
+            Exit::Unreachable,
+            format!("error: cannot snapshot the servers before the first write, nothing was changed: {e}"),
+        )
+    })?;
+    eprintln!(
+        "journal: {} ({} server(s) to put back; if this run is killed: metaconform restore {} with the same endpoint flags)",
+        journal.path.display(),
+        journal.file.servers.len(),
+        journal.path.display()
+    );
+    Ok(journal)
+}
+
+/// Restore every journaled server; a second signal stops the restore and
+/// keeps the journal.
+async fn put_back(
+    ctx: &Context,
+    journal: Journal,
+    signals: &mut crate::cli::ShutdownSignals,
+) -> Result<(), CliError> {
+    let path = journal.path.clone();
+    let kept = |why: String| {
+        format!(
+            "{why}\nerror: the journal is kept: finish with `metaconform restore {}` and the same endpoint flags",
+            path.display()
+        )
+    };
+    let report = tokio::select! {
+        report = safekeeping::restore(ctx, journal) => report,
+        signal = signals.recv() => {
+            return Err(CliError(Exit::Interrupted, kept(format!("error: restore interrupted by {signal}"))));
+        }
+    };
+    let mut failures = Vec::new();
+    for restored in report {
+        match restored.outcome {
+            Ok(kept) if !kept.is_empty() => eprintln!(
+                "note: fresh server {} keeps the keys {kept:?} that cases added: {} cannot delete a key",
+                restored.server,
+                ctx.target.profile.id()
+            ),
+            Ok(_) => {}
+            Err(e) => failures.push(format!(
+                "error: server {} not restored: {e}",
+                restored.server
+            )),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(CliError(Exit::Unreachable, kept(failures.join("\n"))))
 }
 
 /// How many of `cases` need a fresh embedded server: those that run, when
@@ -551,7 +525,7 @@ fn fresh_servers_needed(cases: &[LoadedCase], profile: Profile, options: &RunOpt
         .count()
 }
 
-fn finish(results: &RunResults, reporters: &mut [&mut dyn Reporter]) -> Result<(), Stop> {
+fn finish(results: &RunResults, reporters: &mut [&mut dyn Reporter]) -> Result<(), CliError> {
     let mut failed = None;
     for r in reporters.iter_mut() {
         if let Err(e) = r.finished(results) {
@@ -560,7 +534,7 @@ fn finish(results: &RunResults, reporters: &mut [&mut dyn Reporter]) -> Result<(
         }
     }
     match failed {
-        Some(e) => Err(Stop(
+        Some(e) => Err(CliError(
             Exit::Failures,
             format!("error: reports incomplete: {e}"),
         )),

@@ -11,13 +11,13 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::cases::format::Identity;
+use crate::endpoint::Target;
+use crate::endpoint::http::{Exchange, RecordedRequest, Transport};
 use crate::model::Metadata;
 use crate::model::pipeline::Op;
 use crate::model::server::{ServerAction, ServerRecord, VmState};
 use crate::profile::format::ActionForm;
 use crate::profile::{HttpMethod, ReadBack};
-use crate::endpoint::Target;
-use crate::endpoint::http::{Exchange, RecordedRequest, Transport};
 
 use super::step::{Body, ServerPick};
 use super::throttle::{self, Throttle};

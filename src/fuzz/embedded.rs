@@ -2,9 +2,9 @@
 //! 127.0.0.1 port 0 and build a [`Target`] from its startup values
 //! ([`Target::from_startup`], shared with the runner).
 
+use crate::endpoint::Target;
 use crate::profile::Profile;
 use crate::serve::{self, Fault, RunningServer, ServeConfig, ServeError};
-use crate::endpoint::Target;
 
 /// Start the mock for `profile` with `faults` and `servers` servers.
 pub async fn start(

@@ -10,11 +10,11 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::endpoint::http::Exchange;
 use crate::model::Metadata;
 use crate::model::outcome::{Outcome, OutcomeKind, Success};
 use crate::model::pipeline::{Decision, Op};
 use crate::profile::{ErrorShape, Profile};
-use crate::endpoint::http::Exchange;
 
 /// What is wrong with one answer.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -16,10 +16,10 @@ use proptest::sample::select;
 use serde_json::{Map, Value};
 
 use crate::cases::format::Identity;
-use crate::model::pipeline::Op;
-use crate::profile::Profile;
 use crate::endpoint::Target;
 use crate::endpoint::http::Transport;
+use crate::model::pipeline::Op;
+use crate::profile::Profile;
 
 use super::campaign::{self, CampaignConfig, derive_seed, draw};
 use super::driver::Driver;

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value, json};
 
 use crate::cases::format::Identity;
+use crate::endpoint::Credentials;
+use crate::endpoint::http::{Exchange, RecordedRequest};
 use crate::model::outcome::OutcomeKind;
 use crate::model::pipeline::Op;
 use crate::model::server::ServerAction;
 use crate::profile::Profile;
-use crate::endpoint::Credentials;
-use crate::endpoint::http::{Exchange, RecordedRequest};
 
 use super::shrink::Shrunk;
 use super::step::{Body, Call, ConcurrentVia, ServerPick, Step};

@@ -13,6 +13,7 @@ use proptest::sample::select;
 use serde_json::{Map, Value};
 
 use crate::cases::format::Identity;
+use crate::endpoint::http::Exchange;
 use crate::model::Metadata;
 use crate::model::body::parse_json;
 use crate::model::outcome::OutcomeKind;
@@ -20,7 +21,6 @@ use crate::model::pipeline::Op;
 use crate::model::server::{ServerAction, VmState};
 use crate::profile::Profile;
 use crate::profile::format::ActionForm;
-use crate::endpoint::http::Exchange;
 
 use super::driver::{Driver, DriverError};
 use super::generators::{self, Alphabet};

@@ -5,8 +5,8 @@
 //! dialect's nature, the user's missing credentials, or the user's choice.
 
 use crate::cases::format::{Case, Identity, Requirement, ServerRef, Step, StepOp};
-use crate::model::server::VmState;
 use crate::endpoint::Target;
+use crate::model::server::VmState;
 
 use super::requests::abstract_op;
 use super::results::SkipKind;

@@ -90,9 +90,9 @@ mod tests {
 
     #[tokio::test]
     async fn signed_requests_stop_reaching_the_endpoint_after_the_limit() {
-        use crate::run::execute::dispatch;
         use crate::endpoint::AccessKeyPair;
         use crate::endpoint::http::{RecordedRequest, Transport};
+        use crate::run::execute::dispatch;
         let (url, seen) = refusing_server().await;
         let transport = Transport::new(std::time::Duration::from_secs(5)).unwrap();
         let guard = AuthGuard::default();

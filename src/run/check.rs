@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::cases::format::Expect;
+use crate::endpoint::http::RecordedResponse;
 use crate::model::pipeline::Op;
 use crate::profile::Profile;
-use crate::endpoint::http::RecordedResponse;
 
 /// The status and body checks of `expect` against `response`.
 pub fn response(

@@ -4,9 +4,9 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 
+use crate::endpoint::{AccessKeyPair, Credentials, Target};
 use crate::profile::Profile;
 use crate::serve::{Fault, RunningServer, ServeConfig, ServeError, StartupInfo, spawn};
-use crate::endpoint::{AccessKeyPair, Credentials, Target};
 
 /// Start the mock for `profile` on 127.0.0.1 (any port) with `servers`
 /// servers per project and `faults` injected.

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::cases::format::{Case, Expect, Identity, ServerRef, Step, StepOp};
-use crate::model::pipeline::Op;
 use crate::endpoint::http::{Exchange, RecordedRequest, RecordedResponse, Transport};
 use crate::endpoint::{AccessKeyPair, Target};
+use crate::model::pipeline::Op;
 
 use super::RunOptions;
 use super::applicability::{self, Skip};
@@ -84,6 +84,7 @@ impl<'a> Session<'a> {
         step: Option<usize>,
         identity: Identity,
     ) -> Exchange {
+        let request = in_project_of(request, identity, self.target);
         let key = super::signing_key(&self.target.credentials, identity);
         let exchange = dispatch(self.transport, self.auth_guard, request, key).await;
         let step = step.or(self.current_step.filter(|_| purpose == Purpose::Step));
@@ -91,6 +92,23 @@ impl<'a> Session<'a> {
             .push(self.redactor.record(&exchange, purpose, step, identity));
         exchange
     }
+}
+
+/// The second project's member calls its own endpoint: its requests carry
+/// its project in the URL where the target's stands (a step that already
+/// chose its URL project is left as it is).
+fn in_project_of(
+    mut request: RecordedRequest,
+    identity: Identity,
+    target: &Target,
+) -> RecordedRequest {
+    if identity == Identity::Alt
+        && let Some(alt) = target.credentials.alt_project_id.as_deref()
+        && let Some(url) = requests::swap_project(&request.url, &target.project_id, alt)
+    {
+        request.url = url;
+    }
+    request
 }
 
 /// Send `request`, signed with `key` if given. Signed requests feed the

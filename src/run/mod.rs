@@ -7,8 +7,9 @@
 //! expectations, [`execute`] runs one case, [`schedule`] runs many
 //! concurrently on different servers, [`results`] is the outcome as data,
 //! [`events`] fans it out to reporters, [`known_failures`] marks what an
-//! endpoint is known to fail, [`embedded`] makes the mock a target and
-//! [`auth_guard`] stops a run whose AK/SK signatures are refused.
+//! endpoint is known to fail, [`embedded`] makes the mock a target,
+//! [`auth_guard`] stops a run whose AK/SK signatures are refused and
+//! [`safekeeping`] snapshots lent servers and puts them back.
 
 pub mod applicability;
 pub mod auth_guard;
@@ -21,6 +22,7 @@ pub mod properties;
 pub mod redact;
 pub mod requests;
 pub mod results;
+pub mod safekeeping;
 pub mod schedule;
 pub mod servers;
 

@@ -13,8 +13,8 @@
 
 use std::time::Instant;
 
-use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict, property_trials};
 use crate::endpoint::Target;
+use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict, property_trials};
 
 use super::RunOptions;
 use super::events::Reporter;

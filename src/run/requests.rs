@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 
 use crate::cases::format::{Generated, Identity, RawRequest, Step, StepOp, UrlProject};
+use crate::endpoint::Target;
+use crate::endpoint::http::RecordedRequest;
 use crate::model::pipeline::Op;
 use crate::model::server::{ServerAction, VmState};
 use crate::profile::format::ActionForm;
-use crate::endpoint::Target;
-use crate::endpoint::http::RecordedRequest;
 
 /// A step the runner cannot turn into a request (the case file is wrong).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

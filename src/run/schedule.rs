@@ -84,7 +84,9 @@ pub async fn run_and_report(
         r.started(total);
     }
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let runner = tokio::spawn(run_all(ctx.clone(), cases, tx));
+    // Aborted if this future is dropped (Ctrl-C): no case may go on writing
+    // while the servers are being restored.
+    let mut runner = AbortOnDrop(tokio::spawn(run_all(ctx.clone(), cases, tx)));
     let mut slots: Vec<Option<CaseResult>> = vec![None; total];
     let mut done = 0;
     while let Some((index, mut result)) = rx.recv().await {
@@ -97,7 +99,7 @@ pub async fn run_and_report(
             *slot = Some(result);
         }
     }
-    let _ = runner.await;
+    let _ = (&mut runner.0).await;
     let cases: Vec<CaseResult> = slots.into_iter().flatten().collect();
     let mut summary = Summary::default();
     for case in &cases {
@@ -115,6 +117,15 @@ pub async fn run_and_report(
         },
         summary,
         cases,
+    }
+}
+
+/// A spawned task that ends with its handle.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

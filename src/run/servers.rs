@@ -66,9 +66,18 @@ impl Session<'_> {
         }
     }
 
-    /// `GET` the server and parse its state.
+    /// `GET` the server as the housekeeper and parse its state.
     pub async fn show(&mut self, server: &str, purpose: Purpose) -> Result<ServerView, SetupError> {
-        let identity = self.housekeeper();
+        self.show_as(server, self.housekeeper(), purpose).await
+    }
+
+    /// `GET` the server as `identity` and parse its state.
+    pub async fn show_as(
+        &mut self,
+        server: &str,
+        identity: Identity,
+        purpose: Purpose,
+    ) -> Result<ServerView, SetupError> {
         let version = self.show_microversion();
         let sender = self.sender(identity, version.as_deref());
         let request = requests::show_request(self.target, server, sender);
@@ -272,7 +281,13 @@ impl Session<'_> {
         if has_replace && (profile.file.system_keys.is_empty() || self.target.disposable) {
             let body = json!({"metadata": {}});
             return self
-                .expect_2xx(server, &Op::Replace, Some(&body), "reset metadata")
+                .expect_2xx(
+                    server,
+                    &Op::Replace,
+                    Some(&body),
+                    Identity::Owner,
+                    "reset metadata",
+                )
                 .await;
         }
         let stored = self
@@ -288,8 +303,14 @@ impl Session<'_> {
             )));
         }
         for key in stored.keys() {
-            self.expect_2xx(server, &Op::Delete(key.clone()), None, "reset metadata")
-                .await?;
+            self.expect_2xx(
+                server,
+                &Op::Delete(key.clone()),
+                None,
+                Identity::Owner,
+                "reset metadata",
+            )
+            .await?;
         }
         Ok(())
     }
@@ -308,31 +329,37 @@ impl Session<'_> {
         for op in [Op::Merge, Op::Replace] {
             if profile.op(&op).is_some() {
                 return self
-                    .expect_2xx(server, &op, Some(&body), "seed metadata")
+                    .expect_2xx(server, &op, Some(&body), Identity::Owner, "seed metadata")
                     .await;
             }
         }
         for (key, value) in map {
             let body = json!({"meta": {key: value}});
-            self.expect_2xx(server, &Op::Set(key.clone()), Some(&body), "seed metadata")
-                .await?;
+            self.expect_2xx(
+                server,
+                &Op::Set(key.clone()),
+                Some(&body),
+                Identity::Owner,
+                "seed metadata",
+            )
+            .await?;
         }
         Ok(())
     }
 
-    async fn expect_2xx(
+    /// Send a metadata operation as `identity`; anything but 2xx is an error.
+    pub async fn expect_2xx(
         &mut self,
         server: &str,
         op: &Op,
         body: Option<&Value>,
+        identity: Identity,
         what: &str,
     ) -> Result<(), SetupError> {
-        let sender = self.sender(Identity::Owner, None);
+        let sender = self.sender(identity, None);
         let request = requests::metadata_request(self.target, op, server, body, sender, None)
             .map_err(|e| SetupError(format!("{what}: {e}")))?;
-        let exchange = self
-            .send(request, Purpose::Setup, None, Identity::Owner)
-            .await;
+        let exchange = self.send(request, Purpose::Setup, None, identity).await;
         match exchange.response.map(|r| r.status) {
             Some(status) if (200..300).contains(&status) => Ok(()),
             Some(status) => Err(SetupError(format!(

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{Value, json};
 
-use crate::model::server::ServerAction;
 use crate::endpoint::sign::SdkDate;
+use crate::model::server::ServerAction;
 
 /// A job's or sub-job's state as `ShowJob` spells it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

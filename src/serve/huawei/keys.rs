@@ -10,8 +10,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::caller::Caller;
 use crate::endpoint::sign::{self, RequestParts, SdkDate, VerifyError};
+use crate::model::caller::Caller;
 
 /// One generated access key.
 #[derive(Debug, Clone, PartialEq, Eq)]

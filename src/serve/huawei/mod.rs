@@ -14,9 +14,9 @@ pub mod v1;
 
 use std::sync::{Mutex, MutexGuard};
 
+use crate::endpoint::sign::SdkDate;
 use crate::model::caller::Caller;
 use crate::profile::{ErrorShape, Profile};
-use crate::endpoint::sign::SdkDate;
 
 use super::message::{HttpRequest, HttpResponse};
 use super::world::Projects;
@@ -88,9 +88,9 @@ impl HuaweiState {
 mod tests {
     use serde_json::Value;
 
+    use crate::endpoint::sign::{AccessKey, RequestParts, SdkDate, sign};
     use crate::serve::App;
     use crate::serve::message::HttpRequest;
-    use crate::endpoint::sign::{AccessKey, RequestParts, SdkDate, sign};
 
     /// A request signed with the project's printed pair.
     fn signed(app: &App, method: &str, target: &str, tamper: bool) -> HttpRequest {

@@ -11,6 +11,7 @@
 
 use serde_json::json;
 
+use crate::endpoint::sign::SdkDate;
 use crate::model::outcome::{Outcome, OutcomeKind};
 use crate::model::pipeline::{self, policy_denied, visible_server};
 use crate::model::server::apply_action;
@@ -18,7 +19,6 @@ use crate::model::{autorecovery, batch};
 use crate::serve::app::Call;
 use crate::serve::message::HttpResponse;
 use crate::serve::servers::{admit, answer, empty};
-use crate::endpoint::sign::SdkDate;
 
 use super::V1Route;
 use super::jobs::{self, SubJobError};

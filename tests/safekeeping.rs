@@ -1,0 +1,335 @@
+//! Data safety on lent servers, end to end: `metaconform run --endpoint`
+//! against a `metaconform serve` child whose servers hold a user's data,
+//! finished, interrupted with SIGINT at many points, or killed with
+//! SIGKILL and then `metaconform restore`d. Each time every server's
+//! metadata, `vm_state` and lock must be exactly as the user left them.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{BIN, Scratch, ServeProcess, spawn_serve};
+use metaconform::serve::StartupInfo;
+use serde_json::{Value, json};
+
+/// What a user cares about on one server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Held {
+    metadata: BTreeMap<String, Value>,
+    vm_state: String,
+    locked: bool,
+}
+
+fn block<T>(future: impl Future<Output = T>) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
+
+/// The endpoint URL of `token`'s own project.
+fn project_url(info: &StartupInfo, alt: bool) -> String {
+    match alt {
+        false => info.endpoint.clone(),
+        true => info
+            .endpoint
+            .replace(&info.project_id, &info.alt_project_id),
+    }
+}
+
+async fn call(method: &str, url: String, token: &str, body: Option<Value>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut request = client
+        .request(method.parse().expect("method"), url)
+        .header("X-Auth-Token", token)
+        .header("X-OpenStack-Nova-API-Version", "2.9");
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.expect("serve answers");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Every server of both projects as the admin sees it.
+fn everything(info: &StartupInfo) -> BTreeMap<String, Held> {
+    let servers = info
+        .servers
+        .iter()
+        .map(|s| (s, false))
+        .chain(info.alt_servers.iter().map(|s| (s, true)));
+    block(async {
+        let mut out = BTreeMap::new();
+        for (id, alt) in servers {
+            let token = if alt { &info.alt_token } else { &info.token };
+            let url = format!("{}/servers/{id}", project_url(info, alt));
+            let (status, body) = call("GET", url, token, None).await;
+            assert_eq!(status, 200, "{body}");
+            let server = &body["server"];
+            let metadata = server["metadata"].as_object().expect("metadata").clone();
+            out.insert(
+                id.clone(),
+                Held {
+                    metadata: metadata.into_iter().collect(),
+                    vm_state: server["OS-EXT-STS:vm_state"]
+                        .as_str()
+                        .expect("vm_state")
+                        .into(),
+                    locked: server["locked"].as_bool().expect("locked"),
+                },
+            );
+        }
+        out
+    })
+}
+
+/// Give the servers a user's data: metadata everywhere, one server stopped
+/// and locked by its owner, one paused.
+fn lend(info: &StartupInfo) {
+    block(async {
+        let own = |id: &String| format!("{}/servers/{id}", project_url(info, false));
+        let t = &info.token;
+        let writes = [
+            (
+                0,
+                json!({"metadata": {"owner": "team", "cost-centre": "42"}}),
+            ),
+            (1, json!({"metadata": {"a": "1", "b": "2"}})),
+            (2, json!({"metadata": {"only": "me"}})),
+        ];
+        for (i, body) in writes {
+            let url = format!("{}/metadata", own(&info.servers[i]));
+            assert_eq!(call("PUT", url, t, Some(body)).await.0, 200);
+        }
+        let act = |i: usize, body: Value| {
+            let url = format!("{}/action", own(&info.servers[i]));
+            async move { assert_eq!(call("POST", url, t, Some(body)).await.0, 202) }
+        };
+        act(1, json!({"os-stop": null})).await;
+        act(1, json!({"lock": null})).await;
+        act(2, json!({"pause": null})).await;
+        let alt = format!(
+            "{}/servers/{}/metadata",
+            project_url(info, true),
+            info.alt_servers[0]
+        );
+        let body = json!({"metadata": {"alt": "keep"}});
+        assert_eq!(call("PUT", alt, &info.alt_token, Some(body)).await.0, 200);
+    });
+    // The mock applies actions after a short task: wait until settled.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let now = everything(info);
+        let s = |i: usize| &now[&info.servers[i]];
+        if s(1).vm_state == "stopped" && s(2).vm_state == "paused" {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the lent servers did not settle");
+}
+
+/// The flags of a run (or restore) against `info`; the member's token goes
+/// through the environment.
+fn identity_flags(info: &StartupInfo) -> Vec<String> {
+    [
+        ("--admin-token", &info.admin_token),
+        ("--reader-token", &info.reader_token),
+        ("--alt-token", &info.alt_token),
+        ("--alt-project-id", &info.alt_project_id),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_string(), value.clone()])
+    .collect()
+}
+
+fn start_run(dir: &Path, info: &StartupInfo, filter: &str) -> Child {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("run")
+        .arg(filter)
+        .args(["--endpoint", &info.endpoint, "--jobs", "3"])
+        .args(identity_flags(info))
+        .arg("--journal-dir")
+        .arg(dir.join("journals"))
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .env("OS_TOKEN", &info.token)
+        .env_remove("OS_PROJECT_ID")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for s in &info.servers {
+        cmd.args(["--server", s]);
+    }
+    for s in &info.alt_servers {
+        cmd.args(["--alt-server", s]);
+    }
+    cmd.spawn().expect("spawn run")
+}
+
+fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn stderr_of(child: &mut Child) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut text);
+    }
+    text
+}
+
+fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+fn journals(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir.join("journals"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
+}
+
+fn lent_serve() -> (ServeProcess, BTreeMap<String, Held>) {
+    let serve = spawn_serve(&["--servers", "3"]);
+    lend(&serve.info);
+    let before = everything(&serve.info);
+    (serve, before)
+}
+
+#[test]
+fn a_finished_run_leaves_lent_servers_as_it_found_them() {
+    let dir = Scratch::new("safekeeping-finished");
+    let (serve, before) = lent_serve();
+    let mut run = start_run(&dir, &serve.info, "mr.");
+    let status = wait_with_timeout(&mut run, Duration::from_secs(120));
+    let err = stderr_of(&mut run);
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("journal: "),
+        "the run names its journal: {err}"
+    );
+    assert_eq!(everything(&serve.info), before);
+    assert!(
+        journals(&dir).is_empty(),
+        "a restored run removes its journal"
+    );
+}
+
+#[test]
+fn sigint_at_twenty_points_never_loses_a_lent_servers_state() {
+    // 1 ms per answer stretches the run to a few seconds, so the signals
+    // land in every phase: setup, cases, state changes, property trials.
+    let serve = spawn_serve(&["--servers", "3", "--fault", "latency=1"]);
+    lend(&serve.info);
+    let before = everything(&serve.info);
+    let mut interrupted = 0;
+    for trial in 0..20u64 {
+        let dir = Scratch::new("safekeeping-sigint");
+        let mut run = start_run(&dir, &serve.info, "");
+        // Two signals before the journal can exist; the rest spread over
+        // the run, counted from the journal's appearance.
+        let delay = match trial {
+            0 | 1 => Duration::from_millis(trial * 15),
+            _ => {
+                wait_for_journal(&dir, &mut run);
+                Duration::from_millis((trial - 2) * 280)
+            }
+        };
+        std::thread::sleep(delay);
+        signal(&run, "-INT");
+        let status = wait_with_timeout(&mut run, Duration::from_secs(120));
+        let err = stderr_of(&mut run);
+        if status.code() == Some(130) {
+            interrupted += 1;
+        }
+        assert!(
+            matches!(status.code(), Some(0 | 130) | None),
+            "trial {trial} after {delay:?}: {status:?}\n{err}"
+        );
+        assert_eq!(
+            everything(&serve.info),
+            before,
+            "trial {trial}: SIGINT after {delay:?} changed a lent server\n{err}"
+        );
+        assert!(
+            journals(&dir).is_empty(),
+            "trial {trial}: journal left\n{err}"
+        );
+    }
+    assert!(
+        interrupted >= 12,
+        "only {interrupted} of 20 runs were interrupted mid-run"
+    );
+}
+
+/// Wait until `run` has written its journal (it is about to write).
+fn wait_for_journal(dir: &Path, run: &mut Child) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while journals(dir).is_empty() {
+        if let Some(status) = run.try_wait().expect("wait") {
+            panic!(
+                "the run ended ({status:?}) before writing a journal: {}",
+                stderr_of(run)
+            );
+        }
+        assert!(Instant::now() < deadline, "no journal written");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn restore_finishes_the_job_after_kill_9() {
+    let dir = Scratch::new("safekeeping-kill9");
+    let (serve, before) = lent_serve();
+    let mut run = start_run(&dir, &serve.info, "");
+    wait_for_journal(&dir, &mut run);
+    std::thread::sleep(Duration::from_millis(400));
+    signal(&run, "-KILL");
+    let _ = wait_with_timeout(&mut run, Duration::from_secs(10));
+    let journal = journals(&dir)
+        .pop()
+        .expect("the killed run's journal is left");
+    assert_ne!(
+        everything(&serve.info),
+        before,
+        "the run was killed before it changed anything: the test proves nothing"
+    );
+    let out = Command::new(BIN)
+        .arg("restore")
+        .arg(&journal)
+        .args(identity_flags(&serve.info))
+        .env("OS_TOKEN", &serve.info.token)
+        .output()
+        .expect("restore");
+    let text = format!("{}{}", common::text(&out.stdout), common::text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(everything(&serve.info), before, "{text}");
+    assert!(!journal.exists(), "restore removes the journal once done");
+    assert!(
+        !text.contains(&serve.info.token),
+        "restore printed a token: {text}"
+    );
+}
