@@ -12,7 +12,7 @@ use crate::model::Metadata;
 use crate::model::caller::Caller;
 use crate::model::microversion::VersionHeaders;
 use crate::model::pipeline::{ApiRules, Decision, MetaRequest, Op, decide};
-use crate::model::server::{ActionError, ServerAction, ServerRecord, apply_action};
+use crate::model::server::{ActionError, Actor, ServerAction, ServerRecord, apply_action};
 
 use super::step::ServerPick;
 
@@ -139,8 +139,14 @@ impl World {
         let Some(mut server) = self.server(pick).cloned() else {
             return Err(ActionError::BadRequest("no such server".into()));
         };
-        let is_admin = self.caller(who).is_some_and(|c| c.is_admin());
-        apply_action(&mut server, action, is_admin)?;
+        let actor = match self.caller(who) {
+            Some(caller) => Actor::of(&caller, &server.project_id),
+            None => Actor {
+                is_admin: false,
+                same_project: false,
+            },
+        };
+        apply_action(&mut server, action, actor)?;
         Ok(server)
     }
 

@@ -100,6 +100,60 @@ impl fmt::Display for VmState {
     }
 }
 
+/// Nova's `instance.locked_by`: `owner` when the locker's project is the
+/// server's (an admin of that project included), `admin` only when it is
+/// another project's (`nova/compute/api.py` `lock`; spec §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockedBy {
+    Owner,
+    Admin,
+}
+
+/// Who sends a server action, as Nova's checks see the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor {
+    /// `context.is_admin` (the `admin` role): bypasses locks, may
+    /// `os-resetState`, may unlock any lock (`unlock:unlock_override`).
+    pub is_admin: bool,
+    /// The caller's project is the server's (`is_owner` in Nova's `lock`).
+    pub same_project: bool,
+}
+
+impl Actor {
+    /// A member of the server's project.
+    pub const OWNER: Actor = Actor {
+        is_admin: false,
+        same_project: true,
+    };
+    /// An admin of the server's own project: its locks are owner locks.
+    pub const PROJECT_ADMIN: Actor = Actor {
+        is_admin: true,
+        same_project: true,
+    };
+    /// An admin of another project: its locks are admin locks.
+    pub const OTHER_ADMIN: Actor = Actor {
+        is_admin: true,
+        same_project: false,
+    };
+
+    /// `caller` acting on a server of `project`.
+    pub fn of(caller: &super::caller::Caller, project: &str) -> Actor {
+        Actor {
+            is_admin: caller.is_admin(),
+            same_project: caller.project == project,
+        }
+    }
+
+    /// The `locked_by` this caller's lock records, and expects to unlock
+    /// without the override (`is_expected_locked_by`).
+    fn lock_kind(self) -> LockedBy {
+        match self.same_project {
+            true => LockedBy::Owner,
+            false => LockedBy::Admin,
+        }
+    }
+}
+
 /// One server as the model keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerRecord {
@@ -108,8 +162,8 @@ pub struct ServerRecord {
     pub name: String,
     pub vm_state: VmState,
     pub locked: bool,
-    /// Locked by an admin: the owner may not unlock (spec §4.2).
-    pub locked_by_admin: bool,
+    /// Who holds the lock (Nova's `instance.locked_by`); `None` unlocked.
+    pub locked_by: Option<LockedBy>,
     pub locked_reason: Option<String>,
     /// `launched_at` is set (spec §4.3, fourth row).
     pub launched: bool,
@@ -129,7 +183,7 @@ impl ServerRecord {
             name: name.to_string(),
             vm_state: VmState::Active,
             locked: false,
-            locked_by_admin: false,
+            locked_by: None,
             locked_reason: None,
             launched: true,
             resized_from: None,
@@ -280,6 +334,17 @@ impl ServerAction {
     /// transitions; `error` is reached by resetState and `shelved` by shelve
     /// (here it offloads at once). `None` for active, building and
     /// soft-delete (no action leads there).
+    /// The state an accepted action takes the server out of even though
+    /// Nova answers first with the server still in it, and no task set:
+    /// `confirmResize` and `revertResize` leave `resized` when the compute
+    /// host gets to it (`nova/compute/api.py` `confirm_resize` casts).
+    pub fn leaves(&self) -> Option<VmState> {
+        match self {
+            ServerAction::ConfirmResize | ServerAction::RevertResize => Some(VmState::Resized),
+            _ => None,
+        }
+    }
+
     pub fn reaching(state: VmState) -> Option<ServerAction> {
         match state {
             VmState::Active => None,
@@ -459,27 +524,37 @@ impl ActionError {
     }
 }
 
-/// Apply `action` as `is_admin` to `server`.
+/// Apply `action` as `actor` to `server`.
 pub fn apply_action(
     server: &mut ServerRecord,
     action: &ServerAction,
-    is_admin: bool,
+    actor: Actor,
 ) -> Result<(), ActionError> {
+    let is_admin = actor.is_admin;
     match action {
         ServerAction::Lock { reason } => {
+            // `nova/compute/api.py` `lock`: the owner's lock of a locked
+            // server changes nothing; another project's admin takes it over.
+            if server.locked && actor.same_project {
+                return Ok(());
+            }
             server.locked = true;
-            server.locked_by_admin = is_admin;
+            server.locked_by = Some(actor.lock_kind());
             server.locked_reason = reason.clone();
             return Ok(());
         }
         ServerAction::Unlock => {
-            if server.locked_by_admin && !is_admin {
+            // `lock_server.py` `_unlock`: a lock not of the caller's kind
+            // (`is_expected_locked_by`) needs `unlock:unlock_override`,
+            // which only admins have.
+            let foreign = server.locked_by.is_some_and(|by| by != actor.lock_kind());
+            if foreign && !is_admin {
                 return Err(ActionError::Forbidden(
                     "os_compute_api:os-lock-server:unlock:unlock_override",
                 ));
             }
             server.locked = false;
-            server.locked_by_admin = false;
+            server.locked_by = None;
             server.locked_reason = None;
             return Ok(());
         }
@@ -554,7 +629,7 @@ mod tests {
         for (steps, target) in paths {
             let mut s = server();
             for step in *steps {
-                apply_action(&mut s, step, true).expect("action allowed");
+                apply_action(&mut s, step, Actor::PROJECT_ADMIN).expect("action allowed");
             }
             assert_eq!(s.vm_state, *target, "{steps:?}");
         }
@@ -563,21 +638,43 @@ mod tests {
     #[test]
     fn repeated_transition_and_lock_are_refused() {
         let mut s = server();
-        apply_action(&mut s, &ServerAction::Pause, false).expect("pause");
+        apply_action(&mut s, &ServerAction::Pause, Actor::OWNER).expect("pause");
         assert_eq!(
-            apply_action(&mut s, &ServerAction::Pause, false),
+            apply_action(&mut s, &ServerAction::Pause, Actor::OWNER),
             Err(ActionError::WrongState(VmState::Paused))
         );
-        apply_action(&mut s, &ServerAction::Lock { reason: None }, true).expect("lock");
+        let lock = ServerAction::Lock { reason: None };
+        apply_action(&mut s, &lock, Actor::OTHER_ADMIN).expect("lock");
+        assert_eq!(s.locked_by, Some(LockedBy::Admin));
         assert_eq!(
-            apply_action(&mut s, &ServerAction::Unpause, false),
+            apply_action(&mut s, &ServerAction::Unpause, Actor::OWNER),
             Err(ActionError::Locked)
         );
         assert!(matches!(
-            apply_action(&mut s, &ServerAction::Unlock, false),
+            apply_action(&mut s, &ServerAction::Unlock, Actor::OWNER),
             Err(ActionError::Forbidden(_))
         ));
-        apply_action(&mut s, &ServerAction::Unlock, true).expect("admin unlocks");
+        apply_action(&mut s, &ServerAction::Unlock, Actor::PROJECT_ADMIN).expect("admin unlocks");
+    }
+
+    #[test]
+    fn a_project_admins_lock_is_an_owner_lock() {
+        // Nova: `locked_by` is `owner` when the locker's project is the
+        // server's, admin or not; the owner may unlock it.
+        let mut s = server();
+        let lock = ServerAction::Lock { reason: None };
+        apply_action(&mut s, &lock, Actor::PROJECT_ADMIN).expect("lock");
+        assert_eq!(s.locked_by, Some(LockedBy::Owner));
+        apply_action(&mut s, &ServerAction::Unlock, Actor::OWNER).expect("owner unlocks");
+        assert!(!s.locked);
+        // The owner relocking a locked server keeps the admin's lock.
+        apply_action(&mut s, &lock, Actor::OTHER_ADMIN).expect("lock");
+        apply_action(&mut s, &lock, Actor::OWNER).expect("no-op");
+        assert_eq!(s.locked_by, Some(LockedBy::Admin));
+        // An other-project admin unlocking an owner lock needs (and has) the override.
+        let mut s = server();
+        apply_action(&mut s, &lock, Actor::OWNER).expect("lock");
+        apply_action(&mut s, &ServerAction::Unlock, Actor::OTHER_ADMIN).expect("admin unlocks");
     }
 
     #[test]
@@ -602,11 +699,11 @@ mod tests {
                 continue;
             };
             let mut s = server();
-            apply_action(&mut s, &there, true).expect("there");
+            apply_action(&mut s, &there, Actor::PROJECT_ADMIN).expect("there");
             let landed = s.vm_state;
             let shelved = [VmState::Shelved, VmState::ShelvedOffloaded];
             assert!(landed == state || shelved.contains(&state) && shelved.contains(&landed));
-            apply_action(&mut s, &back, true).expect("back");
+            apply_action(&mut s, &back, Actor::PROJECT_ADMIN).expect("back");
             assert_eq!(s.vm_state, VmState::Active, "{state}");
         }
         assert_eq!(
@@ -683,12 +780,17 @@ mod tests {
     fn rebuild_replaces_or_keeps_metadata_and_recovers_error() {
         let mut s = server();
         s.metadata.insert("a".into(), "1".into());
-        apply_action(&mut s, &ServerAction::Rebuild { metadata: None }, false).expect("rebuild");
+        apply_action(
+            &mut s,
+            &ServerAction::Rebuild { metadata: None },
+            Actor::OWNER,
+        )
+        .expect("rebuild");
         assert_eq!(s.metadata.len(), 1, "no metadata: the map is kept");
         let replace = ServerAction::Rebuild {
             metadata: Some(Metadata::from([("b".to_string(), "2".to_string())])),
         };
-        apply_action(&mut s, &replace, false).expect("rebuild");
+        apply_action(&mut s, &replace, Actor::OWNER).expect("rebuild");
         assert_eq!(s.metadata.keys().collect::<Vec<_>>(), ["b"]);
         s.vm_state = VmState::Error;
         apply_action(
@@ -696,12 +798,16 @@ mod tests {
             &ServerAction::Rebuild {
                 metadata: Some(Metadata::new()),
             },
-            false,
+            Actor::OWNER,
         )
         .expect("rebuild");
         assert!(s.metadata.is_empty() && s.vm_state == VmState::Active);
         s.vm_state = VmState::Paused;
-        let refused = apply_action(&mut s, &ServerAction::Rebuild { metadata: None }, false);
+        let refused = apply_action(
+            &mut s,
+            &ServerAction::Rebuild { metadata: None },
+            Actor::OWNER,
+        );
         assert_eq!(refused, Err(ActionError::WrongState(VmState::Paused)));
     }
 
@@ -710,12 +816,12 @@ mod tests {
         let mut s = server();
         let reset = ServerAction::ResetState(VmState::Error);
         assert!(matches!(
-            apply_action(&mut s, &reset, false),
+            apply_action(&mut s, &reset, Actor::OWNER),
             Err(ActionError::Forbidden(_))
         ));
         let bad = ServerAction::ResetState(VmState::Paused);
         assert!(matches!(
-            apply_action(&mut s, &bad, true),
+            apply_action(&mut s, &bad, Actor::PROJECT_ADMIN),
             Err(ActionError::BadRequest(_))
         ));
     }

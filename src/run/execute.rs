@@ -399,7 +399,14 @@ impl Session<'_> {
             ))
         })?;
         if step.op == StepOp::Action && (200..300).contains(&response.status) {
-            self.wait_for(server, None, Purpose::Step)
+            let goal = step
+                .action
+                .as_deref()
+                .and_then(requests::case_action)
+                .map_or(super::servers::Goal::Settled, |a| {
+                    super::servers::Goal::after(&a)
+                });
+            self.wait_until(server, goal, Purpose::Step)
                 .await
                 .map_err(|e| StepTrouble::Error(e.0))?;
         }

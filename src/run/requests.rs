@@ -307,7 +307,7 @@ impl Action {
 /// A case's action name: the API's own (`os-stop`, `confirmResize`, ...),
 /// or the case format's spellings without `os-` and in kebab-case, where
 /// resetState names its state.
-fn case_action(name: &str) -> Option<ServerAction> {
+pub fn case_action(name: &str) -> Option<ServerAction> {
     Some(match name {
         "stop" => ServerAction::Stop,
         "start" => ServerAction::Start,

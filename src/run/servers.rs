@@ -49,10 +49,45 @@ impl ServerView {
             locked: server.get("locked").and_then(Value::as_bool),
         })
     }
+}
 
-    fn settled_in(&self, state: Option<VmState>) -> bool {
-        self.task_state.is_none()
-            && state.is_none_or(|s| self.vm_state.as_deref() == Some(s.as_str()))
+/// What waiting for a server waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goal {
+    /// No task running, whatever the state.
+    Settled,
+    /// No task running, in this state.
+    In(VmState),
+    /// No task running, out of this state: Nova answers `confirmResize`
+    /// and `revertResize` while the server is still `resized`, without a
+    /// task, and the compute host moves it on later.
+    LeftFrom(VmState),
+}
+
+impl Goal {
+    fn met_by(self, view: &ServerView) -> bool {
+        let state = view.vm_state.as_deref();
+        view.task_state.is_none()
+            && match self {
+                Goal::Settled => true,
+                Goal::In(s) => state == Some(s.as_str()),
+                Goal::LeftFrom(s) => state != Some(s.as_str()),
+            }
+    }
+
+    /// The goal after `action` was accepted.
+    pub fn after(action: &ServerAction) -> Goal {
+        action.leaves().map_or(Goal::Settled, Goal::LeftFrom)
+    }
+}
+
+impl std::fmt::Display for Goal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Goal::Settled => f.write_str("a settled state"),
+            Goal::In(s) => f.write_str(s.as_str()),
+            Goal::LeftFrom(s) => write!(f, "a state other than {}", s.as_str()),
+        }
     }
 }
 
@@ -177,24 +212,36 @@ impl Session<'_> {
         state: Option<VmState>,
         purpose: Purpose,
     ) -> Result<ServerView, SetupError> {
+        let goal = state.map_or(Goal::Settled, Goal::In);
+        self.wait_until(server, goal, purpose).await
+    }
+
+    /// Poll, backing off, until the server meets `goal`; a timeout is an
+    /// error with the server's last view, never a pass.
+    pub async fn wait_until(
+        &mut self,
+        server: &str,
+        goal: Goal,
+        purpose: Purpose,
+    ) -> Result<ServerView, SetupError> {
         let started = Instant::now();
         let mut pause = Duration::from_millis(20);
         let mut settled_elsewhere: Option<Instant> = None;
         loop {
             let view = self.show(server, purpose).await?;
-            if view.settled_in(state) {
+            if goal.met_by(&view) {
                 return Ok(view);
             }
             // No task and another state: the action ended elsewhere (e.g.
             // shelve going straight to shelved_offloaded). Allow a grace
-            // period for clouds that set the task late, then give up.
-            if view.task_state.is_none() {
+            // period for clouds that set the task late, then give up. Not
+            // for a state left without a task (confirmResize).
+            if view.task_state.is_none() && matches!(goal, Goal::In(_)) {
                 let since = *settled_elsewhere.get_or_insert_with(Instant::now);
                 if since.elapsed() > SETTLED_ELSEWHERE_GRACE {
                     return Err(SetupError(format!(
-                        "server {server} settled in vm_state {} instead of {}",
+                        "server {server} settled in vm_state {} instead of {goal}",
                         view.vm_state.as_deref().unwrap_or("unknown"),
-                        state.map_or("a settled state", VmState::as_str),
                     )));
                 }
             } else {
@@ -202,11 +249,8 @@ impl Session<'_> {
             }
             if started.elapsed() > self.options.state_timeout {
                 return Err(SetupError(format!(
-                    "server {server} did not reach {} within {:?}: vm_state {:?}, task_state {:?}",
-                    state.map_or("a settled state", VmState::as_str),
-                    self.options.state_timeout,
-                    view.vm_state,
-                    view.task_state
+                    "server {server} did not reach {goal} within {:?}: vm_state {:?}, task_state {:?}",
+                    self.options.state_timeout, view.vm_state, view.task_state
                 )));
             }
             tokio::time::sleep(pause).await;
@@ -441,10 +485,23 @@ mod tests {
     fn view_settles_only_without_task() {
         let body = json!({"server": {"OS-EXT-STS:vm_state": "paused", "OS-EXT-STS:task_state": null, "locked": true}});
         let view = ServerView::from_body(&body).unwrap();
-        assert!(view.locked == Some(true) && view.settled_in(Some(VmState::Paused)));
-        assert!(!view.settled_in(Some(VmState::Active)));
+        assert!(view.locked == Some(true) && Goal::In(VmState::Paused).met_by(&view));
+        assert!(!Goal::In(VmState::Active).met_by(&view));
         let busy = json!({"server": {"OS-EXT-STS:vm_state": "active", "OS-EXT-STS:task_state": "pausing"}});
-        assert!(!ServerView::from_body(&busy).unwrap().settled_in(None));
+        assert!(!Goal::Settled.met_by(&ServerView::from_body(&busy).unwrap()));
+    }
+
+    #[test]
+    fn confirm_resize_waits_until_the_server_leaves_resized() {
+        // Nova answers 204 while the server is still `resized`, no task set.
+        let still =
+            json!({"server": {"OS-EXT-STS:vm_state": "resized", "OS-EXT-STS:task_state": null}});
+        let still = ServerView::from_body(&still).unwrap();
+        let goal = Goal::after(&ServerAction::ConfirmResize);
+        assert!(Goal::Settled.met_by(&still) && !goal.met_by(&still));
+        let done =
+            json!({"server": {"OS-EXT-STS:vm_state": "active", "OS-EXT-STS:task_state": null}});
+        assert!(goal.met_by(&ServerView::from_body(&done).unwrap()));
     }
 
     #[test]

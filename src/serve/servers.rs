@@ -15,7 +15,7 @@ use crate::model::microversion::Microversion;
 use crate::model::outcome::{Outcome, OutcomeKind};
 use crate::model::pipeline::{self, Admission, policy_denied, visible_server};
 use crate::model::server::{
-    LOCK_REASON_FROM, LOCKED_SHOWN_FROM, ServerAction, ServerRecord, apply_action,
+    Actor, LOCK_REASON_FROM, LOCKED_SHOWN_FROM, ServerAction, ServerRecord, apply_action,
 };
 
 use super::app::Call;
@@ -263,7 +263,8 @@ pub fn action(call: &Call<'_>) -> HttpResponse {
     let Some(server) = world.get_mut(id) else {
         return call.refuse(&pipeline::server_not_found(id), version);
     };
-    if let Err(e) = apply_action(server, &action, caller.is_admin()) {
+    let actor = Actor::of(caller, &server.project_id);
+    if let Err(e) = apply_action(server, &action, actor) {
         return call.refuse(&e.outcome(action.name(), id), version);
     }
     match action {

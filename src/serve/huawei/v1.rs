@@ -14,7 +14,7 @@ use serde_json::json;
 use crate::endpoint::sign::SdkDate;
 use crate::model::outcome::{Outcome, OutcomeKind};
 use crate::model::pipeline::{self, policy_denied, visible_server};
-use crate::model::server::apply_action;
+use crate::model::server::{Actor, apply_action};
 use crate::model::{autorecovery, batch};
 use crate::serve::app::Call;
 use crate::serve::message::HttpResponse;
@@ -71,9 +71,12 @@ fn batch_action(call: &Call<'_>) -> Answer {
         .iter()
         .map(|id| {
             let refusal = match world.get_mut(id) {
-                Some(server) => apply_action(server, &request.action, caller.is_admin())
-                    .err()
-                    .map(|e| e.outcome(request.action.name(), id)),
+                Some(server) => {
+                    let actor = Actor::of(caller, &server.project_id);
+                    apply_action(server, &request.action, actor)
+                }
+                .err()
+                .map(|e| e.outcome(request.action.name(), id)),
                 None => Some(pipeline::server_not_found(id)),
             };
             (id.clone(), refusal.map(|o| sub_job_error(call, &o)))
