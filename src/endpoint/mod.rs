@@ -4,6 +4,7 @@
 //! Nothing here is global: a run builds a [`Target`] (from flags, from the
 //! embedded server's startup line, later from clouds.yaml) and passes it down.
 
+pub mod auth;
 pub mod http;
 pub mod journal;
 pub mod sign;
