@@ -137,6 +137,8 @@ fn at(line: usize, column: usize) -> String {
 pub struct Known {
     pub names: Vec<String>,
     pub file: Option<PathBuf>,
+    /// Where the file was looked for, when none was found.
+    pub searched: String,
 }
 
 impl fmt::Display for Known {
@@ -152,7 +154,11 @@ impl fmt::Display for Known {
                 "the clouds are {listed} (from {} and OS_* variables)",
                 file.display()
             ),
-            None => write!(f, "the clouds are {listed} (no clouds.yaml was found)"),
+            None => write!(
+                f,
+                "the clouds are {listed} (no clouds.yaml, .yml or .json in {})",
+                self.searched
+            ),
         }
     }
 }
@@ -374,12 +380,7 @@ impl Config {
         match self.clouds.len() {
             1 => Ok(self.clouds.keys().next().cloned().unwrap_or_default()),
             0 => Err(CloudsError::NoCloud {
-                searched: self
-                    .searched
-                    .iter()
-                    .map(|d| d.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                searched: self.searched(),
             }),
             _ => Err(CloudsError::Ambiguous {
                 known: self.known(),
@@ -391,7 +392,16 @@ impl Config {
         Known {
             names: self.names(),
             file: self.clouds_file.clone(),
+            searched: self.searched(),
         }
+    }
+
+    fn searched(&self) -> String {
+        self.searched
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The cloud [`Config::default_name`] picks, resolved for `region`
@@ -758,8 +768,11 @@ fn infer_auth_type(auth: &AuthSettings) -> AuthType {
     }
 }
 
+/// A region's name and the settings it overrides (`values`).
+type Region = (String, Map<String, Value>);
+
 /// `(name, values)` of each region the cloud lists.
-fn known_regions(top: &Map<String, Value>) -> Result<Vec<(String, Map<String, Value>)>, String> {
+fn known_regions(top: &Map<String, Value>) -> Result<Vec<Region>, String> {
     let list = match (top.get("regions"), top.get("region_name")) {
         (Some(Value::Array(list)), _) => list.clone(),
         (Some(_), _) => return Err("must be a list of region names or {name, values}".into()),

@@ -346,12 +346,11 @@ impl AuthRequest {
             });
         };
         let detail = || {
-            let message = response
+            response
                 .json()
                 .and_then(|b| b["error"]["message"].as_str().map(str::to_string))
                 .map(|m| format!(": {}", scrub(&shorten(&m), &self.secrets())))
-                .unwrap_or_default();
-            message
+                .unwrap_or_default()
         };
         match response.status {
             201 => {}

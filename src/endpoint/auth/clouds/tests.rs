@@ -385,3 +385,11 @@ fn config_debug_shows_names_only() {
     assert!(!shown.contains("pw-secret"), "{shown}");
     assert!(shown.contains("envvars"), "{shown}");
 }
+
+#[test]
+fn an_unknown_cloud_without_any_file_says_where_files_were_looked_for() {
+    let config = Config::load(&Env::new(), &[PathBuf::from("/nowhere/a")]).unwrap();
+    let err = config.select(Some("x"), None).unwrap_err().to_string();
+    assert!(err.contains("no cloud named 'x'"), "{err}");
+    assert!(err.contains("/nowhere/a"), "{err}");
+}
