@@ -76,6 +76,9 @@ pub struct Target {
     /// The target is disposable (the embedded server): replace-all and state
     /// changes are always allowed.
     pub disposable: bool,
+    /// How the HTTP client checks certificates (`--cacert`, `--insecure`,
+    /// clouds.yaml `cacert`/`verify`).
+    pub tls: auth::tls::TlsConfig,
 }
 
 impl Target {
@@ -98,6 +101,7 @@ impl Target {
             alt_servers: info.alt_servers.clone(),
             fresh_servers: Vec::new(),
             disposable: true,
+            tls: Default::default(),
         }
     }
 
