@@ -315,6 +315,28 @@ fn without_a_region_the_two_public_endpoints_are_an_ambiguity() {
 }
 
 #[test]
+fn microversion_latest_is_read_from_the_endpoint() {
+    let dir = Scratch::new("auth-microversion");
+    let serve = spawn_serve(&["--servers", "2"]);
+    let keystone = Keystone::start(&serve.info);
+    write_config(&dir, &keystone, PASSWORD);
+    let args = run_args(
+        &serve.info,
+        &["--os-cloud", "mock", "--microversion", "latest"],
+    );
+    let env = config_env(&dir);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = metaconform(&dir, &args, &env);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("note: the endpoint serves microversions up to 2."),
+        "{stderr}"
+    );
+    assert_no_secret(&dir, &out);
+}
+
+#[test]
 fn fuzz_with_os_cloud_authenticates() {
     let dir = Scratch::new("auth-fuzz");
     let serve = spawn_serve(&["--servers", "2"]);

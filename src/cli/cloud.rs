@@ -46,7 +46,7 @@ pub struct CloudArgs {
     pub cacert: Option<PathBuf>,
     /// Do not verify TLS certificates (also `verify: false` or
     /// `insecure: true` in clouds.yaml).
-    #[arg(long)]
+    #[arg(long, env = "OS_INSECURE")]
     pub insecure: bool,
     /// The highest microversion the endpoint serves (`2.N`), or `latest`
     /// to read it from the endpoint's version document. Cases needing
@@ -331,6 +331,42 @@ mod tests {
             Ok(MicroversionArg::Exactly(Microversion::new(2, 60)))
         );
         assert!("2.x".parse::<MicroversionArg>().is_err());
+    }
+
+    #[tokio::test]
+    async fn microversion_caps_the_dialect_range() {
+        let mut profile = crate::profile::builtin("nova").unwrap();
+        let (lo, hi) = profile.rules.microversions.unwrap();
+        let args = CloudArgs {
+            microversion: Some("2.60".parse().unwrap()),
+            ..CloudArgs::default()
+        };
+        let tls = TlsConfig::default();
+        args.apply_microversion(&mut profile, None, None, &tls)
+            .await
+            .unwrap();
+        assert_eq!(
+            profile.rules.microversions,
+            Some((lo, Microversion::new(2, 60)))
+        );
+        // `latest` without an endpoint (the embedded mock) is the dialect's.
+        let mut profile = crate::profile::builtin("nova").unwrap();
+        let latest = CloudArgs {
+            microversion: Some(MicroversionArg::Latest),
+            ..CloudArgs::default()
+        };
+        latest
+            .apply_microversion(&mut profile, None, None, &tls)
+            .await
+            .unwrap();
+        assert_eq!(profile.rules.microversions, Some((lo, hi)));
+        // Dialects without microversions refuse the flag.
+        let mut v1 = crate::profile::builtin("ecs-v1").unwrap();
+        assert!(
+            args.apply_microversion(&mut v1, None, None, &tls)
+                .await
+                .is_err()
+        );
     }
 
     #[test]

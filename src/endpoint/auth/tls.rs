@@ -160,6 +160,19 @@ mod tests {
     }
 
     #[test]
+    fn a_pem_bundle_loads_and_builds_a_client() {
+        // The system's bundle, where the machine has one.
+        let bundle = Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if !bundle.is_file() {
+            return;
+        }
+        let tls = TlsConfig::load(Some(bundle), None, None, false).unwrap();
+        assert!(!tls.is_default());
+        assert!(tls.apply(reqwest::Client::builder()).build().is_ok());
+        assert!(format!("{tls:?}").contains("ca-certificates.crt"));
+    }
+
+    #[test]
     fn insecure_builds_a_client() {
         let tls = TlsConfig::load(None, None, None, true).unwrap();
         assert!(!tls.is_default());
