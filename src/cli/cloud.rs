@@ -309,7 +309,15 @@ pub fn describe(session: &Session) -> String {
         .expires_at
         .and_then(|t| t.duration_since(SystemTime::now()).ok())
         .map_or(String::new(), |left| {
-            format!(", token valid for {} min", left.as_secs() / 60)
+            let minutes = left.as_secs() / 60;
+            // The runner keeps the first token (TokenSource renews, but
+            // is not wired into run/fuzz yet).
+            let warning = if minutes < 60 {
+                "; a run or campaign longer than that will get 401s"
+            } else {
+                ""
+            };
+            format!(", token valid for {minutes} min{warning}")
         });
     format!(
         "authenticated with {}: compute endpoint {}, project {}{until}",
