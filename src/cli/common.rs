@@ -133,6 +133,7 @@ impl EndpointArgs {
             alt_servers: servers.alt_servers,
             fresh_servers: servers.fresh_servers,
             disposable: false,
+            tls: Default::default(),
         })
     }
 }

@@ -17,6 +17,7 @@ use crate::fuzz::{embedded, repro};
 use crate::serve::Fault;
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("remote").args(["endpoint", "os_cloud"]).multiple(true)))]
 pub struct FuzzArgs {
     /// The service-catalog URL (e.g. `https://nova.example/v2.1/<project>`);
     /// without it, an embedded mock server is started on 127.0.0.1.
@@ -32,7 +33,7 @@ pub struct FuzzArgs {
     #[arg(long, hide_env_values = true, requires = "endpoint")]
     pub reader_token: Option<String>,
     /// A disposable server of the project (repeat; one per --jobs worker).
-    #[arg(long = "server", requires = "endpoint")]
+    #[arg(long = "server", requires = "remote")]
     pub servers: Vec<String>,
     /// Dialect id or profile file.
     #[arg(long, default_value = "nova")]
@@ -86,6 +87,8 @@ pub struct FuzzArgs {
     /// Per-request timeout.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub timeout: Duration,
+    #[command(flatten)]
+    pub cloud: crate::cli::cloud::CloudArgs,
 }
 
 /// `60s`, `2m`, `500ms`, `1h`, or plain seconds.
@@ -142,8 +145,8 @@ pub fn main(args: FuzzArgs) -> ExitCode {
     runtime.block_on(run(args)).into()
 }
 
-async fn run(args: FuzzArgs) -> Exit {
-    let profile = match crate::profile::resolve(&args.dialect, args.dialects_dir.as_deref()) {
+async fn run(mut args: FuzzArgs) -> Exit {
+    let mut profile = match crate::profile::resolve(&args.dialect, args.dialects_dir.as_deref()) {
         Ok(p) => p,
         Err(d) => {
             eprint!("{d}");
@@ -170,9 +173,13 @@ async fn run(args: FuzzArgs) -> Exit {
         capture: args.bench,
         ..CampaignConfig::default()
     };
+    let tls = match connect_cloud(&mut args, &mut profile).await {
+        Ok(tls) => tls,
+        Err(exit) => return exit,
+    };
     let (server, target) = match &args.endpoint {
         Some(endpoint) => match real_target(&args, endpoint, profile) {
-            Ok(t) => (None, t),
+            Ok(t) => (None, Target { tls, ..t }),
             Err(message) => {
                 eprintln!("error: {message}");
                 return Exit::Usage;
@@ -223,6 +230,32 @@ async fn run(args: FuzzArgs) -> Exit {
     exit_for(&report, saved)
 }
 
+/// `--os-cloud` / `OS_*`: authenticate and fill --endpoint, --project-id
+/// and --token (see [`crate::cli::cloud`]); the TLS settings either way.
+async fn connect_cloud(
+    args: &mut FuzzArgs,
+    profile: &mut crate::profile::Profile,
+) -> Result<crate::endpoint::auth::tls::TlsConfig, Exit> {
+    use crate::cli::cloud::{CloudError, Remote, standard_dirs};
+    let env = crate::endpoint::auth::clouds::process_env();
+    let remote = Remote {
+        endpoint: &mut args.endpoint,
+        project_id: &mut args.project_id,
+        token: &mut args.token,
+        token_file: false,
+    };
+    args.cloud
+        .fill(&env, &standard_dirs(&env), remote, profile)
+        .await
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            match e {
+                CloudError::Config(_) => Exit::Usage,
+                CloudError::Auth(_) => Exit::Unreachable,
+            }
+        })
+}
+
 fn fault_names(args: &FuzzArgs) -> String {
     let names: Vec<String> = args.faults.iter().map(|f| format!("{f:?}")).collect();
     names.join(", ")
@@ -267,6 +300,7 @@ fn real_target(
         alt_servers: Vec::new(),
         fresh_servers: Vec::new(),
         disposable: false,
+        tls: Default::default(),
     })
 }
 

@@ -2,6 +2,7 @@
 //! module; the binary only calls [`main`].
 
 pub mod check;
+pub mod cloud;
 pub mod common;
 pub mod fuzz;
 pub mod restore;

@@ -117,6 +117,8 @@ pub struct RunArgs {
     /// server held before the run, so it can be put back.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub journal_dir: PathBuf,
+    #[command(flatten)]
+    pub cloud: crate::cli::cloud::CloudArgs,
 }
 
 /// How the project member authenticates against the embedded server.
@@ -144,8 +146,8 @@ pub fn main(args: RunArgs) -> ExitCode {
     }
 }
 
-fn run(args: RunArgs) -> Result<Exit, CliError> {
-    let profile = args.endpoint.profile()?;
+fn run(mut args: RunArgs) -> Result<Exit, CliError> {
+    let mut profile = args.endpoint.profile()?;
     let cases = select(load_cases(args.cases.as_deref())?, &args);
     let trials = select_trials(&args);
     if args.list {
@@ -168,14 +170,42 @@ fn run(args: RunArgs) -> Result<Exit, CliError> {
     for id in known.unknown_ids(&ids) {
         eprintln!("warning: known-failures lists '{id}', which is not a selected case");
     }
+    let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
+    let tls = connect_cloud(&runtime, &mut args, &mut profile)?;
     check_auth_flag(&args)?;
     let faults = parse_faults(&args)?;
     let remote = match &args.endpoint.endpoint {
-        Some(endpoint) => Some(remote_target(&args, endpoint, profile.clone())?),
+        Some(endpoint) => Some(Target {
+            tls,
+            ..remote_target(&args, endpoint, profile.clone())?
+        }),
         None => None,
     };
-    let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
     runtime.block_on(execute(args, profile, cases, trials, known, faults, remote))
+}
+
+/// `--os-cloud` / `OS_*`: authenticate and fill --endpoint, --project-id
+/// and --token (see [`crate::cli::cloud`]); the TLS settings either way.
+fn connect_cloud(
+    runtime: &tokio::runtime::Runtime,
+    args: &mut RunArgs,
+    profile: &mut Profile,
+) -> Result<crate::endpoint::auth::tls::TlsConfig, CliError> {
+    use crate::cli::cloud::{CloudError, Remote, standard_dirs};
+    let env = crate::endpoint::auth::clouds::process_env();
+    let flags = &mut args.endpoint;
+    let remote = Remote {
+        endpoint: &mut flags.endpoint,
+        project_id: &mut flags.project_id,
+        token: &mut flags.token,
+        token_file: flags.token_file.is_some(),
+    };
+    runtime
+        .block_on(args.cloud.fill(&env, &standard_dirs(&env), remote, profile))
+        .map_err(|e| match e {
+            CloudError::Config(m) => CliError(Exit::Usage, format!("error: {m}")),
+            CloudError::Auth(m) => CliError(Exit::Unreachable, format!("error: {m}")),
+        })
 }
 
 fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, CliError> {
@@ -368,7 +398,7 @@ async fn execute(
             (Some(server), target)
         }
     };
-    let transport = Transport::new(Duration::from_secs(60))
+    let transport = Transport::with_tls(Duration::from_secs(60), &target.tls)
         .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
     let ctx = Arc::new(Context {
         redactor: Redactor::new(&target.credentials),

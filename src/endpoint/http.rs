@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::endpoint::auth::tls::TlsConfig;
+
 /// A request about to be sent (and, afterwards, as sent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RecordedRequest {
@@ -78,9 +80,17 @@ pub struct Transport {
 
 impl Transport {
     pub fn new(timeout: Duration) -> Result<Self, TransportError> {
-        let client = reqwest::Client::builder()
+        Self::with_tls(timeout, &TlsConfig::default())
+    }
+
+    /// A transport whose TLS follows `tls` (CA bundle, client certificate,
+    /// `--insecure`).
+    pub fn with_tls(timeout: Duration, tls: &TlsConfig) -> Result<Self, TransportError> {
+        let builder = reqwest::Client::builder()
             .timeout(timeout)
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(64);
+        let client = tls
+            .apply(builder)
             .build()
             .map_err(|e| TransportError::Client(e.to_string()))?;
         Ok(Transport { client, timeout })

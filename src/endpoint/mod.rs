@@ -4,6 +4,7 @@
 //! Nothing here is global: a run builds a [`Target`] (from flags, from the
 //! embedded server's startup line, later from clouds.yaml) and passes it down.
 
+pub mod auth;
 pub mod http;
 pub mod journal;
 pub mod sign;
@@ -75,6 +76,9 @@ pub struct Target {
     /// The target is disposable (the embedded server): replace-all and state
     /// changes are always allowed.
     pub disposable: bool,
+    /// How the HTTP client checks certificates (`--cacert`, `--insecure`,
+    /// clouds.yaml `cacert`/`verify`).
+    pub tls: auth::tls::TlsConfig,
 }
 
 impl Target {
@@ -97,6 +101,7 @@ impl Target {
             alt_servers: info.alt_servers.clone(),
             fresh_servers: Vec::new(),
             disposable: true,
+            tls: Default::default(),
         }
     }
 

@@ -230,8 +230,8 @@ pub async fn run(
     let mut tasks = Vec::new();
     for w in 0..jobs {
         let servers = target.servers[w * per..(w + 1) * per].to_vec();
-        let transport =
-            Transport::new(config.timeout).map_err(|e| CampaignError::Transport(e.to_string()))?;
+        let transport = Transport::with_tls(config.timeout, &target.tls)
+            .map_err(|e| CampaignError::Transport(e.to_string()))?;
         let worker = Worker {
             index: w as u64,
             jobs: jobs as u64,
@@ -379,6 +379,7 @@ mod tests {
             alt_servers: vec![],
             fresh_servers: vec![],
             disposable: true,
+            tls: Default::default(),
         }
     }
 

@@ -138,7 +138,7 @@ async fn run_property(
             TrialVerdict::Skip(format!("{name} does not apply to this dialect/target"));
         return result;
     };
-    let transport = match Transport::new(Duration::from_secs(30)) {
+    let transport = match Transport::with_tls(Duration::from_secs(30), &target.tls) {
         Ok(t) => t,
         Err(e) => {
             result.verdict = TrialVerdict::Error(e.to_string());

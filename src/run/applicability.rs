@@ -254,6 +254,7 @@ mod tests {
             alt_servers: vec![],
             fresh_servers: Vec::new(),
             disposable: true,
+            tls: Default::default(),
         }
     }
 

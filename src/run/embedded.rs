@@ -68,5 +68,6 @@ pub fn planning_target(profile: Profile) -> Target {
         alt_servers: vec!["placeholder".into()],
         fresh_servers: Vec::new(),
         disposable: true,
+        tls: Default::default(),
     }
 }
