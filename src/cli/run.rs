@@ -437,7 +437,7 @@ async fn execute(
         eprintln!("\ninterrupted by {signal}: stopping the run");
     }
     let restored = match journal {
-        Some(journal) => put_back(&ctx, journal, &mut signals).await,
+        Some(journal) => put_back(&ctx, journal, &mut signals, outcome.is_err()).await,
         None => Ok(()),
     };
     if let Some(server) = server {
@@ -510,6 +510,7 @@ async fn put_back(
     ctx: &Context,
     journal: Journal,
     signals: &mut crate::cli::ShutdownSignals,
+    interrupted: bool,
 ) -> Result<(), CliError> {
     let path = journal.path.clone();
     let kept = |why: String| {
@@ -518,10 +519,27 @@ async fn put_back(
             path.display()
         )
     };
-    let report = tokio::select! {
-        report = safekeeping::restore(ctx, journal) => report,
-        signal = signals.recv() => {
-            return Err(CliError(Exit::Interrupted, kept(format!("error: restore interrupted by {signal}"))));
+    if interrupted {
+        eprintln!(
+            "putting {} server(s) back; signal again to abandon that and keep the journal",
+            journal.file.servers.len()
+        );
+    }
+    // The first signal during the restore (the run had ended on its own)
+    // is only acknowledged: abandoning a restore takes a second one.
+    let mut warned = interrupted;
+    let restore = safekeeping::restore(ctx, journal);
+    tokio::pin!(restore);
+    let report = loop {
+        tokio::select! {
+            report = &mut restore => break report,
+            signal = signals.recv() => {
+                if warned {
+                    return Err(CliError(Exit::Interrupted, kept(format!("error: restore abandoned on {signal}"))));
+                }
+                warned = true;
+                eprintln!("\n{signal}: putting the servers back first; signal again to abandon that and keep the journal");
+            }
         }
     };
     let mut failures = Vec::new();
