@@ -387,6 +387,12 @@ def main():
         'servers': servers,
         'alt_servers': alt_servers,
         'dialect': 'nova',
+        # Beyond metaconform serve's fields. Nova refuses a URL whose project
+        # is not the token's (400 "Malformed request URL"), so admin_token
+        # (another project's admin) works only under compute_url, the
+        # project-less catalog form; same_project_admin_token works under
+        # endpoint, but its locks are owner locks (locked_by "owner").
+        'compute_url': root,
         'admin_project_id': admin_project,
         'same_project_admin_token': tokens['same_project_admin_token'],
         'flavor': '1',
