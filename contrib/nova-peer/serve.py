@@ -226,6 +226,10 @@ def restore_deployment_defaults():
     nova.policy.init()
     warnings.resetwarnings()
     warnings.filters[:] = _DEPLOYMENT_WARNING_FILTERS
+    # OSAPIFixture sets debug=True and the logging fixture formats every
+    # DEBUG record (into a null handler); a deployment logs at INFO.
+    CONF.set_override('debug', False)
+    logging.getLogger().setLevel(logging.INFO)
 
 
 def check_in_memory_engines():
@@ -320,6 +324,9 @@ def wait_active(base, token, ids, timeout):
 
 # --------------------------------------------------------------------------
 
+_PEER = []  # for the cleanup after a failed start
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--servers', type=int, default=4,
@@ -338,6 +345,7 @@ def main():
                   else sys.stderr)
 
     peer = NovaPeer('runTest')
+    _PEER.append(peer)
     peer.setUp()
     # What the services logged while starting is in the fixture's buffer.
     log_stream.write(peer.stdlog.logger.output)
@@ -437,4 +445,7 @@ if __name__ == '__main__':
         # (memory); write it where a person sees it.
         import traceback
         os.write(2, traceback.format_exc().encode())
+        for peer in _PEER:  # its temporary folders; never wait long
+            with eventlet.Timeout(15, False):
+                peer.doCleanups()
         os._exit(1)
