@@ -14,9 +14,7 @@ use crate::model::caller::Caller;
 use crate::model::microversion::Microversion;
 use crate::model::outcome::{Outcome, OutcomeKind};
 use crate::model::pipeline::{self, Admission, policy_denied, visible_server};
-use crate::model::server::{
-    Actor, LOCK_REASON_FROM, LOCKED_SHOWN_FROM, ServerAction, ServerRecord, apply_action,
-};
+use crate::model::server::{LOCK_REASON_FROM, LOCKED_SHOWN_FROM, ServerAction, ServerRecord};
 
 use super::app::Call;
 use super::message::HttpResponse;
@@ -253,20 +251,14 @@ pub fn action(call: &Call<'_>) -> HttpResponse {
         Err(e) => return call.refuse(&e.outcome("action", id), version),
     };
     let mut world = call.world();
-    if let Err(outcome) = visible_server(world.get(id), caller, id) {
-        return call.refuse(&outcome, version);
-    }
-    if !caller.may_write() {
-        let rule = format!("os_compute_api:servers:{}", action.name());
-        return call.refuse(&policy_denied(&rule), version);
-    }
+    let next = match pipeline::decide_action(world.get(id), caller, id, &action) {
+        Ok(next) => next,
+        Err(outcome) => return call.refuse(&outcome, version),
+    };
     let Some(server) = world.get_mut(id) else {
         return call.refuse(&pipeline::server_not_found(id), version);
     };
-    let actor = Actor::of(caller, &server.project_id);
-    if let Err(e) = apply_action(server, &action, actor) {
-        return call.refuse(&e.outcome(action.name(), id), version);
-    }
+    *server = next;
     match action {
         ServerAction::Rescue => {
             let pass = body

@@ -1,0 +1,253 @@
+//! Putting lent servers back exactly as the run found them.
+//!
+//! [`snapshot`] reads every server the run may change (metadata, `vm_state`,
+//! lock) before the first write and writes a [`Journal`]; [`restore`] brings
+//! each server back: settled, unlocked and active (writes allowed), then its
+//! user metadata, then its original state and lock, then reads it all back
+//! to prove it. System-owned keys are neither recorded nor written. The
+//! embedded server is disposable and needs none of this.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::cases::format::Identity;
+use crate::endpoint::journal::{JOURNAL_VERSION, Journal, JournalFile, ServerRole, ServerSnapshot};
+use crate::endpoint::{Credentials, Target};
+use crate::model::pipeline::Op;
+use crate::model::server::{ServerAction, VmState};
+
+use crate::endpoint::servers::{Conversation, Housekeeping, Purpose, SetupError};
+use crate::run::results::{now_rfc3339, strip_endpoint_secrets};
+
+/// The servers a run may change, each with its role.
+pub fn servers_at_risk(target: &Target) -> Vec<(String, ServerRole)> {
+    let with = |ids: &[String], role| {
+        ids.iter()
+            .map(move |s| (s.clone(), role))
+            .collect::<Vec<_>>()
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    with(&target.servers, ServerRole::Project)
+        .into_iter()
+        .chain(with(&target.fresh_servers, ServerRole::Fresh))
+        .chain(with(&target.alt_servers, ServerRole::Alt))
+        .filter(|(id, _)| seen.insert(id.clone()))
+        .collect()
+}
+
+/// Who reads and writes a server of `role`: the owner for the project's
+/// servers; for the second project's, its member if known, else the admin.
+pub fn keeper(credentials: &Credentials, role: ServerRole) -> Option<Identity> {
+    match role {
+        ServerRole::Project | ServerRole::Fresh => Some(Identity::Owner),
+        ServerRole::Alt if credentials.alt_token.is_some() => Some(Identity::Alt),
+        ServerRole::Alt if credentials.admin_token.is_some() => Some(Identity::Admin),
+        ServerRole::Alt => None,
+    }
+}
+
+/// Read every server at risk and write the journal to `path`. Servers of
+/// the second project that no identity can read are left out: no
+/// credential the run holds can write to them either.
+pub async fn snapshot<C: Conversation>(
+    session: &mut C,
+    path: std::path::PathBuf,
+) -> Result<Journal, SetupError> {
+    let mut servers = Vec::new();
+    for (id, role) in servers_at_risk(session.target()) {
+        let Some(identity) = keeper(&session.target().credentials, role) else {
+            continue;
+        };
+        servers.push(read_server(session, &id, role, identity).await?);
+    }
+    let target = session.target();
+    let file = JournalFile {
+        format_version: JOURNAL_VERSION,
+        taken_at: now_rfc3339(),
+        pid: std::process::id(),
+        endpoint: strip_endpoint_secrets(&target.endpoint),
+        dialect: target.profile.id().to_string(),
+        project_id: target.project_id.clone(),
+        alt_project_id: target.credentials.alt_project_id.clone(),
+        servers,
+    };
+    Journal::create(path, file).map_err(|e| SetupError(e.to_string()))
+}
+
+async fn read_server<C: Conversation>(
+    session: &mut C,
+    id: &str,
+    role: ServerRole,
+    identity: Identity,
+) -> Result<ServerSnapshot, SetupError> {
+    let view = session.show_as(id, identity, Purpose::Setup).await?;
+    let metadata = session
+        .read_stored(id, identity, Purpose::Setup, None)
+        .await?;
+    Ok(ServerSnapshot {
+        id: id.to_string(),
+        role,
+        vm_state: view.vm_state,
+        locked: view.locked,
+        metadata,
+    })
+}
+
+/// How restoring one server ended.
+#[derive(Debug)]
+pub struct Restored {
+    pub server: String,
+    /// `Ok` with the keys a fresh server keeps because the dialect cannot
+    /// delete a key (empty: exactly as found).
+    pub outcome: Result<Vec<String>, SetupError>,
+}
+
+/// Put every server of `journal` back; each server is tried even when an
+/// earlier one failed. The journal is removed only when all are back.
+pub async fn restore<C: Conversation>(session: &mut C, journal: Journal) -> Vec<Restored> {
+    let mut report = Vec::new();
+    for snapshot in &journal.file.servers {
+        let outcome = restore_server(session, snapshot).await;
+        report.push(Restored {
+            server: snapshot.id.clone(),
+            outcome,
+        });
+    }
+    if report.iter().all(|r| r.outcome.is_ok())
+        && let Err(e) = journal.remove()
+    {
+        eprintln!("warning: every server is restored, but {e}");
+    }
+    report
+}
+
+async fn restore_server<C: Conversation>(
+    session: &mut C,
+    snapshot: &ServerSnapshot,
+) -> Result<Vec<String>, SetupError> {
+    let id = snapshot.id.as_str();
+    let identity = keeper(&session.target().credentials, snapshot.role).ok_or_else(|| {
+        SetupError(format!(
+            "server {id}: no credential to restore it with (pass --alt-token or --admin-token)"
+        ))
+    })?;
+    let found = read_server(session, id, snapshot.role, identity).await?;
+    if &found == snapshot {
+        return Ok(Vec::new());
+    }
+    let kept = undeletable_keys(session, snapshot, &found)?;
+    // Writable first: settled, unlocked, active.
+    session.bring_back(id, true, identity).await?;
+    if found.metadata != snapshot.metadata {
+        write_metadata(session, id, &found.metadata, &snapshot.metadata, identity).await?;
+    }
+    let state = snapshot.vm_state.as_deref().and_then(VmState::parse);
+    if let Some(state) = state.filter(|s| *s != VmState::Active) {
+        let action = ServerAction::reaching(state).ok_or_else(|| {
+            SetupError(format!(
+                "server {id}: no API action leads back to vm_state {}",
+                state.as_str()
+            ))
+        })?;
+        session.act(id, &action, identity, Purpose::Cleanup).await?;
+        session.wait_for(id, Some(state), Purpose::Cleanup).await?;
+    }
+    if snapshot.locked == Some(true) {
+        let lock = ServerAction::Lock { reason: None };
+        session.act(id, &lock, identity, Purpose::Cleanup).await?;
+    }
+    let mut now = read_server(session, id, snapshot.role, identity).await?;
+    now.metadata.retain(|k, _| !kept.contains(k));
+    if &now != snapshot {
+        return Err(SetupError(format!(
+            "server {id} is not as it was: found vm_state {:?}, locked {:?}, metadata {:?}; expected vm_state {:?}, locked {:?}, metadata {:?}",
+            now.vm_state,
+            now.locked,
+            now.metadata,
+            snapshot.vm_state,
+            snapshot.locked,
+            snapshot.metadata
+        )));
+    }
+    Ok(kept)
+}
+
+/// The keys cases added that this dialect has no way to delete: allowed
+/// on a fresh server (lent to be written to), an error anywhere else.
+fn undeletable_keys<C: Conversation>(
+    session: &C,
+    snapshot: &ServerSnapshot,
+    found: &ServerSnapshot,
+) -> Result<Vec<String>, SetupError> {
+    let profile = &session.target().profile;
+    let can_delete = profile.op(&Op::Delete(String::new())).is_some()
+        || (profile.op(&Op::Replace).is_some() && profile.file.system_keys.is_empty());
+    let extra: Vec<String> = found
+        .metadata
+        .keys()
+        .filter(|k| !snapshot.metadata.contains_key(*k))
+        .cloned()
+        .collect();
+    if can_delete || extra.is_empty() {
+        return Ok(Vec::new());
+    }
+    if snapshot.role == ServerRole::Fresh {
+        return Ok(extra);
+    }
+    Err(SetupError(format!(
+        "server {}: {} has no way to delete the keys {extra:?} a case added",
+        snapshot.id,
+        profile.id()
+    )))
+}
+
+/// Turn `found` into `wanted` with as few writes as the dialect allows,
+/// never touching system-owned keys: replace-all where it cannot remove
+/// them, else delete what is extra and merge (or set) what differs.
+async fn write_metadata<C: Conversation>(
+    session: &mut C,
+    id: &str,
+    found: &BTreeMap<String, String>,
+    wanted: &BTreeMap<String, String>,
+    identity: Identity,
+) -> Result<(), SetupError> {
+    let profile = &session.target().profile;
+    let what = "restore metadata";
+    if profile.op(&Op::Replace).is_some() && profile.file.system_keys.is_empty() {
+        let body = json!({ "metadata": wanted });
+        return session
+            .expect_2xx(id, &Op::Replace, Some(&body), identity, what)
+            .await;
+    }
+    let has_merge = profile.op(&Op::Merge).is_some();
+    let has_delete = profile.op(&Op::Delete(String::new())).is_some();
+    for key in found
+        .keys()
+        .filter(|k| has_delete && !wanted.contains_key(*k))
+    {
+        session
+            .expect_2xx(id, &Op::Delete(key.clone()), None, identity, what)
+            .await?;
+    }
+    let changed: BTreeMap<&String, &String> = wanted
+        .iter()
+        .filter(|(k, v)| found.get(*k) != Some(*v))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    if has_merge {
+        let body = json!({ "metadata": changed });
+        return session
+            .expect_2xx(id, &Op::Merge, Some(&body), identity, what)
+            .await;
+    }
+    for (key, value) in changed {
+        let body = json!({ "meta": { key: value } });
+        session
+            .expect_2xx(id, &Op::Set(key.clone()), Some(&body), identity, what)
+            .await?;
+    }
+    Ok(())
+}
