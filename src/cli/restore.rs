@@ -18,10 +18,10 @@ use crate::cli::common::{EndpointArgs, ServerSet};
 use crate::cli::{CliError, Exit};
 use crate::endpoint::http::Transport;
 use crate::endpoint::journal::{Journal, ServerRole};
+use crate::endpoint::safekeeping;
 use crate::run::RunOptions;
-use crate::run::execute::Context;
+use crate::run::execute::{Context, Session};
 use crate::run::redact::Redactor;
-use crate::run::safekeeping;
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
@@ -97,7 +97,7 @@ fn restore(args: RestoreArgs) -> Result<Exit, CliError> {
         auth_guard: Arc::default(),
     };
     let path = journal.path.clone();
-    let report = runtime.block_on(safekeeping::restore(&ctx, journal));
+    let report = runtime.block_on(safekeeping::restore(&mut Session::new(&ctx), journal));
     let mut failed = 0;
     for r in &report {
         match &r.outcome {

@@ -28,17 +28,17 @@ use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
 use crate::endpoint::http::Transport;
 use crate::endpoint::journal::Journal;
+use crate::endpoint::safekeeping;
 use crate::fuzz::properties::PropertyTrial;
 use crate::profile::Profile;
 use crate::report::junit::JunitWriter;
 use crate::run::auth_guard::AuthGuard;
 use crate::run::embedded;
 use crate::run::events::{JsonWriter, Reporter, Terminal};
-use crate::run::execute::Context;
+use crate::run::execute::{Context, Session};
 use crate::run::known_failures::KnownFailures;
 use crate::run::properties;
 use crate::run::redact::Redactor;
-use crate::run::safekeeping;
 use crate::run::schedule::{preflight, run_and_report};
 use crate::run::{RunOptions, results::RunResults};
 use crate::serve::Fault;
@@ -489,7 +489,7 @@ async fn run_phase(
 /// Snapshot every server the run may change, before its first write.
 async fn take_snapshot(ctx: &Context, dir: &Path) -> Result<Journal, CliError> {
     let path = Journal::new_path(dir);
-    let journal = safekeeping::snapshot(ctx, path).await.map_err(|e| {
+    let journal = safekeeping::snapshot(&mut Session::new(ctx), path).await.map_err(|e| {
         CliError(
             Exit::Unreachable,
             format!("error: cannot snapshot the servers before the first write, nothing was changed: {e}"),
@@ -528,7 +528,8 @@ async fn put_back(
     // The first signal during the restore (the run had ended on its own)
     // is only acknowledged: abandoning a restore takes a second one.
     let mut warned = interrupted;
-    let restore = safekeeping::restore(ctx, journal);
+    let mut session = Session::new(ctx);
+    let restore = safekeeping::restore(&mut session, journal);
     tokio::pin!(restore);
     let report = loop {
         tokio::select! {

@@ -7,10 +7,14 @@
 pub mod auth;
 pub mod http;
 pub mod journal;
+pub mod requests;
+pub mod safekeeping;
+pub mod servers;
 pub mod sign;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
+use crate::cases::format::Identity;
 use crate::profile::Profile;
 
 /// A Huawei access key and its secret (spec §7.4). `Debug` never shows
@@ -54,6 +58,34 @@ pub struct Credentials {
     /// Member of a second project, for isolation cases.
     pub alt_token: Option<String>,
     pub alt_project_id: Option<String>,
+}
+
+impl Credentials {
+    /// The access key that signs `identity`'s requests: the project
+    /// member's, when the user gave one (every other identity uses a token).
+    pub fn signing_key(&self, identity: Identity) -> Option<&AccessKeyPair> {
+        match identity {
+            Identity::Owner => self.access_key.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The token of `identity`: `Ok(None)` for [`Identity::None`] and for a
+    /// member who signs with AK/SK instead, `Err` with the flag to pass when
+    /// the user did not give it.
+    pub fn token_of(&self, identity: Identity) -> Result<Option<&str>, &'static str> {
+        if self.signing_key(identity).is_some() {
+            return Ok(None);
+        }
+        let (token, flag) = match identity {
+            Identity::None => return Ok(None),
+            Identity::Owner => (&self.token, "--token"),
+            Identity::Admin => (&self.admin_token, "--admin-token"),
+            Identity::Reader => (&self.reader_token, "--reader-token"),
+            Identity::Alt => (&self.alt_token, "--alt-token"),
+        };
+        token.as_deref().map(Some).ok_or(flag)
+    }
 }
 
 /// An endpoint to test.

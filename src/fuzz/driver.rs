@@ -1,12 +1,9 @@
 //! The HTTP side of fuzzing: building requests for steps, sending them
-//! through the throttle, reading the stored map back, driving server states
-//! and resetting servers between sequences.
-//!
-//! The server-state driving here (actions, polling `GET /servers/{id}`) is the
-//! small part the fuzzer needs; the runner has its own and the two should be
-//! unified behind one `target` module.
+//! through the throttle and reading the stored map back. Waiting for a
+//! server state and resetting servers between sequences are the endpoint's
+//! one [`Housekeeping`], which the driver holds a [`Conversation`] for.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -18,6 +15,10 @@ use crate::model::pipeline::Op;
 use crate::model::server::{ServerAction, ServerRecord, VmState};
 use crate::profile::format::ActionForm;
 use crate::profile::{HttpMethod, ReadBack};
+
+use crate::endpoint::servers::{
+    Conversation, Goal, Housekeeping, Purpose, ServerView as ShownServer, StateSettings,
+};
 
 use super::step::{Body, ServerPick};
 use super::throttle::{self, Throttle};
@@ -296,20 +297,16 @@ impl Driver {
         }
     }
 
-    /// Poll until the server shows `state` with no task running.
+    /// Wait until the server shows `state` with no task running (the
+    /// endpoint's one wait); if it does not, its last view, for the oracle
+    /// to compare with the model.
     pub async fn settle(&mut self, server_id: &str, state: VmState) -> Result<ServerView, String> {
-        let started = Instant::now();
-        let mut delay = Duration::from_millis(50);
-        loop {
-            let view = self.show(server_id).await?;
-            if view.vm_state == Some(state) && view.task_state.is_none() {
-                return Ok(view);
-            }
-            if started.elapsed() > SETTLE_TIMEOUT || self.target.disposable {
-                return Ok(view);
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
+        let waited = self
+            .wait_until(server_id, Goal::In(state), Purpose::Step)
+            .await;
+        match waited {
+            Ok(view) => Ok(ServerView::from_shown(view)),
+            Err(_) => self.show(server_id).await,
         }
     }
 
@@ -331,22 +328,21 @@ impl Driver {
     }
 
     async fn reset_one(&mut self, id: &str) -> Result<ServerRecord, String> {
-        let view = self.show(id).await?;
         let boss = if self.has_identity(Identity::Admin) {
             Identity::Admin
         } else {
             Identity::Owner
         };
-        let lock_hidden = !view.lock_known && self.target.profile.file.lockable;
-        if view.locked || lock_hidden {
-            self.act_checked(id, &ServerAction::Unlock, boss).await?;
+        let fail = |e: crate::endpoint::servers::SetupError| e.0;
+        self.bring_back(id, false, boss).await.map_err(fail)?;
+        // Where the dialect cannot empty a map (bms-v1 only merges), the
+        // sequence starts from what is stored: the world reads it back below.
+        if self.target.can_reset_metadata() {
+            self.reset_metadata(id).await.map_err(fail)?;
         }
-        let state = view.vm_state.unwrap_or(VmState::Active);
-        if state != VmState::Active {
-            let undo = undo_action(state)
-                .ok_or_else(|| format!("server is {state} and cannot be brought back"))?;
-            self.act_checked(id, &undo, boss).await?;
-            self.settle(id, VmState::Active).await?;
+        let view = self.show(id).await?;
+        if view.locked || view.vm_state.is_some_and(|s| s != VmState::Active) {
+            return Err(format!("server still {:?} after reset", view.vm_state));
         }
         let world = World::new(
             &self.target.project_id,
@@ -358,11 +354,6 @@ impl Driver {
                 Metadata::new(),
             )],
         );
-        self.clear_metadata(&world).await?;
-        let view = self.show(id).await?;
-        if view.locked || view.vm_state.is_some_and(|s| s != VmState::Active) {
-            return Err(format!("server still {:?} after reset", view.vm_state));
-        }
         let metadata = self.read_back(&world, ServerPick::Own(0)).await?;
         Ok(ServerRecord::new(
             id,
@@ -372,20 +363,6 @@ impl Driver {
         ))
     }
 
-    async fn act_checked(
-        &mut self,
-        id: &str,
-        action: &ServerAction,
-        who: Identity,
-    ) -> Result<(), String> {
-        let request = self.action_request(id, action, who);
-        let exchange = self.send(request).await;
-        match exchange.response.as_ref().map(|r| r.status) {
-            Some(s) if (200..300).contains(&s) => Ok(()),
-            other => Err(format!("{} answered {other:?}", action.name())),
-        }
-    }
-
     /// Whether replace-all may be used to clear a map (spec §2.7 safety
     /// rule: never on real servers that hold system-owned keys).
     pub fn replace_allowed(&self) -> bool {
@@ -393,28 +370,43 @@ impl Driver {
         profile.op(&Op::Replace).is_some()
             && (self.target.disposable || profile.file.system_keys.is_empty())
     }
+}
 
-    async fn clear_metadata(&mut self, world: &World) -> Result<(), String> {
-        let pick = ServerPick::Own(0);
-        if self.replace_allowed() {
-            let body = Body::Json(super::step::metadata_body(serde_json::Map::new()));
-            let request =
-                self.meta_request(world, &Op::Replace, Identity::Owner, pick, Some(&body));
-            let exchange = self.send(request).await;
-            return ok_json(&exchange).map(|_| ());
+impl Conversation for Driver {
+    fn target(&self) -> &Target {
+        &self.target
+    }
+
+    fn settings(&self) -> StateSettings {
+        StateSettings {
+            state_timeout: SETTLE_TIMEOUT,
+            resize_flavor: crate::run::RunOptions::default().resize_flavor,
         }
-        let current = self.read_back(world, pick).await?;
-        for key in current.keys() {
-            if self.target.profile.is_system_key(key)
-                || self.target.profile.op(&Op::Delete(key.clone())).is_none()
-            {
-                continue;
-            }
-            let op = Op::Delete(key.clone());
-            let request = self.meta_request(world, &op, Identity::Owner, pick, None);
-            self.send(request).await;
+    }
+
+    /// Housekeeping goes through the same pacing, throttling retries and
+    /// request log as the fuzzer's own requests.
+    async fn exchange(
+        &mut self,
+        request: RecordedRequest,
+        _purpose: Purpose,
+        _step: Option<usize>,
+        _identity: Identity,
+    ) -> Exchange {
+        self.send(request).await
+    }
+}
+
+impl ServerView {
+    /// The fuzzer's view of what the endpoint's housekeeping read.
+    fn from_shown(view: ShownServer) -> ServerView {
+        ServerView {
+            vm_state: view.state(),
+            locked: view.locked.unwrap_or(false),
+            lock_known: view.locked.is_some(),
+            task_state: view.task_state,
+            metadata: None,
         }
-        Ok(())
     }
 }
 
@@ -428,22 +420,6 @@ fn batch_action_body(action: &ServerAction, server_id: &str) -> serde_json::Valu
         }
         _ => serde_json::json!({ action.name(): {"servers": servers} }),
     }
-}
-
-/// The action that brings a server in `state` back to active (spec §4.2).
-pub fn undo_action(state: VmState) -> Option<ServerAction> {
-    Some(match state {
-        VmState::Active => return None,
-        VmState::Stopped => ServerAction::Start,
-        VmState::Paused => ServerAction::Unpause,
-        VmState::Suspended => ServerAction::Resume,
-        VmState::Shelved | VmState::ShelvedOffloaded => ServerAction::Unshelve,
-        VmState::Rescued => ServerAction::Unrescue,
-        VmState::Resized => ServerAction::RevertResize,
-        VmState::Error => ServerAction::ResetState(VmState::Active),
-        VmState::SoftDeleted => ServerAction::Restore,
-        VmState::Building => return None,
-    })
 }
 
 /// `{"<action>": <argument>}` for `POST /servers/{id}/action` (spec §4.2).
@@ -564,7 +540,7 @@ mod tests {
     fn every_write_refusing_state_has_a_way_back() {
         for state in VmState::ALL {
             if state != VmState::Active && state != VmState::Building {
-                assert!(undo_action(state).is_some(), "{state}");
+                assert!(ServerAction::undoing(state).is_some(), "{state}");
             }
         }
     }

@@ -272,26 +272,7 @@ pub fn snippet(bytes: &[u8]) -> String {
     out
 }
 
-/// The stored map from a read-back body: `metadata` (list) or
-/// `server.metadata` (server show), without system keys.
-pub fn stored_map(body: &Value, profile: &Profile) -> Option<BTreeMap<String, String>> {
-    let map = body
-        .get("metadata")
-        .or_else(|| body.get("server").and_then(|s| s.get("metadata")))?
-        .as_object()?;
-    Some(
-        map.iter()
-            .filter(|(k, _)| !profile.is_system_key(k))
-            .map(|(k, v)| {
-                let text = match v {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                };
-                (k.clone(), text)
-            })
-            .collect(),
-    )
-}
+pub use crate::endpoint::servers::stored_map;
 
 #[cfg(test)]
 mod tests {

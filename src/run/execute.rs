@@ -21,7 +21,7 @@ use super::check;
 use super::redact::Redactor;
 use super::requests::{self, Action, BuildError};
 use super::results::{CaseResult, ExchangeRecord, Purpose, Verdict, millis};
-use super::servers::SetupError;
+use super::servers::{Housekeeping, SetupError};
 use crate::cases::LoadedCase;
 
 /// A well-formed UUID that names no server (`server: missing`). Fixed, so
@@ -91,6 +91,29 @@ impl<'a> Session<'a> {
         self.records
             .push(self.redactor.record(&exchange, purpose, step, identity));
         exchange
+    }
+}
+
+impl crate::endpoint::servers::Conversation for Session<'_> {
+    fn target(&self) -> &Target {
+        self.target
+    }
+
+    fn settings(&self) -> crate::endpoint::servers::StateSettings {
+        crate::endpoint::servers::StateSettings {
+            state_timeout: self.options.state_timeout,
+            resize_flavor: self.options.resize_flavor.clone(),
+        }
+    }
+
+    async fn exchange(
+        &mut self,
+        request: RecordedRequest,
+        purpose: Purpose,
+        step: Option<usize>,
+        identity: Identity,
+    ) -> Exchange {
+        self.send(request, purpose, step, identity).await
     }
 }
 
@@ -165,7 +188,7 @@ pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_
     let outcome = session.run(case, servers).await;
     let mut cleanup = if touches_state(case) {
         session
-            .restore(servers.server, touches_lock(case), Identity::Owner)
+            .bring_back(servers.server, touches_lock(case), Identity::Owner)
             .await
     } else {
         Ok(())
@@ -173,7 +196,7 @@ pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_
     if let Some(alt) = servers.alt_server.filter(|_| acts_on_alt(case))
         && ctx.target.credentials.admin_token.is_some()
     {
-        let alt_cleanup = session.restore(alt, true, Identity::Admin).await;
+        let alt_cleanup = session.bring_back(alt, true, Identity::Admin).await;
         cleanup = cleanup.and(alt_cleanup);
     }
     apply_outcome(&mut result, outcome, cleanup);

@@ -8,8 +8,7 @@
 //! concurrently on different servers, [`results`] is the outcome as data,
 //! [`events`] fans it out to reporters, [`known_failures`] marks what an
 //! endpoint is known to fail, [`embedded`] makes the mock a target,
-//! [`auth_guard`] stops a run whose AK/SK signatures are refused and
-//! [`safekeeping`] snapshots lent servers and puts them back.
+//! and [`auth_guard`] stops a run whose AK/SK signatures are refused.
 
 pub mod applicability;
 pub mod auth_guard;
@@ -22,7 +21,6 @@ pub mod properties;
 pub mod redact;
 pub mod requests;
 pub mod results;
-pub mod safekeeping;
 pub mod schedule;
 pub mod servers;
 
@@ -67,28 +65,12 @@ pub fn token_var(identity: Identity) -> Option<&'static str> {
     }
 }
 
-/// The access key that signs `identity`'s requests: the project member's,
-/// when the user gave one (every other identity uses a token).
+/// The access key that signs `identity`'s requests ([`Credentials::signing_key`]).
 pub fn signing_key(creds: &Credentials, identity: Identity) -> Option<&AccessKeyPair> {
-    match identity {
-        Identity::Owner => creds.access_key.as_ref(),
-        _ => None,
-    }
+    creds.signing_key(identity)
 }
 
-/// The token of `identity`: `Ok(None)` for [`Identity::None`] and for a
-/// member who signs with AK/SK instead, `Err` with the flag to pass when
-/// the user did not give it.
+/// The token of `identity` ([`Credentials::token_of`]).
 pub fn token_of(creds: &Credentials, identity: Identity) -> Result<Option<&str>, &'static str> {
-    if signing_key(creds, identity).is_some() {
-        return Ok(None);
-    }
-    let (token, flag) = match identity {
-        Identity::None => return Ok(None),
-        Identity::Owner => (&creds.token, "--token"),
-        Identity::Admin => (&creds.admin_token, "--admin-token"),
-        Identity::Reader => (&creds.reader_token, "--reader-token"),
-        Identity::Alt => (&creds.alt_token, "--alt-token"),
-    };
-    token.as_deref().map(Some).ok_or(flag)
+    creds.token_of(identity)
 }

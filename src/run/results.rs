@@ -149,19 +149,7 @@ impl CaseResult {
     }
 }
 
-/// Why the runner sent a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Purpose {
-    /// Bringing the server to the case's `given` state.
-    Setup,
-    /// A step of the case.
-    Step,
-    /// Reading the stored map back for `stored` expectations.
-    ReadBack,
-    /// Bringing the server back to active and unlocked.
-    Cleanup,
-}
+pub use crate::endpoint::servers::Purpose;
 
 /// One request and its response, secrets redacted.
 #[derive(Debug, Clone, Serialize, Deserialize)]

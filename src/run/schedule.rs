@@ -26,6 +26,7 @@ use super::results::{
     CaseResult, FORMAT_VERSION, RunInfo, RunResults, Summary, millis, now_rfc3339,
     strip_endpoint_secrets,
 };
+use super::servers::Housekeeping;
 use crate::cases::LoadedCase;
 
 /// The endpoint could not be used at all.
@@ -259,5 +260,5 @@ async fn work(worker: usize, shared: &Shared) {
 /// if that fails, the first case's setup reports it.
 async fn baseline(ctx: &Context, server: &str) {
     let mut session = Session::new(ctx);
-    let _ = session.restore(server, true, Identity::Owner).await;
+    let _ = session.bring_back(server, true, Identity::Owner).await;
 }
