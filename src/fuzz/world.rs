@@ -11,8 +11,9 @@ use crate::cases::format::Identity;
 use crate::model::Metadata;
 use crate::model::caller::Caller;
 use crate::model::microversion::VersionHeaders;
-use crate::model::pipeline::{ApiRules, Decision, MetaRequest, Op, decide};
-use crate::model::server::{ActionError, Actor, ServerAction, ServerRecord, apply_action};
+use crate::model::outcome::Outcome;
+use crate::model::pipeline::{self, ApiRules, Decision, MetaRequest, Op, decide};
+use crate::model::server::{ServerAction, ServerRecord};
 
 use super::step::ServerPick;
 
@@ -129,25 +130,18 @@ impl World {
         }
     }
 
-    /// What `action` as `who` would do to `pick`, without applying it.
+    /// What `action` as `who` would do to `pick`, without applying it: the
+    /// model's order of checks for server actions, as the mock runs it.
     pub fn preview_action(
         &self,
         pick: ServerPick,
         action: &ServerAction,
         who: Identity,
-    ) -> Result<ServerRecord, ActionError> {
-        let Some(mut server) = self.server(pick).cloned() else {
-            return Err(ActionError::BadRequest("no such server".into()));
-        };
-        let actor = match self.caller(who) {
-            Some(caller) => Actor::of(&caller, &server.project_id),
-            None => Actor {
-                is_admin: false,
-                same_project: false,
-            },
-        };
-        apply_action(&mut server, action, actor)?;
-        Ok(server)
+    ) -> Result<ServerRecord, Outcome> {
+        let server = self.server(pick);
+        let id = server.map_or("", |s| s.id.as_str());
+        let caller = self.caller(who).ok_or_else(pipeline::unauthenticated)?;
+        pipeline::decide_action(server, &caller, id, action)
     }
 
     /// Replace the model copy of one server (after an accepted action).
