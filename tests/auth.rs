@@ -351,7 +351,7 @@ fn fuzz_with_os_cloud_authenticates() {
         "mock",
         "--server",
         server,
-        "--cases",
+        "--sequences",
         "3",
         "--seed",
         "7",

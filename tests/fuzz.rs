@@ -11,10 +11,10 @@ use metaconform::fuzz::embedded;
 use metaconform::fuzz::shrink::ShrinkLimits;
 use metaconform::serve::Fault;
 
-fn config(seed: u64, cases: u64) -> CampaignConfig {
+fn config(seed: u64, sequences: u64) -> CampaignConfig {
     CampaignConfig {
         seed,
-        stop: StopRule::Cases(cases),
+        stop: StopRule::Sequences(sequences),
         shrink: ShrinkLimits {
             budget: Duration::from_secs(10),
             max_runs: 300,
@@ -117,7 +117,7 @@ async fn same_seed_sends_the_same_requests() {
 fn cli_exit_codes_and_saved_case_file() {
     let bin = env!("CARGO_BIN_EXE_metaconform");
     let clean = std::process::Command::new(bin)
-        .args(["fuzz", "--seed", "5", "--cases", "15"])
+        .args(["fuzz", "--seed", "5", "--sequences", "15"])
         .output()
         .expect("run");
     let out = String::from_utf8_lossy(&clean.stdout);
@@ -131,7 +131,7 @@ fn cli_exit_codes_and_saved_case_file() {
             "fuzz",
             "--seed",
             "5",
-            "--cases",
+            "--sequences",
             "40",
             "--fault",
             "put-merges",

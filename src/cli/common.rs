@@ -1,6 +1,6 @@
 //! The endpoint and credential flags, defined once and flattened into every
-//! subcommand that talks to an endpoint (`run`, `restore`), and turning
-//! them into [`Credentials`] and a [`Target`].
+//! subcommand that talks to an endpoint (`run`, `fuzz`, `restore`), and
+//! turning them into [`Credentials`] and a [`Target`].
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +32,7 @@ pub struct EndpointArgs {
     /// Huawei access key: the project member's requests are signed with
     /// AK/SK (`SDK-HMAC-SHA256`, spec §7.4) instead of carrying a token.
     /// With --endpoint only; needs --sk or --sk-file; wins over the token.
+    /// `run` and `restore` only for now: `fuzz` cannot sign and refuses it.
     #[arg(long, env = "HUAWEICLOUD_SDK_AK", hide_env_values = true)]
     pub ak: Option<String>,
     /// The secret key of --ak. Never printed.
@@ -56,7 +57,8 @@ pub struct EndpointArgs {
     #[arg(long, default_value = "nova")]
     pub dialect: String,
     /// Directory whose `<id>.yaml` profiles replace the built-in ones.
-    #[arg(long)]
+    /// (`--dialects-dir`, fuzz's old name, is still accepted.)
+    #[arg(long, value_name = "DIR", alias = "dialects-dir")]
     pub dialect_dir: Option<PathBuf>,
 }
 

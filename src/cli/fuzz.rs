@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::cli::Exit;
+use crate::cli::common::{EndpointArgs, ServerSet};
+use crate::cli::{CliError, Exit};
 use crate::endpoint::{Credentials, Target};
-use crate::fuzz::campaign::{self, CampaignConfig, CampaignReport, StopRule};
+use crate::fuzz::campaign::{self, CampaignConfig, CampaignError, CampaignReport, StopRule};
 use crate::fuzz::driver::DriverError;
 use crate::fuzz::shrink::ShrinkLimits;
 use crate::fuzz::{embedded, repro};
@@ -19,36 +20,33 @@ use crate::serve::Fault;
 #[derive(Debug, Args)]
 #[command(group(clap::ArgGroup::new("remote").args(["endpoint", "os_cloud"]).multiple(true)))]
 pub struct FuzzArgs {
-    /// The service-catalog URL (e.g. `https://nova.example/v2.1/<project>`);
-    /// without it, an embedded mock server is started on 127.0.0.1.
-    #[arg(long, env = "METACONFORM_ENDPOINT")]
-    pub endpoint: Option<String>,
-    #[arg(long, env = "OS_PROJECT_ID", requires = "endpoint")]
-    pub project_id: Option<String>,
-    /// Token of a project member.
-    #[arg(long, env = "OS_TOKEN", hide_env_values = true, requires = "endpoint")]
-    pub token: Option<String>,
-    #[arg(long, hide_env_values = true, requires = "endpoint")]
-    pub admin_token: Option<String>,
-    #[arg(long, hide_env_values = true, requires = "endpoint")]
-    pub reader_token: Option<String>,
-    /// A disposable server of the project (repeat; one per --jobs worker).
-    #[arg(long = "server", requires = "remote")]
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
+    /// A disposable server of the project (repeatable; one per --jobs
+    /// worker).
+    #[arg(long = "server", value_name = "ID", requires = "remote")]
     pub servers: Vec<String>,
-    /// Dialect id or profile file.
-    #[arg(long, default_value = "nova")]
-    pub dialect: String,
-    /// Directory with dialect profiles overriding the built-in ones.
-    #[arg(long)]
-    pub dialects_dir: Option<PathBuf>,
+    /// A server of the second project (with --alt-project-id): sequences
+    /// address it with this project's tokens and expect it untouched.
+    #[arg(long = "alt-server", value_name = "ID", requires = "remote")]
+    pub alt_servers: Vec<String>,
     /// Master seed (default: a fresh one, printed so the run can be replayed).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Wall-time budget, e.g. `60s`, `2m`, `500ms`.
-    #[arg(long, default_value = "60s", value_parser = parse_duration, conflicts_with = "cases")]
+    #[arg(long, default_value = "60s", value_parser = parse_duration, conflicts_with_all = ["sequences", "cases"])]
     pub budget: Duration,
     /// Run exactly this many sequences instead of a time budget.
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
+    pub sequences: Option<u64>,
+    /// The old name of --sequences (`run --cases` is a folder of case
+    /// files): still accepted, with a warning.
+    #[arg(
+        long = "cases",
+        value_name = "N",
+        hide = true,
+        conflicts_with = "sequences"
+    )]
     pub cases: Option<u64>,
     /// Parallel workers (each needs its own server).
     #[arg(long, default_value_t = 1)]
@@ -135,29 +133,30 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 }
 
 pub fn main(args: FuzzArgs) -> ExitCode {
-    let runtime = match crate::cli::runtime() {
-        Ok(rt) => rt,
-        Err(message) => {
+    let outcome = crate::cli::runtime()
+        .map_err(|message| CliError(Exit::Usage, message))
+        .and_then(|runtime| runtime.block_on(run(args)));
+    match outcome {
+        Ok(exit) => exit.into(),
+        Err(CliError(exit, message)) => {
             eprintln!("{message}");
-            return Exit::Usage.into();
+            exit.into()
         }
-    };
-    runtime.block_on(run(args)).into()
+    }
 }
 
-async fn run(mut args: FuzzArgs) -> Exit {
-    let mut profile = match crate::profile::resolve(&args.dialect, args.dialects_dir.as_deref()) {
-        Ok(p) => p,
-        Err(d) => {
-            eprint!("{d}");
-            return Exit::Usage;
-        }
-    };
+async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
+    let mut profile = args.endpoint.profile()?;
     let seed = args.seed.unwrap_or_else(fresh_seed);
+    if args.cases.is_some() {
+        eprintln!(
+            "warning: fuzz --cases N is now --sequences N (run --cases names a folder of case files); --cases will go away"
+        );
+    }
     let config = CampaignConfig {
         seed,
-        stop: match args.cases {
-            Some(n) => StopRule::Cases(n),
+        stop: match args.sequences.or(args.cases) {
+            Some(n) => StopRule::Sequences(n),
             None => StopRule::Budget(args.budget),
         },
         jobs: args.jobs.max(1),
@@ -173,27 +172,26 @@ async fn run(mut args: FuzzArgs) -> Exit {
         capture: args.bench,
         ..CampaignConfig::default()
     };
-    let tls = match connect_cloud(&mut args, &mut profile).await {
-        Ok(tls) => tls,
-        Err(exit) => return exit,
-    };
-    let (server, target) = match &args.endpoint {
-        Some(endpoint) => match real_target(&args, endpoint, profile) {
-            Ok(t) => (None, Target { tls, ..t }),
-            Err(message) => {
-                eprintln!("error: {message}");
-                return Exit::Usage;
-            }
-        },
+    let tls = connect_cloud(&mut args, &mut profile).await?;
+    let (server, target) = match &args.endpoint.endpoint {
+        Some(endpoint) => (
+            None,
+            Target {
+                tls,
+                ..remote_target(&args, endpoint, profile)?
+            },
+        ),
         None => {
             let count = args.embedded_servers.unwrap_or((2 * config.jobs).max(3));
-            match embedded::start(profile, count, args.faults.clone(), seed).await {
-                Ok((s, t)) => (Some(s), t),
-                Err(e) => {
-                    eprintln!("error: cannot start the embedded server: {e}");
-                    return Exit::Unreachable;
-                }
-            }
+            let (server, target) = embedded::start(profile, count, args.faults.clone(), seed)
+                .await
+                .map_err(|e| {
+                    CliError(
+                        Exit::Unreachable,
+                        format!("error: cannot start the embedded server: {e}"),
+                    )
+                })?;
+            (Some(server), target)
         }
     };
     let where_ = match &server {
@@ -206,13 +204,13 @@ async fn run(mut args: FuzzArgs) -> Exit {
         target.profile.id(),
         config.jobs
     );
-    let report = match campaign::run(&target, &config).await {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Usage;
-        }
-    };
+    let report = campaign::run(&target, &config).await.map_err(|e| {
+        let exit = match e {
+            CampaignError::Transport(_) => Exit::Unreachable,
+            CampaignError::TooFewServers { .. } | CampaignError::NoToken => Exit::Usage,
+        };
+        CliError(exit, format!("error: {e}"))
+    })?;
     print_summary(&report, &target.credentials);
     if args.bench {
         print_bench(&report).await;
@@ -221,13 +219,15 @@ async fn run(mut args: FuzzArgs) -> Exit {
         s.shutdown().await;
     }
     let saved = save_findings(args.save.as_deref(), &report, &target, seed);
-    if let Some(path) = &args.junit
-        && let Err(e) = write_junit(path, &report, seed)
-    {
-        eprintln!("error: cannot write {}: {e}", path.display());
-        return Exit::Usage;
+    if let Some(path) = &args.junit {
+        write_junit(path, &report, seed).map_err(|e| {
+            CliError(
+                Exit::Usage,
+                format!("error: cannot write {}: {e}", path.display()),
+            )
+        })?;
     }
-    exit_for(&report, saved)
+    Ok(exit_for(&report, saved))
 }
 
 /// `--os-cloud` / `OS_*`: authenticate and fill --endpoint, --project-id
@@ -235,25 +235,58 @@ async fn run(mut args: FuzzArgs) -> Exit {
 async fn connect_cloud(
     args: &mut FuzzArgs,
     profile: &mut crate::profile::Profile,
-) -> Result<crate::endpoint::auth::tls::TlsConfig, Exit> {
+) -> Result<crate::endpoint::auth::tls::TlsConfig, CliError> {
     use crate::cli::cloud::{CloudError, Remote, standard_dirs};
     let env = crate::endpoint::auth::clouds::process_env();
+    let flags = &mut args.endpoint;
     let remote = Remote {
-        endpoint: &mut args.endpoint,
-        project_id: &mut args.project_id,
-        token: &mut args.token,
-        token_file: false,
+        endpoint: &mut flags.endpoint,
+        project_id: &mut flags.project_id,
+        token: &mut flags.token,
+        token_file: flags.token_file.is_some(),
     };
     args.cloud
         .fill(&env, &standard_dirs(&env), remote, profile)
         .await
-        .map_err(|e| {
-            eprintln!("error: {e}");
-            match e {
-                CloudError::Config(_) => Exit::Usage,
-                CloudError::Auth(_) => Exit::Unreachable,
-            }
+        .map_err(|e| match e {
+            CloudError::Config(m) => CliError(Exit::Usage, format!("error: {m}")),
+            CloudError::Auth(m) => CliError(Exit::Unreachable, format!("error: {m}")),
         })
+}
+
+/// The remote target the flags describe, built as `run` builds its own
+/// ([`EndpointArgs::target`]), or what is missing.
+fn remote_target(
+    args: &FuzzArgs,
+    endpoint: &str,
+    profile: crate::profile::Profile,
+) -> Result<Target, CliError> {
+    if args.servers.is_empty() {
+        return Err(CliError(
+            Exit::Usage,
+            "error: --endpoint needs servers to fuzz: pass --server ID (a disposable server of the project; one per --jobs)".into(),
+        ));
+    }
+    if !args.alt_servers.is_empty() && args.endpoint.alt_project_id.is_none() {
+        eprintln!(
+            "warning: --alt-server without --alt-project-id (or METACONFORM_ALT_PROJECT_ID): the second project's server is not addressed"
+        );
+    }
+    let servers = ServerSet {
+        servers: args.servers.clone(),
+        alt_servers: args.alt_servers.clone(),
+        fresh_servers: Vec::new(),
+    };
+    let target = args.endpoint.target(endpoint, profile, servers)?;
+    if target.credentials.access_key.is_some() {
+        // The fuzzer's driver sends every request with `X-Auth-Token` and
+        // cannot sign one yet (`Transport::send`, not `send_signed`).
+        return Err(CliError(
+            Exit::Usage,
+            "error: fuzz cannot sign requests with AK/SK yet (its driver sends X-Auth-Token only): pass a token instead (--token-file FILE, OS_TOKEN or --token), and unset HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK if they are set".into(),
+        ));
+    }
+    Ok(target)
 }
 
 fn fault_names(args: &FuzzArgs) -> String {
@@ -267,41 +300,6 @@ fn fresh_seed() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
     campaign::derive_seed(now, u64::from(std::process::id()))
-}
-
-fn real_target(
-    args: &FuzzArgs,
-    endpoint: &str,
-    profile: crate::profile::Profile,
-) -> Result<Target, String> {
-    let project_id = args
-        .project_id
-        .clone()
-        .ok_or("--project-id (or OS_PROJECT_ID) is required with --endpoint")?;
-    if args.token.is_none() {
-        return Err("--token (or OS_TOKEN) is required with --endpoint".into());
-    }
-    if args.servers.is_empty() {
-        return Err("give at least one disposable server with --server ID".into());
-    }
-    Ok(Target {
-        endpoint: endpoint.to_string(),
-        project_id,
-        profile,
-        credentials: Credentials {
-            token: args.token.clone(),
-            access_key: None,
-            admin_token: args.admin_token.clone(),
-            reader_token: args.reader_token.clone(),
-            alt_token: None,
-            alt_project_id: None,
-        },
-        servers: args.servers.clone(),
-        alt_servers: Vec::new(),
-        fresh_servers: Vec::new(),
-        disposable: false,
-        tls: Default::default(),
-    })
 }
 
 fn print_summary(report: &CampaignReport, credentials: &Credentials) {

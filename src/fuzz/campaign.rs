@@ -2,7 +2,7 @@
 //!
 //! Every worker has its own seed derived from the master seed and its own
 //! servers, so a run is deterministic for a seed against a deterministic
-//! endpoint, also with several workers: with `--cases N`, worker `w` runs
+//! endpoint, also with several workers: with `--sequences N`, worker `w` runs
 //! sequences `w, w + jobs, w + 2·jobs, …`, each generated from
 //! `(worker seed, sequence number)` alone. A failing sequence is shrunk and
 //! re-checked once per cause; later sequences failing for a known cause only
@@ -29,7 +29,7 @@ use super::step::Step;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopRule {
     /// After this many sequences in total.
-    Cases(u64),
+    Sequences(u64),
     /// After this much wall time.
     Budget(Duration),
 }
@@ -286,7 +286,7 @@ impl Worker {
         }
         let case = round * self.jobs + self.index;
         match self.config.stop {
-            StopRule::Cases(n) if case >= n => None,
+            StopRule::Sequences(n) if case >= n => None,
             StopRule::Budget(b) if self.started.elapsed() >= b => None,
             _ => Some(case),
         }
