@@ -7,6 +7,7 @@
 //! [`serve`] (the mock server), [`cli`] (flags and exit codes). The binary is
 //! a thin shell over [`cli::main`].
 
+pub mod abort;
 pub mod cases;
 pub mod cli;
 pub mod diag;

@@ -333,3 +333,60 @@ fn restore_finishes_the_job_after_kill_9() {
         "restore printed a token: {text}"
     );
 }
+
+fn start_fuzz(dir: &Path, info: &StartupInfo, sequences: &str) -> Child {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("fuzz")
+        .args([
+            "--endpoint",
+            &info.endpoint,
+            "--seed",
+            "7",
+            "--state-changes",
+        ])
+        .args(["--sequences", sequences, "--jobs", "2"])
+        .args(identity_flags(info))
+        .arg("--journal-dir")
+        .arg(dir.join("journals"))
+        .env("OS_TOKEN", &info.token)
+        .env_remove("OS_PROJECT_ID")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for s in &info.servers {
+        cmd.args(["--server", s]);
+    }
+    cmd.spawn().expect("spawn fuzz")
+}
+
+#[test]
+fn a_fuzz_campaign_puts_lent_servers_back_finished_or_interrupted() {
+    let serve = spawn_serve(&["--servers", "4", "--fault", "latency=1"]);
+    lend(&serve.info);
+    let before = everything(&serve.info);
+
+    let dir = Scratch::new("safekeeping-fuzz-done");
+    let mut fuzz = start_fuzz(&dir, &serve.info, "20");
+    let status = wait_with_timeout(&mut fuzz, Duration::from_secs(120));
+    let err = stderr_of(&mut fuzz);
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert!(err.contains("journal: "), "{err}");
+    assert_eq!(everything(&serve.info), before, "{err}");
+    assert!(journals(&dir).is_empty(), "{err}");
+
+    for delay in [100, 700] {
+        let dir = Scratch::new("safekeeping-fuzz-sigint");
+        let mut fuzz = start_fuzz(&dir, &serve.info, "100000");
+        wait_for_journal(&dir, &mut fuzz);
+        std::thread::sleep(Duration::from_millis(delay));
+        signal(&fuzz, "-INT");
+        let status = wait_with_timeout(&mut fuzz, Duration::from_secs(120));
+        let err = stderr_of(&mut fuzz);
+        assert_eq!(status.code(), Some(130), "{err}");
+        assert_eq!(
+            everything(&serve.info),
+            before,
+            "SIGINT after {delay} ms\n{err}"
+        );
+        assert!(journals(&dir).is_empty(), "{err}");
+    }
+}

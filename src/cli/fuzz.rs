@@ -9,10 +9,12 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cli::common::{EndpointArgs, ServerSet};
+use crate::cli::safety;
 use crate::cli::{CliError, Exit};
+use crate::endpoint::http::Transport;
 use crate::endpoint::{Credentials, Target};
 use crate::fuzz::campaign::{self, CampaignConfig, CampaignError, CampaignReport, StopRule};
-use crate::fuzz::driver::DriverError;
+use crate::fuzz::driver::{Driver, DriverError};
 use crate::fuzz::shrink::ShrinkLimits;
 use crate::fuzz::{embedded, repro};
 use crate::serve::Fault;
@@ -73,6 +75,10 @@ pub struct FuzzArgs {
     /// Write a JUnit XML report.
     #[arg(long)]
     pub junit: Option<PathBuf>,
+    /// Where the data-safety journal goes (with --endpoint): what each
+    /// server held before the campaign, so it can be put back.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    pub journal_dir: PathBuf,
     /// Embedded server only: inject this fault (see `serve --list-faults`).
     #[arg(long = "fault", conflicts_with = "endpoint")]
     pub faults: Vec<Fault>,
@@ -204,10 +210,39 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         target.profile.id(),
         config.jobs
     );
-    let report = campaign::run(&target, &config).await.map_err(|e| {
+    let mut signals =
+        crate::cli::ShutdownSignals::install().map_err(|m| CliError(Exit::Usage, m))?;
+    let mut keeper = housekeeper(&target, &config)?;
+    let journal = match target.disposable {
+        true => None,
+        false => Some(safety::take_snapshot(&mut keeper, &args.journal_dir).await?),
+    };
+    let outcome = tokio::select! {
+        report = campaign::run(&target, &config) => Ok(report),
+        signal = signals.recv() => Err(signal),
+    };
+    if let Err(signal) = outcome {
+        eprintln!("\ninterrupted by {signal}: stopping the campaign");
+    }
+    let restored = match journal {
+        Some(journal) => {
+            safety::put_back(&mut keeper, journal, &mut signals, outcome.is_err()).await
+        }
+        None => Ok(()),
+    };
+    let report = match outcome {
+        Ok(report) => report,
+        Err(_) => {
+            restored?;
+            return Ok(Exit::Interrupted);
+        }
+    };
+    restored?;
+    let report = report.map_err(|e| {
         let exit = match e {
             CampaignError::Transport(_) => Exit::Unreachable,
             CampaignError::TooFewServers { .. } | CampaignError::NoToken => Exit::Usage,
+            CampaignError::Worker(_) => Exit::Unreachable,
         };
         CliError(exit, format!("error: {e}"))
     })?;
@@ -228,6 +263,14 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         })?;
     }
     Ok(exit_for(&report, saved))
+}
+
+/// The connection that snapshots and restores the servers, outside the
+/// campaign's workers (paced like them).
+fn housekeeper(target: &Target, config: &CampaignConfig) -> Result<Driver, CliError> {
+    let transport = Transport::with_tls(config.timeout, &target.tls)
+        .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
+    Ok(Driver::new(target.clone(), transport, config.rate, false))
 }
 
 /// `--os-cloud` / `OS_*`: authenticate and fill --endpoint, --project-id

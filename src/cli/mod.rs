@@ -7,6 +7,7 @@ pub mod common;
 pub mod fuzz;
 pub mod restore;
 pub mod run;
+pub mod safety;
 
 use std::process::ExitCode;
 

@@ -24,11 +24,10 @@ use clap::{Args, ValueEnum};
 
 use crate::cases::{LoadedCase, default_source, load_builtin, load_dir};
 use crate::cli::common::{EndpointArgs, ServerSet};
+use crate::cli::safety;
 use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
 use crate::endpoint::http::Transport;
-use crate::endpoint::journal::Journal;
-use crate::endpoint::safekeeping;
 use crate::fuzz::properties::PropertyTrial;
 use crate::profile::Profile;
 use crate::report::junit::JunitWriter;
@@ -414,7 +413,7 @@ async fn execute(
     }
     let journal = match ctx.target.disposable {
         true => None,
-        false => Some(take_snapshot(&ctx, &args.journal_dir).await?),
+        false => Some(safety::take_snapshot(&mut Session::new(&ctx), &args.journal_dir).await?),
     };
     let mut terminal = Terminal::detect(Some(args.junit.clone()));
     let mut json = JsonWriter { path: args.json };
@@ -437,7 +436,10 @@ async fn execute(
         eprintln!("\ninterrupted by {signal}: stopping the run");
     }
     let restored = match journal {
-        Some(journal) => put_back(&ctx, journal, &mut signals, outcome.is_err()).await,
+        Some(journal) => {
+            let mut session = Session::new(&ctx);
+            safety::put_back(&mut session, journal, &mut signals, outcome.is_err()).await
+        }
         None => Ok(()),
     };
     if let Some(server) = server {
@@ -484,84 +486,6 @@ async fn run_phase(
         .await;
     }
     results
-}
-
-/// Snapshot every server the run may change, before its first write.
-async fn take_snapshot(ctx: &Context, dir: &Path) -> Result<Journal, CliError> {
-    let path = Journal::new_path(dir);
-    let journal = safekeeping::snapshot(&mut Session::new(ctx), path).await.map_err(|e| {
-        CliError(
-            Exit::Unreachable,
-            format!("error: cannot snapshot the servers before the first write, nothing was changed: {e}"),
-        )
-    })?;
-    eprintln!(
-        "journal: {} ({} server(s) to put back; if this run is killed: metaconform restore {} with the same endpoint flags)",
-        journal.path.display(),
-        journal.file.servers.len(),
-        journal.path.display()
-    );
-    Ok(journal)
-}
-
-/// Restore every journaled server; a second signal stops the restore and
-/// keeps the journal.
-async fn put_back(
-    ctx: &Context,
-    journal: Journal,
-    signals: &mut crate::cli::ShutdownSignals,
-    interrupted: bool,
-) -> Result<(), CliError> {
-    let path = journal.path.clone();
-    let kept = |why: String| {
-        format!(
-            "{why}\nerror: the journal is kept: finish with `metaconform restore {}` and the same endpoint flags",
-            path.display()
-        )
-    };
-    if interrupted {
-        eprintln!(
-            "putting {} server(s) back; signal again to abandon that and keep the journal",
-            journal.file.servers.len()
-        );
-    }
-    // The first signal during the restore (the run had ended on its own)
-    // is only acknowledged: abandoning a restore takes a second one.
-    let mut warned = interrupted;
-    let mut session = Session::new(ctx);
-    let restore = safekeeping::restore(&mut session, journal);
-    tokio::pin!(restore);
-    let report = loop {
-        tokio::select! {
-            report = &mut restore => break report,
-            signal = signals.recv() => {
-                if warned {
-                    return Err(CliError(Exit::Interrupted, kept(format!("error: restore abandoned on {signal}"))));
-                }
-                warned = true;
-                eprintln!("\n{signal}: putting the servers back first; signal again to abandon that and keep the journal");
-            }
-        }
-    };
-    let mut failures = Vec::new();
-    for restored in report {
-        match restored.outcome {
-            Ok(kept) if !kept.is_empty() => eprintln!(
-                "note: fresh server {} keeps the keys {kept:?} that cases added: {} cannot delete a key",
-                restored.server,
-                ctx.target.profile.id()
-            ),
-            Ok(_) => {}
-            Err(e) => failures.push(format!(
-                "error: server {} not restored: {e}",
-                restored.server
-            )),
-        }
-    }
-    if failures.is_empty() {
-        return Ok(());
-    }
-    Err(CliError(Exit::Unreachable, kept(failures.join("\n"))))
 }
 
 /// How many of `cases` need a fresh embedded server: those that run, when

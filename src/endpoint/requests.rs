@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::cases::format::Identity;
 use crate::endpoint::Target;
 use crate::endpoint::http::RecordedRequest;
 use crate::model::pipeline::Op;
@@ -90,6 +91,23 @@ pub fn metadata_request(
         headers: sender.headers(body.is_some()),
         body: body.map(|b| b.to_string().into_bytes()).unwrap_or_default(),
     })
+}
+
+/// The second project's member calls its own endpoint: its requests carry
+/// its project in the URL where the target's stands (a step that already
+/// chose its URL project is left as it is).
+pub fn in_project_of(
+    mut request: RecordedRequest,
+    identity: Identity,
+    target: &Target,
+) -> RecordedRequest {
+    if identity == Identity::Alt
+        && let Some(alt) = target.credentials.alt_project_id.as_deref()
+        && let Some(url) = swap_project(&request.url, &target.project_id, alt)
+    {
+        request.url = url;
+    }
+    request
 }
 
 /// `url` with its first `/<project>` path segment replaced by `/<other>`.

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
+use crate::abort::AbortOnDrop;
 use crate::cases::format::Identity;
 use crate::endpoint::Target;
 use crate::endpoint::http::Transport;
@@ -115,6 +116,10 @@ pub enum CampaignError {
     NoToken,
     #[error("{0}")]
     Transport(String),
+    /// A worker task panicked: metaconform's bug, reported, never read as
+    /// "no findings".
+    #[error("a fuzz worker crashed: {0}")]
+    Worker(String),
 }
 
 /// splitmix64: independent streams from one master seed.
@@ -246,13 +251,15 @@ pub async fn run(
         if config.capture {
             driver = driver.capture();
         }
-        tasks.push(tokio::spawn(worker.run(driver)));
+        tasks.push(AbortOnDrop::spawn(worker.run(driver)));
     }
     let mut report = CampaignReport::default();
     for task in tasks {
-        let Ok(result) = task.await else {
-            continue;
-        };
+        // A worker that panicked is a broken campaign, never zero findings.
+        let result = task
+            .join()
+            .await
+            .map_err(|e| CampaignError::Worker(e.to_string()))?;
         report.requests += result.requests;
         report.sequences += result.sequences;
         report.findings.extend(result.findings);

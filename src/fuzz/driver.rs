@@ -391,8 +391,9 @@ impl Conversation for Driver {
         request: RecordedRequest,
         _purpose: Purpose,
         _step: Option<usize>,
-        _identity: Identity,
+        identity: Identity,
     ) -> Exchange {
+        let request = crate::endpoint::requests::in_project_of(request, identity, &self.target);
         self.send(request).await
     }
 }

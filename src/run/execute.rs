@@ -84,7 +84,7 @@ impl<'a> Session<'a> {
         step: Option<usize>,
         identity: Identity,
     ) -> Exchange {
-        let request = in_project_of(request, identity, self.target);
+        let request = crate::endpoint::requests::in_project_of(request, identity, self.target);
         let key = super::signing_key(&self.target.credentials, identity);
         let exchange = dispatch(self.transport, self.auth_guard, request, key).await;
         let step = step.or(self.current_step.filter(|_| purpose == Purpose::Step));
@@ -115,23 +115,6 @@ impl crate::endpoint::servers::Conversation for Session<'_> {
     ) -> Exchange {
         self.send(request, purpose, step, identity).await
     }
-}
-
-/// The second project's member calls its own endpoint: its requests carry
-/// its project in the URL where the target's stands (a step that already
-/// chose its URL project is left as it is).
-fn in_project_of(
-    mut request: RecordedRequest,
-    identity: Identity,
-    target: &Target,
-) -> RecordedRequest {
-    if identity == Identity::Alt
-        && let Some(alt) = target.credentials.alt_project_id.as_deref()
-        && let Some(url) = requests::swap_project(&request.url, &target.project_id, alt)
-    {
-        request.url = url;
-    }
-    request
 }
 
 /// Send `request`, signed with `key` if given. Signed requests feed the

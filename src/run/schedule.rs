@@ -15,6 +15,8 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use crate::abort::AbortOnDrop;
+
 use crate::cases::format::{Identity, ServerRef};
 
 use super::applicability::{Skip, needs_fresh_server, no_fresh_server};
@@ -87,7 +89,7 @@ pub async fn run_and_report(
     let (tx, mut rx) = mpsc::unbounded_channel();
     // Aborted if this future is dropped (Ctrl-C): no case may go on writing
     // while the servers are being restored.
-    let mut runner = AbortOnDrop(tokio::spawn(run_all(ctx.clone(), cases, tx)));
+    let runner = AbortOnDrop::spawn(run_all(ctx.clone(), cases, tx));
     let mut slots: Vec<Option<CaseResult>> = vec![None; total];
     let mut done = 0;
     while let Some((index, mut result)) = rx.recv().await {
@@ -100,7 +102,7 @@ pub async fn run_and_report(
             *slot = Some(result);
         }
     }
-    let _ = (&mut runner.0).await;
+    let _ = runner.join().await;
     let cases: Vec<CaseResult> = slots.into_iter().flatten().collect();
     let mut summary = Summary::default();
     for case in &cases {
@@ -118,15 +120,6 @@ pub async fn run_and_report(
         },
         summary,
         cases,
-    }
-}
-
-/// A spawned task that ends with its handle.
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

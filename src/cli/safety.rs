@@ -1,0 +1,92 @@
+//! Data safety for the commands that write to a lent endpoint (`run`,
+//! `fuzz`): the journal is written before the first write and every server
+//! is put back at the end, after failures and on SIGINT/SIGTERM (a second
+//! signal abandons the restore and keeps the journal for
+//! `metaconform restore`).
+
+use std::path::Path;
+
+use crate::cli::{CliError, Exit, ShutdownSignals};
+use crate::endpoint::journal::Journal;
+use crate::endpoint::safekeeping;
+use crate::endpoint::servers::Conversation;
+
+/// Snapshot every server the command may change, before its first write.
+pub async fn take_snapshot<C: Conversation>(
+    conversation: &mut C,
+    dir: &Path,
+) -> Result<Journal, CliError> {
+    let path = Journal::new_path(dir);
+    let journal = safekeeping::snapshot(conversation, path).await.map_err(|e| {
+        CliError(
+            Exit::Unreachable,
+            format!("error: cannot snapshot the servers before the first write, nothing was changed: {e}"),
+        )
+    })?;
+    eprintln!(
+        "journal: {} ({} server(s) to put back; if this run is killed: metaconform restore {} with the same endpoint flags)",
+        journal.path.display(),
+        journal.file.servers.len(),
+        journal.path.display()
+    );
+    Ok(journal)
+}
+
+/// Restore every journaled server; a second signal stops the restore and
+/// keeps the journal.
+pub async fn put_back<C: Conversation>(
+    conversation: &mut C,
+    journal: Journal,
+    signals: &mut ShutdownSignals,
+    interrupted: bool,
+) -> Result<(), CliError> {
+    let path = journal.path.clone();
+    let kept = |why: String| {
+        format!(
+            "{why}\nerror: the journal is kept: finish with `metaconform restore {}` and the same endpoint flags",
+            path.display()
+        )
+    };
+    if interrupted {
+        eprintln!(
+            "putting {} server(s) back; signal again to abandon that and keep the journal",
+            journal.file.servers.len()
+        );
+    }
+    // The first signal during the restore (the run had ended on its own)
+    // is only acknowledged: abandoning a restore takes a second one.
+    let mut warned = interrupted;
+    let dialect = conversation.target().profile.id().to_string();
+    let restore = safekeeping::restore(conversation, journal);
+    tokio::pin!(restore);
+    let report = loop {
+        tokio::select! {
+            report = &mut restore => break report,
+            signal = signals.recv() => {
+                if warned {
+                    return Err(CliError(Exit::Interrupted, kept(format!("error: restore abandoned on {signal}"))));
+                }
+                warned = true;
+                eprintln!("\n{signal}: putting the servers back first; signal again to abandon that and keep the journal");
+            }
+        }
+    };
+    let mut failures = Vec::new();
+    for restored in report {
+        match restored.outcome {
+            Ok(kept) if !kept.is_empty() => eprintln!(
+                "note: fresh server {} keeps the keys {kept:?} that cases added: {} cannot delete a key",
+                restored.server, dialect
+            ),
+            Ok(_) => {}
+            Err(e) => failures.push(format!(
+                "error: server {} not restored: {e}",
+                restored.server
+            )),
+        }
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    Err(CliError(Exit::Unreachable, kept(failures.join("\n"))))
+}
