@@ -718,3 +718,160 @@ fn header_count_and_chunked_body_are_capped() {
     chunked.push_str("0\r\n\r\n");
     assert!(raw_status_line(&s.info.endpoint, chunked.as_bytes()).contains("413"));
 }
+
+#[tokio::test]
+async fn flavors_are_listed_and_resize_must_change_flavor() {
+    use metaconform::endpoint::flavors::{
+        FLAVOR_DETAIL_PATH, FLAVOR_LIST_PATH, parse_flavor_list, parse_server_flavor,
+        pick_resize_flavor,
+    };
+    let s = start(&[]);
+    let token = s.info.token.clone();
+    let server = s.server().to_string();
+    let show_url = format!("{}/servers/{server}", s.info.endpoint);
+
+    // The list, with and without the project segment, and the detail view.
+    let list_url = format!("{}{FLAVOR_LIST_PATH}", s.info.endpoint);
+    let (status, listed) = s.call(Method::GET, &list_url, None).await;
+    assert_eq!(status, 200);
+    let first = &listed["flavors"][0];
+    assert_eq!(
+        (&first["id"], &first["name"]),
+        (&json!("1"), &json!("m1.tiny"))
+    );
+    assert_eq!(first["links"][0]["rel"], "self");
+    assert_eq!(
+        first["links"][0]["href"],
+        format!("{}/flavors/1", s.info.endpoint)
+    );
+    assert_eq!(first["links"][1]["rel"], "bookmark");
+    assert!(first.get("ram").is_none(), "the summary has no sizes");
+    let ids: Vec<_> = listed["flavors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!("1"), json!("2"), json!("3")]);
+    let projectless = format!("{}/v2.1/flavors", s.root());
+    let (status, again) = s.call(Method::GET, &projectless, None).await;
+    assert_eq!(
+        (status, again["flavors"].as_array().map(Vec::len)),
+        (200, Some(3))
+    );
+    let detail_url = format!("{}{FLAVOR_DETAIL_PATH}", s.info.endpoint);
+    let (status, detail) = s.call(Method::GET, &detail_url, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["flavors"][1]["ram"], 2048);
+    assert_eq!(detail["flavors"][1]["OS-FLV-EXT-DATA:ephemeral"], 0);
+    let (status, one) = s
+        .call(Method::GET, &format!("{}/flavors/3", s.info.endpoint), None)
+        .await;
+    assert_eq!((status, &one["flavor"]["name"]), (200, &json!("m1.medium")));
+    let (status, missing) = s
+        .call(
+            Method::GET,
+            &format!("{}/flavors/42", s.info.endpoint),
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        missing["itemNotFound"]["message"],
+        "Flavor 42 could not be found."
+    );
+
+    // Server show: {"id", "links"} by default, the flavor's fields from 2.47.
+    let (_, shown) = s.call(Method::GET, &show_url, None).await;
+    assert_eq!(shown["server"]["flavor"]["id"], "1");
+    assert_eq!(shown["server"]["flavor"]["links"][0]["rel"], "bookmark");
+    let response = s
+        .client
+        .get(&show_url)
+        .header("X-Auth-Token", &token)
+        .header("OpenStack-API-Version", "compute 2.47")
+        .send()
+        .await
+        .expect("send");
+    let bytes = response.bytes().await.expect("body");
+    let shown_247: Value = serde_json::from_slice(&bytes).expect("json");
+    let flavor = &shown_247["server"]["flavor"];
+    assert_eq!(flavor["original_name"], "m1.tiny");
+    assert_eq!((&flavor["ram"], &flavor["swap"]), (&json!(512), &json!(0)));
+    assert!(flavor.get("id").is_none() && flavor["extra_specs"].is_object());
+
+    // Resize to the same flavor, to an unknown one, then to another.
+    let (status, body) = s
+        .action(&token, &server, json!({"resize": {"flavorRef": "1"}}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        body["badRequest"]["message"],
+        "When resizing, instances must change flavor!"
+    );
+    let (status, body) = s
+        .action(&token, &server, json!({"resize": {"flavorRef": "42"}}))
+        .await;
+    assert_eq!(
+        (status, body["badRequest"]["message"].clone()),
+        (400, json!("Flavor 42 could not be found."))
+    );
+    let (_, shown) = s.call(Method::GET, &show_url, None).await;
+    assert_eq!(
+        shown["server"]["status"], "ACTIVE",
+        "a refused resize changes nothing"
+    );
+
+    // The picker, over the mock's own answers, chooses another flavor.
+    let current = parse_server_flavor(&shown).expect("server flavor");
+    let offered = parse_flavor_list(&detail).expect("flavor list");
+    let picked = pick_resize_flavor(&current, &offered).expect("another flavor");
+    assert_eq!(picked, "2");
+    let current_247 = parse_server_flavor(&shown_247).expect("2.47 flavor");
+    assert_eq!(
+        pick_resize_flavor(&current_247, &offered),
+        Ok(picked.clone())
+    );
+
+    let (status, _) = s
+        .action(&token, &server, json!({"resize": {"flavorRef": picked}}))
+        .await;
+    assert_eq!(status, 202);
+    let (_, shown) = s.call(Method::GET, &show_url, None).await;
+    assert_eq!(shown["server"]["status"], "VERIFY_RESIZE");
+    assert_eq!(shown["server"]["flavor"]["id"], "2");
+    assert_eq!(
+        s.action(&token, &server, json!({"revertResize": null}))
+            .await
+            .0,
+        202
+    );
+    let (_, shown) = s.call(Method::GET, &show_url, None).await;
+    assert_eq!(
+        (&shown["server"]["status"], &shown["server"]["flavor"]["id"]),
+        (&json!("ACTIVE"), &json!("1")),
+        "revert restores the old flavor"
+    );
+
+    // Confirm keeps the new flavor, which is then the one not to ask for.
+    assert_eq!(
+        s.action(&token, &server, json!({"resize": {"flavorRef": 3}}))
+            .await
+            .0,
+        202
+    );
+    assert_eq!(
+        s.action(&token, &server, json!({"confirmResize": null}))
+            .await
+            .0,
+        204
+    );
+    let (_, shown) = s.call(Method::GET, &show_url, None).await;
+    assert_eq!(shown["server"]["flavor"]["id"], "3");
+    assert_eq!(
+        s.action(&token, &server, json!({"resize": {"flavorRef": "3"}}))
+            .await
+            .0,
+        400
+    );
+}

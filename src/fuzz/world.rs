@@ -141,7 +141,7 @@ impl World {
         let server = self.server(pick);
         let id = server.map_or("", |s| s.id.as_str());
         let caller = self.caller(who).ok_or_else(pipeline::unauthenticated)?;
-        pipeline::decide_action(server, &caller, id, action)
+        pipeline::decide_action(server, &caller, id, action, None)
     }
 
     /// Replace the model copy of one server (after an accepted action).

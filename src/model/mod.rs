@@ -15,6 +15,7 @@ pub mod autorecovery;
 pub mod batch;
 pub mod body;
 pub mod caller;
+pub mod flavor;
 pub mod microversion;
 pub mod outcome;
 pub mod pipeline;

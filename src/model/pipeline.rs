@@ -268,23 +268,31 @@ pub fn visible_server<'s>(
 /// must be visible to the caller (`common.get_instance`: 404), the caller
 /// may act (policy: 403), then the lock (`check_instance_lock`: 409) and
 /// the state (`check_instance_state`: 409) rules of
-/// [`apply_action`](super::server::apply_action). On success, the server
-/// as the action leaves it. The mock and the fuzzer's model both ask here.
+/// [`apply_action`](super::server::apply_action), and for a resize that
+/// names `flavor_ref` the flavor rules of
+/// [`apply_resize`](super::server::apply_resize) (400). On success, the
+/// server as the action leaves it. The mock and the fuzzer's model both ask
+/// here.
 pub fn decide_action(
     server: Option<&ServerRecord>,
     caller: &Caller,
     id: &str,
     action: &super::server::ServerAction,
+    flavor_ref: Option<&str>,
 ) -> Result<ServerRecord, Outcome> {
-    use super::server::{Actor, apply_action};
+    use super::server::{Actor, ServerAction, apply_action, apply_resize};
     let server = visible_server(server, caller, id)?;
     if !caller.may_write() {
         let rule = format!("os_compute_api:servers:{}", action.name());
         return Err(policy_denied(&rule));
     }
     let mut next = server.clone();
-    apply_action(&mut next, action, Actor::of(caller, &server.project_id))
-        .map_err(|e| e.outcome(action.name(), id))?;
+    let actor = Actor::of(caller, &server.project_id);
+    match (action, flavor_ref) {
+        (ServerAction::Resize, Some(flavor)) => apply_resize(&mut next, flavor, actor),
+        _ => apply_action(&mut next, action, actor),
+    }
+    .map_err(|e| e.outcome(action.name(), id))?;
     Ok(next)
 }
 

@@ -7,6 +7,7 @@
 use std::fmt;
 
 use super::Metadata;
+use super::flavor::{self, Flavor};
 use super::microversion::Microversion;
 use super::outcome::{Outcome, OutcomeKind};
 use super::pipeline;
@@ -169,6 +170,12 @@ pub struct ServerRecord {
     pub launched: bool,
     /// The state to go back to after `revertResize`/`confirmResize`.
     pub resized_from: Option<VmState>,
+    /// The server's flavor (Nova's `instance.flavor`); during a resize the
+    /// new one.
+    pub flavor: Flavor,
+    /// The flavor before a resize not yet confirmed or reverted (Nova's
+    /// `instance.old_flavor`): `revertResize` goes back to it.
+    pub old_flavor: Option<Flavor>,
     pub metadata: Metadata,
     /// ECS v1 automatic recovery (spec §9).
     pub auto_recovery: bool,
@@ -187,6 +194,8 @@ impl ServerRecord {
             locked_reason: None,
             launched: true,
             resized_from: None,
+            flavor: flavor::DEFAULT,
+            old_flavor: None,
             metadata,
             auto_recovery: super::autorecovery::DEFAULT,
         }
@@ -212,6 +221,10 @@ pub enum ServerAction {
     Unshelve,
     Rescue,
     Unrescue,
+    /// Resize to another flavor. The flavor a request names goes to
+    /// [`apply_resize`]; [`apply_action`] takes this to mean "to another
+    /// flavor" ([`flavor::other_than`] the current one), which is what the
+    /// harness asks for to reach `resized`.
     Resize,
     ConfirmResize,
     RevertResize,
@@ -459,7 +472,7 @@ fn action_from_member(name: &str, arg: &serde_json::Value) -> Result<ServerActio
         "rescue" => ServerAction::Rescue,
         "unrescue" => ServerAction::Unrescue,
         "resize" => {
-            required_member(arg, "flavorRef")?;
+            flavor_ref(required_member(arg, "flavorRef")?)?;
             ServerAction::Resize
         }
         "confirmResize" => ServerAction::ConfirmResize,
@@ -482,6 +495,43 @@ fn action_from_member(name: &str, arg: &serde_json::Value) -> Result<ServerActio
         }
         _ => ServerAction::Restore,
     })
+}
+
+/// `flavorRef` as `servers.py` `_resize` reads it: `str(flavorRef)` of a
+/// string or integer of at least one character (`parameter_types.flavor_ref`).
+/// A URL is not reduced to its id, unlike on create.
+fn flavor_ref(value: &serde_json::Value) -> Result<String, ActionError> {
+    let shown = super::body::python_repr(value);
+    let invalid = |why: String| {
+        ActionError::BadRequest(format!(
+            "Invalid input for field/attribute flavorRef. Value: {}. {why}",
+            python_str(value)
+        ))
+    };
+    match value {
+        serde_json::Value::String(text) if text.is_empty() => {
+            Err(invalid(format!("{shown} should be non-empty")))
+        }
+        serde_json::Value::String(text) => Ok(text.clone()),
+        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        _ => Err(invalid(format!(
+            "{shown} is not of type 'string', 'integer'"
+        ))),
+    }
+}
+
+/// Python's `str()` of a JSON value (the `Value:` part of a schema message).
+fn python_str(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => super::body::python_repr(other),
+    }
+}
+
+/// The flavor id a `{"resize": {"flavorRef": ...}}` body names, `None` when
+/// it names none that [`ServerAction::from_body`] accepts.
+pub fn requested_flavor(body: &serde_json::Value) -> Option<String> {
+    flavor_ref(body.get("resize")?.get("flavorRef")?).ok()
 }
 
 /// `{"lock": {"locked_reason": "..."}}` (2.73): 1-255 characters.
@@ -524,10 +574,47 @@ impl ActionError {
     }
 }
 
-/// Apply `action` as `actor` to `server`.
+/// Apply `action` as `actor` to `server`. A [`ServerAction::Resize`] goes
+/// to another flavor ([`flavor::other_than`] the current one); to resize to
+/// the flavor a request names, use [`apply_resize`].
 pub fn apply_action(
     server: &mut ServerRecord,
     action: &ServerAction,
+    actor: Actor,
+) -> Result<(), ActionError> {
+    apply(server, action, None, actor)
+}
+
+/// `{"resize": {"flavorRef": flavor_ref}}` as `actor`. After the lock and
+/// state checks (`nova/compute/api.py` `resize` runs `check_instance_lock`
+/// and `check_instance_state` first), an unknown flavor is 400
+/// `FlavorNotFound` and the current one 400 `CannotResizeToSameFlavor`
+/// (`servers.py` `_resize` turns both into `HTTPBadRequest`).
+pub fn apply_resize(
+    server: &mut ServerRecord,
+    flavor_ref: &str,
+    actor: Actor,
+) -> Result<(), ActionError> {
+    apply(server, &ServerAction::Resize, Some(flavor_ref), actor)
+}
+
+/// The flavor a resize to `flavor_ref` (none: any other) takes `server` to.
+fn resize_target(server: &ServerRecord, flavor_ref: Option<&str>) -> Result<Flavor, ActionError> {
+    let Some(id) = flavor_ref else {
+        return Ok(flavor::other_than(&server.flavor));
+    };
+    let target =
+        flavor::find(id).ok_or_else(|| ActionError::BadRequest(flavor::not_found_message(id)))?;
+    if target.id == server.flavor.id {
+        return Err(ActionError::BadRequest(flavor::SAME_FLAVOR_MESSAGE.into()));
+    }
+    Ok(target)
+}
+
+fn apply(
+    server: &mut ServerRecord,
+    action: &ServerAction,
+    flavor_ref: Option<&str>,
     actor: Actor,
 ) -> Result<(), ActionError> {
     let is_admin = actor.is_admin;
@@ -582,9 +669,18 @@ pub fn apply_action(
         return Err(ActionError::WrongState(server.vm_state));
     }
     match action {
-        ServerAction::Resize => server.resized_from = Some(server.vm_state),
+        ServerAction::Resize => {
+            let target = resize_target(server, flavor_ref)?;
+            server.resized_from = Some(server.vm_state);
+            server.old_flavor = Some(server.flavor);
+            server.flavor = target;
+        }
         ServerAction::ConfirmResize | ServerAction::RevertResize => {
             server.vm_state = server.resized_from.take().unwrap_or(VmState::Active);
+            let old = server.old_flavor.take();
+            if let (ServerAction::RevertResize, Some(old)) = (action, old) {
+                server.flavor = old;
+            }
             return Ok(());
         }
         ServerAction::Rebuild { metadata } => {
@@ -809,6 +905,115 @@ mod tests {
             Actor::OWNER,
         );
         assert_eq!(refused, Err(ActionError::WrongState(VmState::Paused)));
+    }
+
+    #[test]
+    fn resize_must_name_a_known_other_flavor() {
+        let mut s = server();
+        assert_eq!(s.flavor.id, "1");
+        assert_eq!(
+            apply_resize(&mut s, "1", Actor::OWNER),
+            Err(ActionError::BadRequest(
+                "When resizing, instances must change flavor!".into()
+            ))
+        );
+        assert_eq!(
+            apply_resize(&mut s, "42", Actor::OWNER),
+            Err(ActionError::BadRequest(
+                "Flavor 42 could not be found.".into()
+            ))
+        );
+        assert_eq!(
+            apply_resize(&mut s, "m1.small", Actor::OWNER),
+            Err(ActionError::BadRequest(
+                "Flavor m1.small could not be found.".into()
+            )),
+            "flavorRef is an id, not a name"
+        );
+        assert_eq!(
+            s.vm_state,
+            VmState::Active,
+            "a refused resize changes nothing"
+        );
+        assert_eq!(s.flavor.id, "1");
+        apply_resize(&mut s, "2", Actor::OWNER).expect("resize");
+        assert_eq!((s.vm_state, s.flavor.id), (VmState::Resized, "2"));
+        assert_eq!(s.old_flavor.map(|f| f.id), Some("1"));
+    }
+
+    #[test]
+    fn lock_and_state_are_checked_before_the_flavor() {
+        // `nova/compute/api.py` `resize`: `check_instance_lock` and
+        // `check_instance_state` decorate it, the flavor is looked up inside.
+        let mut s = server();
+        apply_action(&mut s, &ServerAction::Pause, Actor::OWNER).expect("pause");
+        assert_eq!(
+            apply_resize(&mut s, "1", Actor::OWNER),
+            Err(ActionError::WrongState(VmState::Paused))
+        );
+        let mut s = server();
+        let lock = ServerAction::Lock { reason: None };
+        apply_action(&mut s, &lock, Actor::OWNER).expect("lock");
+        assert_eq!(
+            apply_resize(&mut s, "42", Actor::OWNER),
+            Err(ActionError::Locked)
+        );
+    }
+
+    #[test]
+    fn revert_restores_the_old_flavor_and_confirm_keeps_the_new() {
+        let mut s = server();
+        apply_resize(&mut s, "3", Actor::OWNER).expect("resize");
+        apply_action(&mut s, &ServerAction::RevertResize, Actor::OWNER).expect("revert");
+        assert_eq!(
+            (s.vm_state, s.flavor.id, s.old_flavor),
+            (VmState::Active, "1", None)
+        );
+        apply_resize(&mut s, "3", Actor::OWNER).expect("resize");
+        apply_action(&mut s, &ServerAction::ConfirmResize, Actor::OWNER).expect("confirm");
+        assert_eq!(
+            (s.vm_state, s.flavor.id, s.old_flavor),
+            (VmState::Active, "3", None)
+        );
+        // Now "3" is the same flavor, and a resize naming none picks another.
+        assert!(apply_resize(&mut s, "3", Actor::OWNER).is_err());
+        apply_action(&mut s, &ServerAction::Resize, Actor::OWNER).expect("resize");
+        assert_eq!(s.flavor.id, "1");
+    }
+
+    #[test]
+    fn flavor_ref_is_a_string_or_integer_read_as_a_string() {
+        use serde_json::json;
+        let read = |v: serde_json::Value| ServerAction::from_body(&v);
+        assert_eq!(
+            requested_flavor(&json!({"resize": {"flavorRef": 2}})),
+            Some("2".into())
+        );
+        assert_eq!(
+            requested_flavor(&json!({"resize": {"flavorRef": "3"}})),
+            Some("3".into())
+        );
+        assert_eq!(
+            requested_flavor(&json!({"resize": {"flavorRef": ""}})),
+            None
+        );
+        assert_eq!(
+            read(json!({"resize": {"flavorRef": 2}})),
+            Ok(ServerAction::Resize)
+        );
+        assert_eq!(
+            read(json!({"resize": {"flavorRef": ""}})),
+            Err(ActionError::BadRequest(
+                "Invalid input for field/attribute flavorRef. Value: . '' should be non-empty"
+                    .into()
+            ))
+        );
+        assert_eq!(
+            read(json!({"resize": {"flavorRef": null}})),
+            Err(ActionError::BadRequest(
+                "Invalid input for field/attribute flavorRef. Value: None. None is not of type 'string', 'integer'".into()
+            ))
+        );
     }
 
     #[test]

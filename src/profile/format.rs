@@ -180,6 +180,10 @@ pub struct ServerRoutes {
     /// Where the metadata-items limit is published.
     #[serde(default)]
     pub limits: Option<String>,
+    /// Where flavors are listed: `GET {flavors}`, `{flavors}/detail` and
+    /// `{flavors}/{flavor}` (resize names one).
+    #[serde(default)]
+    pub flavors: Option<String>,
     /// Huawei v1: where a batch action's job is shown (`{job}` is its id).
     #[serde(default)]
     pub jobs: Option<String>,

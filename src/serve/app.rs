@@ -21,7 +21,7 @@ use super::message::{HttpRequest, HttpResponse};
 use super::respond;
 use super::routes::{Captures, Handler, Mount, Resolved, Site, decode_path};
 use super::world::{Projects, World};
-use super::{metadata, servers, versions};
+use super::{flavors, metadata, servers, versions};
 
 /// Why an [`App`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -283,6 +283,8 @@ fn dispatch(call: &Call<'_>, handler: Handler) -> HttpResponse {
         Handler::ServerDelete => servers::delete(call),
         Handler::ServerAction => servers::action(call),
         Handler::Limits => servers::limits(call),
+        Handler::FlavorList { detail } => flavors::list(call, detail),
+        Handler::FlavorShow => flavors::show(call),
         Handler::EndpointVersion => servers::endpoint_version(call),
         Handler::HuaweiV1(route) => huawei::v1::handle(call, route),
     }

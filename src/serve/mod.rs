@@ -3,8 +3,8 @@
 //!
 //! Layers: [`message`] (request/response values), [`routes`] (mounts and
 //! route tables per profile family), [`world`] (projects and servers),
-//! [`app`] (the synchronous handler) with [`metadata`], [`servers`] and
-//! [`versions`] handlers, [`respond`] (status codes, error bodies, headers),
+//! [`app`] (the synchronous handler) with [`metadata`], [`servers`],
+//! [`flavors`] and [`versions`] handlers, [`respond`] (status codes, error bodies, headers),
 //! [`faults`] (deliberate deviations), [`listener`] (hyper glue) and
 //! [`cli`] (flags). [`spawn`] embeds the server in another program (the
 //! runner uses it when no endpoint is given).
@@ -12,6 +12,7 @@
 pub mod app;
 pub mod cli;
 pub mod faults;
+pub mod flavors;
 pub mod huawei;
 pub mod listener;
 pub mod message;

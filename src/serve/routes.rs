@@ -31,6 +31,12 @@ pub enum Handler {
     ServerDelete,
     ServerAction,
     Limits,
+    /// `GET /flavors` (summary) or `/flavors/detail`.
+    FlavorList {
+        detail: bool,
+    },
+    /// `GET /flavors/{flavor}`.
+    FlavorShow,
     /// `GET {endpoint}`: the version document, behind authentication (the
     /// discovery request clients send to the catalog URL).
     EndpointVersion,
@@ -71,6 +77,7 @@ enum Segment {
     Server,
     Key,
     Job,
+    Flavor,
 }
 
 /// A path pattern such as `/servers/{server}/metadata/{key}`.
@@ -87,6 +94,7 @@ impl Pattern {
                 "{server}" => Segment::Server,
                 "{key}" => Segment::Key,
                 "{job}" => Segment::Job,
+                "{flavor}" => Segment::Flavor,
                 other => Segment::Literal(other.to_string()),
             })
             .collect();
@@ -103,10 +111,15 @@ impl Pattern {
                 Segment::Literal(text) if text == actual => {}
                 Segment::Literal(_) => return None,
                 // A variable never matches an empty segment (trailing slash).
-                Segment::Server | Segment::Key | Segment::Job if actual.is_empty() => return None,
+                Segment::Server | Segment::Key | Segment::Job | Segment::Flavor
+                    if actual.is_empty() =>
+                {
+                    return None;
+                }
                 Segment::Server => captures.server = Some((*actual).to_string()),
                 Segment::Key => captures.key = Some((*actual).to_string()),
                 Segment::Job => captures.job = Some((*actual).to_string()),
+                Segment::Flavor => captures.flavor = Some((*actual).to_string()),
             }
         }
         Some(captures)
@@ -120,6 +133,8 @@ pub struct Captures {
     pub key: Option<String>,
     /// Huawei v1 job id (`{job}`).
     pub job: Option<String>,
+    /// A flavor id (`{flavor}`).
+    pub flavor: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,6 +182,15 @@ impl RouteTable {
         table.add("POST", &servers.action, Handler::ServerAction);
         if let Some(limits) = &servers.limits {
             table.add("GET", limits, Handler::Limits);
+        }
+        if let Some(flavors) = &servers.flavors {
+            table.add(
+                "GET",
+                &format!("{flavors}/detail"),
+                Handler::FlavorList { detail: true },
+            );
+            table.add("GET", flavors, Handler::FlavorList { detail: false });
+            table.add("GET", &format!("{flavors}/{{flavor}}"), Handler::FlavorShow);
         }
         for (spec, op) in metadata_routes(profile) {
             table.add(method_name(spec.method), &spec.path, Handler::Metadata(op));

@@ -14,11 +14,15 @@ use crate::model::caller::Caller;
 use crate::model::microversion::Microversion;
 use crate::model::outcome::{Outcome, OutcomeKind};
 use crate::model::pipeline::{self, Admission, policy_denied, visible_server};
-use crate::model::server::{LOCK_REASON_FROM, LOCKED_SHOWN_FROM, ServerAction, ServerRecord};
+use crate::model::server::{
+    LOCK_REASON_FROM, LOCKED_SHOWN_FROM, ServerAction, ServerRecord, requested_flavor,
+};
 
 use super::app::Call;
+use super::flavors::{self, Links};
 use super::message::HttpResponse;
 use super::respond;
+use super::routes::Family;
 
 /// Servers one project may have (`maxTotalInstances`); bounds the world.
 pub const MAX_INSTANCES: usize = 1000;
@@ -74,8 +78,14 @@ pub(crate) fn empty(call: &Call<'_>, status: u16, version: Option<Microversion>)
     response
 }
 
-/// The server as `GET /servers/{id}` shows it at `version`.
-pub fn server_json(server: &ServerRecord, version: Option<Microversion>) -> Value {
+/// The server as `GET /servers/{id}` shows it at `version`. `flavor_links`
+/// is where its flavor's bookmark points (`None`: a dialect that shows no
+/// Nova flavor, Huawei v1).
+pub fn server_json(
+    server: &ServerRecord,
+    version: Option<Microversion>,
+    flavor_links: Option<&Links>,
+) -> Value {
     let mut shown = json!({
         "id": server.id,
         "name": server.name,
@@ -87,6 +97,9 @@ pub fn server_json(server: &ServerRecord, version: Option<Microversion>) -> Valu
         "links": [],
     });
     let version = version.unwrap_or(Microversion::BASE);
+    if let Some(links) = flavor_links {
+        shown["flavor"] = flavors::in_server(&server.flavor, version, links);
+    }
     if version >= LOCKED_SHOWN_FROM {
         shown["locked"] = json!(server.locked);
     }
@@ -94,6 +107,11 @@ pub fn server_json(server: &ServerRecord, version: Option<Microversion>) -> Valu
         shown["locked_reason"] = json!(server.locked_reason);
     }
     shown
+}
+
+/// Where a Nova-family server's flavor links point; `None` for Huawei v1.
+fn flavor_links(call: &Call<'_>) -> Option<Links> {
+    (Family::of(call.profile()) == Family::Nova).then(|| Links::for_call(call))
 }
 
 /// `POST /servers`: `{"server": {"name": ..., "metadata"?: {...}}}` → 202.
@@ -128,7 +146,7 @@ pub fn create(call: &Call<'_>) -> HttpResponse {
     let Some(server) = world.get(&id) else {
         return call.refuse(&pipeline::server_not_found(&id), version);
     };
-    let mut shown = server_json(server, version);
+    let mut shown = server_json(server, version, flavor_links(call).as_ref());
     shown["adminPass"] = json!(admin_pass());
     answer(call, 202, &json!({ "server": shown }), version)
 }
@@ -171,12 +189,13 @@ pub fn list(call: &Call<'_>, detail: bool) -> HttpResponse {
         Err(response) => return response,
     };
     let version = admitted.version;
+    let links = flavor_links(call);
     let world = call.world();
     let servers: Vec<Value> = world
         .in_project(&admitted.caller.project)
         .map(|s| {
             if detail {
-                server_json(s, version)
+                server_json(s, version, links.as_ref())
             } else {
                 json!({"id": s.id, "name": s.name, "links": []})
             }
@@ -201,7 +220,7 @@ pub fn show(call: &Call<'_>) -> HttpResponse {
         Ok(server) => answer(
             call,
             200,
-            &json!({ "server": server_json(server, version) }),
+            &json!({ "server": server_json(server, version, flavor_links(call).as_ref()) }),
             version,
         ),
         Err(outcome) => call.refuse(&outcome, version),
@@ -251,10 +270,12 @@ pub fn action(call: &Call<'_>) -> HttpResponse {
         Err(e) => return call.refuse(&e.outcome("action", id), version),
     };
     let mut world = call.world();
-    let next = match pipeline::decide_action(world.get(id), caller, id, &action) {
-        Ok(next) => next,
-        Err(outcome) => return call.refuse(&outcome, version),
-    };
+    let flavor_ref = requested_flavor(&body);
+    let next =
+        match pipeline::decide_action(world.get(id), caller, id, &action, flavor_ref.as_deref()) {
+            Ok(next) => next,
+            Err(outcome) => return call.refuse(&outcome, version),
+        };
     let Some(server) = world.get_mut(id) else {
         return call.refuse(&pipeline::server_not_found(id), version);
     };
@@ -271,7 +292,7 @@ pub fn action(call: &Call<'_>) -> HttpResponse {
         }
         ServerAction::ConfirmResize => empty(call, 204, version),
         ServerAction::Rebuild { .. } => {
-            let shown = server_json(server, version);
+            let shown = server_json(server, version, flavor_links(call).as_ref());
             answer(call, 202, &json!({ "server": shown }), version)
         }
         _ => empty(call, 202, version),
