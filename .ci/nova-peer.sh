@@ -62,7 +62,7 @@ echo "nova-peer: $(field endpoint) (Nova $(field nova_version), up in $(field st
 # metaconform sends the admin's requests to the project-scoped endpoint, and
 # Nova refuses a URL project that is not the token's (400), so the admin here
 # is an admin of the same project (see contrib/nova-peer/README.md).
-args=(run
+endpoint_flags=(
     --endpoint "$(field endpoint)"
     --project-id "$(field project_id)"
     --token "$(field token)"
@@ -70,25 +70,50 @@ args=(run
     --reader-token "$(field reader_token)"
     --alt-token "$(field alt_token)"
     --alt-project-id "$(field alt_project_id)"
-    --jobs 2
-    --journal-dir "$out"
-    --known-failures "$peer/known-failures.yaml")
-for s in $(field servers); do args+=(--server "$s"); done
-for s in $(field alt_servers); do args+=(--alt-server "$s"); done
+    --journal-dir "$out")
+servers=()
+for s in $(field servers); do servers+=(--server "$s"); done
+alt_servers=()
+for s in $(field alt_servers); do alt_servers+=(--alt-server "$s"); done
 
-# states.actions.resize-confirm leaves its server at flavor 2, and every
-# resize asks for --resize-flavor (2): the resized-state cases that get that
-# server next fail their setup (400 "When resizing, instances must change
-# flavor!"). So it runs alone, after the others.
-echo "== metaconform run against Nova (all but states.actions.resize-confirm)"
+metaconform() { cargo run --quiet -- "$@"; }
+
+# Two runs in different orders (two workers, then one): the verdicts must be
+# the same, and every failure must be a listed Nova bug (exit 0).
 rc=0
-cargo run --release --quiet -- "${args[@]}" --skip states.actions.resize-confirm \
-    --junit "$out/junit.xml" --json "$out/results.json" || rc=$?
+for jobs in 2 1; do
+    echo "== metaconform run against Nova, --jobs $jobs"
+    metaconform run "${endpoint_flags[@]}" "${servers[@]}" "${alt_servers[@]}" \
+        --jobs "$jobs" --known-failures "$peer/known-failures.yaml" \
+        --junit "$out/junit-jobs$jobs.xml" --json "$out/results-jobs$jobs.json" || rc=$?
+    if ((rc != 0)); then
+        echo "nova-peer: metaconform run --jobs $jobs exited $rc" >&2
+        exit "$rc"
+    fi
+done
 
-echo "== metaconform run against Nova: states.actions.resize-confirm"
-rc2=0
-cargo run --release --quiet -- "${args[@]}" --no-props --exact states.actions.resize-confirm \
-    --junit "$out/junit-resize-confirm.xml" --json "$out/results-resize-confirm.json" || rc2=$?
+echo "== the two orders agree case by case"
+"$NOVA_PEER_VENV/bin/python" - "$out/results-jobs2.json" "$out/results-jobs1.json" <<'PY'
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:3])
+va = {c["id"]: c["verdict"] for c in a["cases"]}
+vb = {c["id"]: c["verdict"] for c in b["cases"]}
+differ = sorted(k for k in va.keys() | vb.keys() if va.get(k) != vb.get(k))
+print(f"{len(va)} cases, {len(differ)} with different verdicts")
+for k in differ:
+    print(f"  {k}: {va.get(k)} vs {vb.get(k)}")
+sys.exit(1 if differ else 0)
+PY
 
-if ((rc == 0)); then rc=$rc2; fi
-exit "$rc"
+# A short campaign: findings are Nova's (exit 1 is expected; see the
+# known-failures file for the classes); a usage error (2), an abort (3) or
+# a crash fails the stage. Its journal puts the servers back.
+echo "== metaconform fuzz against Nova (60 sequences)"
+frc=0
+metaconform fuzz "${endpoint_flags[@]}" "${servers[@]}" --seed 1 --sequences 60 --jobs 2 \
+    --junit "$out/fuzz-junit.xml" || frc=$?
+case "$frc" in
+    0|1) echo "nova-peer: fuzz exited $frc (1: findings, Nova's bugs)" ;;
+    *) echo "nova-peer: fuzz failed with exit $frc" >&2; exit "$frc" ;;
+esac
+exit 0

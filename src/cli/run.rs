@@ -101,10 +101,11 @@ pub struct RunArgs {
     /// Seconds to wait for a server to settle after an action.
     #[arg(long, default_value_t = 300)]
     pub state_timeout: u64,
-    /// Flavor id the `resize` action asks for (must differ from the
-    /// servers' own flavor).
-    #[arg(long, default_value = "2")]
-    pub resize_flavor: String,
+    /// Flavor id the `resize` action asks for (must differ from each
+    /// server's own flavor). Default: per resize, the first flavor of the
+    /// endpoint's flavor list (by id) that is not the server's.
+    #[arg(long, value_name = "ID")]
+    pub resize_flavor: Option<String>,
     /// Generated examples per property trial (`prop::*`, run after the
     /// cases).
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]

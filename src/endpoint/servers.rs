@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::cases::format::Identity;
-use crate::endpoint::Target;
 use crate::endpoint::http::{Exchange, RecordedRequest};
 use crate::endpoint::requests::{self, Action, Sender};
+use crate::endpoint::{Target, flavors};
 use crate::model::pipeline::Op;
 use crate::model::server::{ServerAction, VmState};
 use crate::profile::Profile;
@@ -47,7 +47,8 @@ pub struct StateSettings {
     /// How long a server may take to settle after an action.
     pub state_timeout: Duration,
     /// The flavor `resize` asks for (must differ from the server's).
-    pub resize_flavor: String,
+    /// `--resize-flavor`; `None`: pick one from the flavor list.
+    pub resize_flavor: Option<String>,
 }
 
 /// A conversation with the endpoint: whoever holds one sends through it
@@ -204,11 +205,42 @@ pub trait Housekeeping: Conversation {
         (lo <= lock_shown && lock_shown <= hi).then(|| lock_shown.to_string())
     }
 
-    /// Apply run options to an action (the flavor `resize` asks for).
-    fn tune(&self, action: &mut Action) {
-        if action.name == "resize" {
-            action.args = json!({ "flavorRef": self.settings().resize_flavor });
-        }
+    /// The argument of a `resize` of `server`: `--resize-flavor` if given,
+    /// else a flavor other than the server's own from the endpoint's flavor
+    /// list (Nova refuses a resize to the same flavor with 400).
+    async fn resize_args(&mut self, server: &str, purpose: Purpose) -> Result<Value, SetupError> {
+        let flavor = match self.settings().resize_flavor {
+            Some(flavor) => flavor,
+            None => self.pick_resize_flavor(server, purpose).await?,
+        };
+        Ok(json!({ "flavorRef": flavor }))
+    }
+
+    /// Read the server's flavor and the flavor list; pick another flavor.
+    async fn pick_resize_flavor(
+        &mut self,
+        server: &str,
+        purpose: Purpose,
+    ) -> Result<String, SetupError> {
+        let identity = Identity::Owner;
+        let show = requests::show_request(self.target(), server, self.sender(identity, None));
+        let shown = self.exchange(show, purpose, None, identity).await;
+        let current = json_200(&shown, "resize: GET server")
+            .and_then(|b| flavors::parse_server_flavor(&b).map_err(|e| SetupError(e.0)))?;
+        let list = RecordedRequest {
+            method: "GET".into(),
+            url: flavors::flavor_detail_url(self.target()),
+            headers: self.sender(identity, None).headers(false),
+            body: Vec::new(),
+        };
+        let listed = self.exchange(list, purpose, None, identity).await;
+        let offered = json_200(&listed, "resize: GET flavors")
+            .and_then(|b| flavors::parse_flavor_list(&b).map_err(|e| SetupError(e.0)))?;
+        flavors::pick_resize_flavor(&current, &offered).map_err(|e| {
+            SetupError(format!(
+                "resize of {server}: {e}; pass --resize-flavor ID (a flavor the server does not have)"
+            ))
+        })
     }
 
     /// Send a server action; anything but 2xx is a setup error.
@@ -220,7 +252,9 @@ pub trait Housekeeping: Conversation {
         purpose: Purpose,
     ) -> Result<(), SetupError> {
         let mut action = Action::from_model(action);
-        self.tune(&mut action);
+        if action.name == "resize" {
+            action.args = self.resize_args(server, purpose).await?;
+        }
         let identity = if action.admin_only() {
             Identity::Admin
         } else {
@@ -484,6 +518,22 @@ pub trait Housekeeping: Conversation {
 }
 
 impl<C: Conversation> Housekeeping for C {}
+
+/// The JSON body of a 200 answer, or what went wrong, for `what`.
+fn json_200(exchange: &Exchange, what: &str) -> Result<Value, SetupError> {
+    let response = exchange.response.as_ref().ok_or_else(|| {
+        SetupError(format!(
+            "{what}: {}",
+            exchange.error.as_deref().unwrap_or("no answer")
+        ))
+    })?;
+    if response.status != 200 {
+        return Err(SetupError(format!("{what} answered {}", response.status)));
+    }
+    response
+        .json()
+        .ok_or_else(|| SetupError(format!("{what}: answer is not JSON")))
+}
 
 /// The user metadata in a list or server-show body, system-owned keys left
 /// out; values that are not strings shown as JSON.

@@ -380,7 +380,7 @@ impl Conversation for Driver {
     fn settings(&self) -> StateSettings {
         StateSettings {
             state_timeout: SETTLE_TIMEOUT,
-            resize_flavor: crate::run::RunOptions::default().resize_flavor,
+            resize_flavor: None,
         }
     }
 

@@ -358,6 +358,14 @@ impl Session<'_> {
             } else {
                 None
             };
+        let mut resize_args = match (step.op, step.action.as_deref()) {
+            (StepOp::Action, Some("resize")) => Some(
+                self.resize_args(server, Purpose::Step)
+                    .await
+                    .map_err(|e| StepTrouble::Error(e.0))?,
+            ),
+            _ => None,
+        };
         let sender = self.sender(step.identity, microversion);
         let query = step.query.as_deref();
         let (request, op) = match step.op {
@@ -376,7 +384,9 @@ impl Session<'_> {
                     .ok_or(BuildError::Missing("action"))?;
                 let mut action = Action::parse(name)
                     .ok_or_else(|| BuildError::UnknownAction(name.to_string()))?;
-                self.tune(&mut action);
+                if let Some(args) = resize_args.take() {
+                    action.args = args;
+                }
                 if let Some(args) = rebuild_args.take() {
                     action.args = args;
                 }

@@ -38,8 +38,9 @@ pub struct RunOptions {
     pub state_timeout: Duration,
     /// The user forbade state changes (`--no-state-changes`).
     pub no_state_changes: bool,
-    /// The flavor `resize` asks for (must differ from the server's).
-    pub resize_flavor: String,
+    /// The flavor `resize` asks for (`--resize-flavor`); `None`: a flavor
+    /// other than the server's own, from the endpoint's flavor list.
+    pub resize_flavor: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -48,7 +49,7 @@ impl Default for RunOptions {
             jobs: 4,
             state_timeout: Duration::from_secs(300),
             no_state_changes: false,
-            resize_flavor: "2".to_string(),
+            resize_flavor: None,
         }
     }
 }
