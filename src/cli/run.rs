@@ -28,7 +28,7 @@ use crate::cli::safety;
 use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
 use crate::endpoint::http::Transport;
-use crate::fuzz::properties::PropertyTrial;
+use crate::fuzz::properties::{PropertyOptions, PropertyTrial};
 use crate::profile::Profile;
 use crate::report::junit::JunitWriter;
 use crate::run::auth_guard::AuthGuard;
@@ -101,6 +101,13 @@ pub struct RunArgs {
     /// Seconds to wait for a server to settle after an action.
     #[arg(long, default_value_t = 300)]
     pub state_timeout: u64,
+    /// Request rate cap over the whole run, e.g. `5/s` (429 answers are
+    /// retried after their Retry-After either way).
+    #[arg(long, value_parser = crate::cli::fuzz::parse_rate)]
+    pub rate: Option<f64>,
+    /// Per-request timeout, e.g. `60s`.
+    #[arg(long, default_value = "60s", value_parser = crate::cli::fuzz::parse_duration)]
+    pub timeout: Duration,
     /// Flavor id the `resize` action asks for (must differ from each
     /// server's own flavor). Default: per resize, the first flavor of the
     /// endpoint's flavor list (by id) that is not the server's.
@@ -398,8 +405,9 @@ async fn execute(
             (Some(server), target)
         }
     };
-    let transport = Transport::with_tls(Duration::from_secs(60), &target.tls)
-        .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
+    let transport = Transport::with_tls(args.timeout, &target.tls)
+        .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?
+        .paced(args.rate);
     let ctx = Arc::new(Context {
         redactor: Redactor::new(&target.credentials),
         target,
@@ -420,11 +428,15 @@ async fn execute(
     let mut json = JsonWriter { path: args.json };
     let mut junit = JunitWriter { path: args.junit };
     let mut reporters: [&mut dyn Reporter; 3] = [&mut json, &mut junit, &mut terminal];
+    let trial_options = PropertyOptions {
+        rate: args.rate,
+        ..properties::options(args.prop_cases)
+    };
     let phase = run_phase(
         &ctx,
         cases,
         &trials,
-        args.prop_cases,
+        trial_options,
         &known,
         &mut reporters,
         embedded_run,
@@ -467,7 +479,7 @@ async fn run_phase(
     ctx: &Arc<Context>,
     cases: Vec<LoadedCase>,
     trials: &[PropertyTrial],
-    prop_cases: u64,
+    trial_options: PropertyOptions,
     known: &KnownFailures,
     reporters: &mut [&mut dyn Reporter],
     embedded: bool,
@@ -479,7 +491,7 @@ async fn run_phase(
             trials,
             &ctx.target,
             &ctx.options,
-            properties::options(prop_cases),
+            trial_options,
             known,
             reporters,
             &mut results,

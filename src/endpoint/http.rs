@@ -71,11 +71,13 @@ pub enum TransportError {
     Client(String),
 }
 
-/// An HTTP client with a per-request timeout.
+/// An HTTP client with a per-request timeout and, optionally, one request
+/// rate shared by every clone.
 #[derive(Debug, Clone)]
 pub struct Transport {
     client: reqwest::Client,
     timeout: Duration,
+    pace: Option<std::sync::Arc<crate::endpoint::throttle::SharedPace>>,
 }
 
 impl Transport {
@@ -93,12 +95,26 @@ impl Transport {
             .apply(builder)
             .build()
             .map_err(|e| TransportError::Client(e.to_string()))?;
-        Ok(Transport { client, timeout })
+        Ok(Transport {
+            client,
+            timeout,
+            pace: None,
+        })
+    }
+
+    /// Cap every request this transport and its clones send at `rate` per
+    /// second (`--rate`); `None` leaves it uncapped.
+    pub fn paced(mut self, rate: Option<f64>) -> Transport {
+        self.pace = crate::endpoint::throttle::SharedPace::new(rate).map(std::sync::Arc::new);
+        self
     }
 
     /// Send `request`; a connection failure is recorded in the exchange, not
     /// returned as an error, so it lands in the report like any answer.
     pub async fn send(&self, request: RecordedRequest) -> Exchange {
+        if let Some(pace) = &self.pace {
+            pace.wait().await;
+        }
         let started = Instant::now();
         let outcome = if has_dot_segment(&request.url) {
             self.send_verbatim(&request).await

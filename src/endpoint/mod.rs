@@ -12,6 +12,7 @@ pub mod requests;
 pub mod safekeeping;
 pub mod servers;
 pub mod sign;
+pub mod throttle;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 

@@ -23,5 +23,9 @@ pub mod repro;
 pub mod shrink;
 pub mod stateful;
 pub mod step;
-pub mod throttle;
+
 pub mod world;
+
+/// Request pacing and throttling answers, shared with `run` (see
+/// [`crate::endpoint::throttle`]).
+pub use crate::endpoint::throttle;

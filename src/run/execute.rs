@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use crate::endpoint::throttle;
 
 use crate::cases::format::{Case, Expect, Identity, ServerRef, Step, StepOp};
 use crate::endpoint::http::{Exchange, RecordedRequest, RecordedResponse, Transport};
@@ -135,14 +137,37 @@ pub async fn dispatch(
             elapsed: std::time::Duration::ZERO,
         };
     }
-    let exchange = transport.send_signed(request, key).await;
-    if key.is_some()
-        && let Some(response) = &exchange.response
-    {
-        guard.observe(response.status);
+    let idempotent = matches!(request.method.as_str(), "GET" | "HEAD");
+    let mut attempt = 0;
+    loop {
+        let exchange = transport.send_signed(request.clone(), key).await;
+        if key.is_some()
+            && let Some(response) = &exchange.response
+        {
+            guard.observe(response.status);
+        }
+        let wait = match &exchange.response {
+            // 429 / flow limit: the request was not processed; honour
+            // Retry-After (whatever the method).
+            Some(response) => throttle::throttled(response, attempt),
+            // A transport error: only a read may safely be sent again.
+            None if idempotent && attempt < TRANSPORT_RETRIES => {
+                Some(Duration::from_millis(200 << attempt))
+            }
+            None => None,
+        };
+        match wait {
+            Some(delay) if attempt < throttle::MAX_RETRIES => {
+                attempt += 1;
+                tokio::time::sleep(delay).await;
+            }
+            _ => return exchange,
+        }
     }
-    exchange
 }
+
+/// How often a read that got no answer is sent again.
+const TRANSPORT_RETRIES: u32 = 2;
 
 /// Why a step did not pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -519,4 +544,68 @@ fn prefixed(step: &Step, broken: Vec<String>) -> Vec<String> {
         *first = format!("({name}) {first}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server that answers its connections with `answers` in
+    /// turn (`None`: close without answering); counts what it saw.
+    async fn canned(
+        answers: Vec<Option<&'static str>>,
+    ) -> (String, tokio::task::JoinHandle<usize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/x", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            let mut seen = 0;
+            for answer in answers {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = socket.read(&mut buf).await;
+                seen += 1;
+                if let Some(answer) = answer {
+                    let _ = socket.write_all(answer.as_bytes()).await;
+                }
+            }
+            seen
+        });
+        (url, task)
+    }
+
+    fn get(url: &str, method: &str) -> RecordedRequest {
+        RecordedRequest {
+            method: method.into(),
+            url: url.into(),
+            headers: vec![],
+            body: vec![],
+        }
+    }
+
+    const TOO_MANY: &str = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 0\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+    const OK: &str = "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}";
+
+    #[tokio::test]
+    async fn a_429_is_retried_after_its_retry_after() {
+        let (url, server) = canned(vec![Some(TOO_MANY), Some(OK)]).await;
+        let transport = Transport::new(std::time::Duration::from_secs(5)).unwrap();
+        let exchange = dispatch(&transport, &AuthGuard::default(), get(&url, "POST"), None).await;
+        assert_eq!(exchange.response.map(|r| r.status), Some(200));
+        assert_eq!(server.await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn only_reads_are_sent_again_after_no_answer() {
+        let (url, server) = canned(vec![None, Some(OK)]).await;
+        let transport = Transport::new(std::time::Duration::from_secs(5)).unwrap();
+        let exchange = dispatch(&transport, &AuthGuard::default(), get(&url, "GET"), None).await;
+        assert_eq!(exchange.response.map(|r| r.status), Some(200));
+        assert_eq!(server.await.unwrap(), 2);
+
+        let (url, server) = canned(vec![None]).await;
+        let exchange = dispatch(&transport, &AuthGuard::default(), get(&url, "PUT"), None).await;
+        assert!(exchange.response.is_none(), "a write is never sent twice");
+        assert_eq!(server.await.unwrap(), 1);
+    }
 }

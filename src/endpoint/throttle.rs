@@ -1,6 +1,8 @@
-//! Politeness towards real clouds: a request rate cap, back-off on throttling
-//! answers (429, and Huawei's 202 "flow limit", spec §5.5), and a stop on
-//! repeated authentication failures (five bad AK/SK signatures lock an AK).
+//! Politeness towards real clouds: a request rate cap (per fuzz worker, or
+//! one [`SharedPace`] for every request of a run), back-off on throttling
+//! answers (429 with `Retry-After`, and Huawei's 202 "flow limit", spec
+//! §5.5), and a stop on repeated authentication failures (five bad AK/SK
+//! signatures lock an AK).
 
 use std::time::{Duration, Instant};
 
@@ -58,6 +60,37 @@ impl Throttle {
     }
 }
 
+/// One request rate for everyone who holds it (a run's workers, its
+/// housekeeping and its property trials).
+#[derive(Debug)]
+pub struct SharedPace {
+    interval: Duration,
+    next: tokio::sync::Mutex<tokio::time::Instant>,
+}
+
+impl SharedPace {
+    /// `rate` requests per second; `None` for no cap (or a rate that is
+    /// not a positive number).
+    pub fn new(rate: Option<f64>) -> Option<SharedPace> {
+        let rate = rate.filter(|r| *r > 0.0 && r.is_finite())?;
+        Some(SharedPace {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            next: tokio::sync::Mutex::new(tokio::time::Instant::now()),
+        })
+    }
+
+    /// Wait for this request's slot.
+    pub async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().await;
+            let slot = (*next).max(tokio::time::Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
 /// How long to wait before retrying, if `response` is a throttling answer.
 pub fn throttled(response: &RecordedResponse, attempt: u32) -> Option<Duration> {
     let flow_limit = response.status == 202 && is_flow_limit_body(&response.body);
@@ -109,6 +142,18 @@ mod tests {
         assert!(throttled(&response(202, flow), 0).is_some());
         assert!(throttled(&response(202, ""), 0).is_none());
         assert!(throttled(&response(200, flow), 0).is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shared_pace_spaces_requests_by_its_interval() {
+        let pace = SharedPace::new(Some(10.0)).expect("a rate");
+        let started = tokio::time::Instant::now();
+        for _ in 0..5 {
+            pace.wait().await;
+        }
+        // Five slots, 100 ms apart: the fifth starts 400 ms in (virtual time).
+        assert_eq!(started.elapsed(), Duration::from_millis(400));
+        assert!(SharedPace::new(Some(0.0)).is_none() && SharedPace::new(None).is_none());
     }
 
     #[test]
