@@ -93,12 +93,18 @@ for jobs in 2 1; do
 done
 
 echo "== the two orders agree case by case"
+# Listed Nova bugs are races (lost updates): one may not show in one order;
+# they are compared but cannot fail the stage.
 "$NOVA_PEER_VENV/bin/python" - "$out/results-jobs2.json" "$out/results-jobs1.json" <<'PY'
 import json, sys
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
+known = {c["id"] for c in a["cases"] + b["cases"] if c.get("known_failure")}
 va = {c["id"]: c["verdict"] for c in a["cases"]}
 vb = {c["id"]: c["verdict"] for c in b["cases"]}
-differ = sorted(k for k in va.keys() | vb.keys() if va.get(k) != vb.get(k))
+racy = sorted(k for k in known if va.get(k) != vb.get(k))
+for k in racy:
+    print(f"  (known Nova race) {k}: {va.get(k)} vs {vb.get(k)}")
+differ = sorted(k for k in va.keys() | vb.keys() if va.get(k) != vb.get(k) and k not in known)
 print(f"{len(va)} cases, {len(differ)} with different verdicts")
 for k in differ:
     print(f"  {k}: {va.get(k)} vs {vb.get(k)}")
