@@ -390,3 +390,92 @@ fn a_fuzz_campaign_puts_lent_servers_back_finished_or_interrupted() {
         assert!(journals(&dir).is_empty(), "{err}");
     }
 }
+
+/// Run `filter` against `info`'s servers as the member only (no admin, so
+/// nothing can reset a server out of `error`).
+fn run_as_member(
+    dir: &Path,
+    info: &StartupInfo,
+    filter: &str,
+    servers: &[String],
+) -> (Option<i32>, String) {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("run")
+        .arg(filter)
+        .args(["--endpoint", &info.endpoint, "--jobs", "3", "--no-props"])
+        .arg("--journal-dir")
+        .arg(dir.join("journals"))
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .env("OS_TOKEN", &info.token)
+        .env_remove("OS_PROJECT_ID");
+    for s in servers {
+        cmd.args(["--server", s]);
+    }
+    let out = cmd.output().expect("run");
+    (out.status.code(), common::text(&out.stderr))
+}
+
+#[test]
+fn a_server_that_cannot_be_brought_back_is_quarantined_not_a_cascade() {
+    let serve = spawn_serve(&["--servers", "3"]);
+    let info = &serve.info;
+    let broken = info.servers[2].clone();
+    block(async {
+        let url = format!("{}/servers/{broken}/action", info.endpoint);
+        let body = json!({"os-resetState": {"state": "error"}});
+        assert_eq!(
+            call("POST", url, &info.admin_token, Some(body)).await.0,
+            202
+        );
+    });
+
+    // Two good servers and the broken one: one error, then the good
+    // servers take every other case.
+    let dir = Scratch::new("quarantine-some");
+    let (code, err) = run_as_member(&dir, info, "mr.", &info.servers);
+    let results = common::results(&dir);
+    let errors: Vec<_> = results
+        .cases
+        .iter()
+        .filter(|c| c.verdict == metaconform::run::results::Verdict::Error)
+        .collect();
+    assert!(
+        err.contains(&format!("server {broken} cannot be brought back")),
+        "{err}"
+    );
+    assert!(
+        errors.len() <= 1,
+        "a cascade of errors: {:?}",
+        errors.iter().map(|c| &c.reason).collect::<Vec<_>>()
+    );
+    let s = results.summary;
+    assert!(
+        s.passed >= 10 && s.passed + s.skipped + errors.len() == results.cases.len(),
+        "{s:?}\n{err}"
+    );
+    assert_eq!(code, Some(if errors.is_empty() { 0 } else { 1 }), "{err}");
+
+    // Only the broken server: every case is an error that names why.
+    let dir = Scratch::new("quarantine-all");
+    let (code, err) = run_as_member(&dir, info, "mr.", std::slice::from_ref(&broken));
+    let results = common::results(&dir);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(results.summary.passed, 0);
+    let quarantined = results
+        .cases
+        .iter()
+        .filter(|c| {
+            c.reason
+                .as_deref()
+                .is_some_and(|r| r.contains("quarantined"))
+        })
+        .count();
+    assert!(
+        quarantined + 1 >= results.cases.len() && !results.cases.is_empty(),
+        "{} cases, {quarantined} name the quarantine",
+        results.cases.len()
+    );
+}

@@ -222,6 +222,14 @@ pub fn skipped(loaded: &LoadedCase, Skip { kind, reason }: Skip) -> CaseResult {
     result
 }
 
+/// A case that could not run at all, for `reason` (an error: it gates).
+pub fn not_run(loaded: &LoadedCase, reason: String) -> CaseResult {
+    let mut result = blank_result(loaded);
+    result.verdict = Verdict::Error;
+    result.reason = Some(reason);
+    result
+}
+
 fn blank_result(loaded: &LoadedCase) -> CaseResult {
     let case = &loaded.case;
     CaseResult {

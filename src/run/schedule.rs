@@ -21,11 +21,11 @@ use crate::cases::format::{Identity, ServerRef};
 
 use super::applicability::{Skip, needs_fresh_server, no_fresh_server};
 use super::events::Reporter;
-use super::execute::{Assignment, Context, Session, run_case, skipped};
+use super::execute::{Assignment, Context, Session, not_run, run_case, skipped};
 use super::known_failures::KnownFailures;
 use super::requests;
 use super::results::{
-    CaseResult, FORMAT_VERSION, RunInfo, RunResults, Summary, millis, now_rfc3339,
+    CaseResult, FORMAT_VERSION, RunInfo, RunResults, Summary, Verdict, millis, now_rfc3339,
     strip_endpoint_secrets,
 };
 use super::servers::Housekeeping;
@@ -146,6 +146,7 @@ pub async fn run_all(
             .collect(),
     );
     let fresh_next = Arc::new(AtomicUsize::new(0));
+    let quarantined = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut tasks = tokio::task::JoinSet::new();
     for worker in 0..workers {
         let shared = Shared {
@@ -156,10 +157,46 @@ pub async fn run_all(
             alt_locks: alt_locks.clone(),
             fresh_next: fresh_next.clone(),
             fresh_needed,
+            quarantined: quarantined.clone(),
         };
         tasks.spawn(async move { work(worker, &shared).await });
     }
     tasks.join_all().await;
+    // Every worker's server was quarantined: the cases no worker took are
+    // errors naming why, never silently missing from the run.
+    let causes = quarantined.lock().map(|q| q.clone()).unwrap_or_default();
+    if causes.is_empty() {
+        return;
+    }
+    let why: Vec<String> = causes.iter().map(|(s, c)| format!("{s}: {c}")).collect();
+    let reason = format!(
+        "not run: every server of the run was quarantined ({})",
+        why.join("; ")
+    );
+    loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(case) = cases.get(index) else {
+            return;
+        };
+        if results
+            .send((index, not_run(case, reason.clone())))
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// After a case ended in error, whether its server can still be used: one
+/// more attempt to bring it back (settled, unlocked, active). A server that
+/// cannot be is taken out of the run, so its trouble does not turn every
+/// later case on it into an unrelated error.
+async fn still_usable(ctx: &Context, server: &str) -> Result<(), String> {
+    let mut session = Session::new(ctx);
+    session
+        .bring_back(server, true, Identity::Owner)
+        .await
+        .map_err(|e| e.0)
 }
 
 /// What the workers of one run share.
@@ -173,6 +210,8 @@ struct Shared {
     fresh_next: Arc<AtomicUsize>,
     /// How many cases of the run need a fresh server.
     fresh_needed: usize,
+    /// Servers taken out of the run, with the reason.
+    quarantined: Arc<std::sync::Mutex<Vec<(String, String)>>>,
 }
 
 impl Shared {
@@ -243,7 +282,17 @@ async fn work(worker: usize, shared: &Shared) {
             }
             Err(skip) => skipped(case, skip),
         };
+        let errored = result.verdict == Verdict::Error;
         if shared.results.send((index, result)).is_err() {
+            return;
+        }
+        if errored && let Err(cause) = still_usable(ctx, server).await {
+            eprintln!(
+                "error: server {server} cannot be brought back ({cause}): quarantined for the rest of the run; the other servers take its cases"
+            );
+            if let Ok(mut q) = shared.quarantined.lock() {
+                q.push((server.to_string(), cause));
+            }
             return;
         }
     }
