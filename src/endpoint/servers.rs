@@ -414,6 +414,27 @@ pub trait Housekeeping: Conversation {
         Ok(())
     }
 
+    /// Make the user metadata exactly `map`: one replace-all where it
+    /// cannot remove system keys (or the target is disposable), else an
+    /// emptying reset and then the seed.
+    async fn reset_to(
+        &mut self,
+        server: &str,
+        map: &BTreeMap<String, String>,
+    ) -> Result<(), SetupError> {
+        let target = self.target();
+        let replace_clears = target.profile.op(&Op::Replace).is_some()
+            && (target.profile.file.system_keys.is_empty() || target.disposable);
+        if !replace_clears {
+            self.reset_metadata(server).await?;
+            return self.seed(server, map).await;
+        }
+        let body = json!({ "metadata": requests::string_map(map) });
+        let what = "reset metadata";
+        self.expect_2xx(server, &Op::Replace, Some(&body), Identity::Owner, what)
+            .await
+    }
+
     /// Write the starting map (merge, else replace-all, else key by key).
     async fn seed(
         &mut self,

@@ -43,8 +43,7 @@ impl Session<'_> {
 
     /// Bring the server to `given` (metadata first, while it is writable).
     pub async fn prepare(&mut self, server: &str, given: &Given) -> Result<(), SetupError> {
-        self.reset_metadata(server).await?;
-        self.seed(server, &seed_map(given)).await?;
+        self.reset_to(server, &seed_map(given)).await?;
         if let Some(state) = given.vm_state.filter(|s| *s != VmState::Active) {
             let action = ServerAction::reaching(state)
                 .ok_or_else(|| SetupError(format!("no action leads to {state}")))?;
