@@ -327,6 +327,32 @@ pub fn describe(session: &Session) -> String {
     )
 }
 
+/// `--os-cloud` / `OS_*` for any command with endpoint flags: authenticate
+/// and fill `--endpoint`, `--project-id` and `--token` where they are not
+/// given; the TLS settings either way. Configuration errors exit 2,
+/// Keystone and catalog failures 3.
+pub async fn connect(
+    cloud: &CloudArgs,
+    flags: &mut crate::cli::common::EndpointArgs,
+    profile: &mut crate::profile::Profile,
+) -> Result<crate::endpoint::auth::tls::TlsConfig, crate::cli::CliError> {
+    use crate::cli::{CliError, Exit};
+    let env = crate::endpoint::auth::clouds::process_env();
+    let remote = Remote {
+        endpoint: &mut flags.endpoint,
+        project_id: &mut flags.project_id,
+        token: &mut flags.token,
+        token_file: flags.token_file.is_some(),
+    };
+    cloud
+        .fill(&env, &standard_dirs(&env), remote, profile)
+        .await
+        .map_err(|e| match e {
+            CloudError::Config(m) => CliError(Exit::Usage, format!("error: {m}")),
+            CloudError::Auth(m) => CliError(Exit::Unreachable, format!("error: {m}")),
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -178,7 +178,7 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         capture: args.bench,
         ..CampaignConfig::default()
     };
-    let tls = connect_cloud(&mut args, &mut profile).await?;
+    let tls = crate::cli::cloud::connect(&args.cloud, &mut args.endpoint, &mut profile).await?;
     let (server, target) = match &args.endpoint.endpoint {
         Some(endpoint) => (
             None,
@@ -271,30 +271,6 @@ fn housekeeper(target: &Target, config: &CampaignConfig) -> Result<Driver, CliEr
     let transport = Transport::with_tls(config.timeout, &target.tls)
         .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
     Ok(Driver::new(target.clone(), transport, config.rate, false))
-}
-
-/// `--os-cloud` / `OS_*`: authenticate and fill --endpoint, --project-id
-/// and --token (see [`crate::cli::cloud`]); the TLS settings either way.
-async fn connect_cloud(
-    args: &mut FuzzArgs,
-    profile: &mut crate::profile::Profile,
-) -> Result<crate::endpoint::auth::tls::TlsConfig, CliError> {
-    use crate::cli::cloud::{CloudError, Remote, standard_dirs};
-    let env = crate::endpoint::auth::clouds::process_env();
-    let flags = &mut args.endpoint;
-    let remote = Remote {
-        endpoint: &mut flags.endpoint,
-        project_id: &mut flags.project_id,
-        token: &mut flags.token,
-        token_file: flags.token_file.is_some(),
-    };
-    args.cloud
-        .fill(&env, &standard_dirs(&env), remote, profile)
-        .await
-        .map_err(|e| match e {
-            CloudError::Config(m) => CliError(Exit::Usage, format!("error: {m}")),
-            CloudError::Auth(m) => CliError(Exit::Unreachable, format!("error: {m}")),
-        })
 }
 
 /// The remote target the flags describe, built as `run` builds its own

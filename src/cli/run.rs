@@ -178,7 +178,11 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         eprintln!("warning: known-failures lists '{id}', which is not a selected case");
     }
     let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
-    let tls = connect_cloud(&runtime, &mut args, &mut profile)?;
+    let tls = runtime.block_on(crate::cli::cloud::connect(
+        &args.cloud,
+        &mut args.endpoint,
+        &mut profile,
+    ))?;
     check_auth_flag(&args)?;
     let faults = parse_faults(&args)?;
     let remote = match &args.endpoint.endpoint {
@@ -189,30 +193,6 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         None => None,
     };
     runtime.block_on(execute(args, profile, cases, trials, known, faults, remote))
-}
-
-/// `--os-cloud` / `OS_*`: authenticate and fill --endpoint, --project-id
-/// and --token (see [`crate::cli::cloud`]); the TLS settings either way.
-fn connect_cloud(
-    runtime: &tokio::runtime::Runtime,
-    args: &mut RunArgs,
-    profile: &mut Profile,
-) -> Result<crate::endpoint::auth::tls::TlsConfig, CliError> {
-    use crate::cli::cloud::{CloudError, Remote, standard_dirs};
-    let env = crate::endpoint::auth::clouds::process_env();
-    let flags = &mut args.endpoint;
-    let remote = Remote {
-        endpoint: &mut flags.endpoint,
-        project_id: &mut flags.project_id,
-        token: &mut flags.token,
-        token_file: flags.token_file.is_some(),
-    };
-    runtime
-        .block_on(args.cloud.fill(&env, &standard_dirs(&env), remote, profile))
-        .map_err(|e| match e {
-            CloudError::Config(m) => CliError(Exit::Usage, format!("error: {m}")),
-            CloudError::Auth(m) => CliError(Exit::Unreachable, format!("error: {m}")),
-        })
 }
 
 fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, CliError> {
