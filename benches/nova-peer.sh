@@ -20,14 +20,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 
-peer=contrib/nova-peer
 out="${NOVA_BENCH_OUT:-reports/nova-bench}"
-export NOVA_PEER_VENV="${NOVA_PEER_VENV:-$HOME/.cache/metaconform/nova-peer-venv}"
 jobs_list="${NOVA_BENCH_JOBS:-2 1}"
 gets="${NOVA_BENCH_GETS:-300}"
-timeout_s="${NOVA_PEER_START_TIMEOUT:-180}"
 bin="${CARGO_TARGET_DIR:-target}/release/metaconform"
-py="$NOVA_PEER_VENV/bin/python"
 mkdir -p "$out"
 
 if [[ ! -x "$bin" ]]; then
@@ -35,47 +31,9 @@ if [[ ! -x "$bin" ]]; then
     cargo build --release --quiet
 fi
 
-echo "== nova-peer: venv"
-bash "$peer/setup.sh"
-
-echo "== nova-peer: starting Nova"
-startup="$out/startup.json"
-log="$out/nova.log"
-rm -f "$startup" "$log"
-"$py" "$peer/serve.py" --log-file "$log" > "$startup" 2> "$out/serve.err" &
-pid=$!
-stop_server() {
-    if kill -0 "$pid" 2>/dev/null; then
-        kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-}
-trap stop_server EXIT
-
-field() { # field NAME: a value of the startup line (lists joined by spaces)
-    "$py" -c '
-import json, sys
-v = json.loads(open(sys.argv[1]).readline())[sys.argv[2]]
-print(" ".join(v) if isinstance(v, list) else v)' "$startup" "$1"
-}
-
-deadline=$((SECONDS + timeout_s))
-until [[ -s "$startup" ]] && field endpoint >/dev/null 2>&1; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-        echo "nova-peer: serve.py exited before its startup line" >&2
-        tail -n 40 "$out/serve.err" >&2
-        exit 1
-    fi
-    if ((SECONDS >= deadline)); then
-        echo "nova-peer: no startup line after ${timeout_s}s" >&2
-        tail -n 40 "$out/serve.err" >&2
-        exit 1
-    fi
-    sleep 1
-done
-echo "nova-peer: $(field endpoint) (Nova $(field nova_version), up in $(field startup_seconds)s)"
+# shellcheck source=contrib/nova-peer/start.sh
+source contrib/nova-peer/start.sh
+py="$NOVA_PEER_VENV/bin/python"
 
 # --- Nova's plain GET rate ---------------------------------------------------
 # Sequential GET {endpoint}/servers/{id}/metadata on one keep-alive
