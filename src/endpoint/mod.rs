@@ -158,10 +158,16 @@ impl Target {
     /// Where it cannot, every case that runs needs a fresh server.
     pub fn can_reset_metadata(&self) -> bool {
         use crate::model::pipeline::Op;
-        let profile = &self.profile;
-        let replace = profile.op(&Op::Replace).is_some()
-            && (profile.file.system_keys.is_empty() || self.disposable);
-        replace || profile.op(&Op::Delete(String::new())).is_some()
+        self.replace_clears_metadata() || self.profile.op(&Op::Delete(String::new())).is_some()
+    }
+
+    /// Whether replace-all may set a server's whole user map (spec §2.7
+    /// safety rule): the dialect has it and owns no system keys it would
+    /// delete, or the target is disposable (the embedded server).
+    pub fn replace_clears_metadata(&self) -> bool {
+        use crate::model::pipeline::Op;
+        self.profile.op(&Op::Replace).is_some()
+            && (self.profile.file.system_keys.is_empty() || self.disposable)
     }
 
     /// The URL of a server resource (`/servers/{server}` etc.), relative to

@@ -181,8 +181,7 @@ fn undeletable_keys<C: Conversation>(
     found: &ServerSnapshot,
 ) -> Result<Vec<String>, SetupError> {
     let profile = &session.target().profile;
-    let can_delete = profile.op(&Op::Delete(String::new())).is_some()
-        || (profile.op(&Op::Replace).is_some() && profile.file.system_keys.is_empty());
+    let can_delete = session.target().can_reset_metadata();
     let extra: Vec<String> = found
         .metadata
         .keys()
@@ -214,7 +213,7 @@ async fn write_metadata<C: Conversation>(
 ) -> Result<(), SetupError> {
     let profile = &session.target().profile;
     let what = "restore metadata";
-    if profile.op(&Op::Replace).is_some() && profile.file.system_keys.is_empty() {
+    if session.target().replace_clears_metadata() {
         let body = json!({ "metadata": wanted });
         return session
             .expect_2xx(id, &Op::Replace, Some(&body), identity, what)

@@ -372,10 +372,7 @@ pub trait Housekeeping: Conversation {
     async fn reset_metadata(&mut self, server: &str) -> Result<(), SetupError> {
         let target = self.target();
         let profile = &target.profile;
-        // On a disposable target (the embedded server) no system key is
-        // worth keeping; elsewhere replace-all would delete them.
-        let replace_clears = profile.op(&Op::Replace).is_some()
-            && (profile.file.system_keys.is_empty() || target.disposable);
+        let replace_clears = target.replace_clears_metadata();
         let can_delete = profile.op(&Op::Delete(String::new())).is_some();
         let dialect = profile.id().to_string();
         if replace_clears {
@@ -423,9 +420,7 @@ pub trait Housekeeping: Conversation {
         map: &BTreeMap<String, String>,
     ) -> Result<(), SetupError> {
         let target = self.target();
-        let replace_clears = target.profile.op(&Op::Replace).is_some()
-            && (target.profile.file.system_keys.is_empty() || target.disposable);
-        if !replace_clears {
+        if !target.replace_clears_metadata() {
             self.reset_metadata(server).await?;
             return self.seed(server, map).await;
         }

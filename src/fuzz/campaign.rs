@@ -157,13 +157,15 @@ pub fn shape_for(target: &Target, config: &CampaignConfig, own_servers: usize) -
         identities.push(Identity::Reader);
     }
     let state_changes = config.state_changes || target.disposable;
-    let profile = &target.profile;
-    let replace = profile.op(&crate::model::pipeline::Op::Replace).is_some()
-        && (target.disposable || profile.file.system_keys.is_empty());
+    let replace = target.replace_clears_metadata();
     Shape {
         own_servers,
         max_steps: config.max_steps,
-        actions: stateful::available_actions(profile, state_changes, creds.admin_token.is_some()),
+        actions: stateful::available_actions(
+            &target.profile,
+            state_changes,
+            creds.admin_token.is_some(),
+        ),
         identities,
         replace,
         writers: config.writers,

@@ -366,9 +366,7 @@ impl Driver {
     /// Whether replace-all may be used to clear a map (spec §2.7 safety
     /// rule: never on real servers that hold system-owned keys).
     pub fn replace_allowed(&self) -> bool {
-        let profile = &self.target.profile;
-        profile.op(&Op::Replace).is_some()
-            && (self.target.disposable || profile.file.system_keys.is_empty())
+        self.target.replace_clears_metadata()
     }
 }
 
