@@ -170,6 +170,22 @@ impl Target {
             && (self.profile.file.system_keys.is_empty() || self.disposable)
     }
 
+    /// Who `identity` is on the wire: its token, or, for a member who signs
+    /// with AK/SK, the `X-Project-Id` header the signature covers (spec
+    /// §7.4). The transport signs what carries a [`Credentials::signing_key`].
+    pub fn sender<'s>(
+        &'s self,
+        identity: Identity,
+        microversion: Option<&'s str>,
+    ) -> requests::Sender<'s> {
+        let signed = self.credentials.signing_key(identity).is_some();
+        requests::Sender {
+            token: self.credentials.token_of(identity).ok().flatten(),
+            microversion,
+            project_header: signed.then_some(self.project_id.as_str()),
+        }
+    }
+
     /// The URL of a server resource (`/servers/{server}` etc.), relative to
     /// the endpoint.
     pub fn server_url(&self, path: &str, server: &str) -> String {

@@ -524,12 +524,7 @@ pub trait Housekeeping: Conversation {
     }
 
     fn sender<'s>(&'s self, identity: Identity, microversion: Option<&'s str>) -> Sender<'s> {
-        let signed = self.target().credentials.signing_key(identity).is_some();
-        Sender {
-            token: self.target().credentials.token_of(identity).ok().flatten(),
-            microversion,
-            project_header: signed.then_some(self.target().project_id.as_str()),
-        }
+        self.target().sender(identity, microversion)
     }
 }
 

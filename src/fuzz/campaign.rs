@@ -112,7 +112,7 @@ impl CampaignReport {
 pub enum CampaignError {
     #[error("{jobs} workers need at least {jobs} servers, the target has {servers}")]
     TooFewServers { jobs: usize, servers: usize },
-    #[error("the target has no token for the owner (--token)")]
+    #[error("the target has no credentials for the owner (--token, or --ak and --sk)")]
     NoToken,
     #[error("{0}")]
     Transport(String),
@@ -218,7 +218,8 @@ pub async fn run(
     target: &Target,
     config: &CampaignConfig,
 ) -> Result<CampaignReport, CampaignError> {
-    if target.credentials.token.is_none() {
+    let creds = &target.credentials;
+    if creds.token.is_none() && creds.signing_key(Identity::Owner).is_none() {
         return Err(CampaignError::NoToken);
     }
     let jobs = config.jobs.max(1);
