@@ -11,7 +11,6 @@ use clap::Args;
 use crate::cli::common::{EndpointArgs, ServerSet};
 use crate::cli::safety;
 use crate::cli::{CliError, Exit};
-use crate::endpoint::http::Transport;
 use crate::endpoint::{Credentials, Target};
 use crate::fuzz::campaign::{self, CampaignConfig, CampaignError, CampaignReport, StopRule};
 use crate::fuzz::driver::{Driver, DriverError};
@@ -178,14 +177,12 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         capture: args.bench,
         ..CampaignConfig::default()
     };
-    let tls = crate::cli::cloud::connect(&args.cloud, &mut args.endpoint, &mut profile).await?;
+    let connection =
+        crate::cli::cloud::connect(&args.cloud, &mut args.endpoint, &mut profile).await?;
     let (server, target) = match &args.endpoint.endpoint {
         Some(endpoint) => (
             None,
-            Target {
-                tls,
-                ..remote_target(&args, endpoint, profile)?
-            },
+            remote_target(&args, endpoint, profile)?.connected(connection),
         ),
         None => {
             let count = args.embedded_servers.unwrap_or((2 * config.jobs).max(3));
@@ -268,7 +265,8 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
 /// The connection that snapshots and restores the servers, outside the
 /// campaign's workers (paced like them).
 fn housekeeper(target: &Target, config: &CampaignConfig) -> Result<Driver, CliError> {
-    let transport = Transport::with_tls(config.timeout, &target.tls)
+    let transport = target
+        .transport(config.timeout)
         .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
     Ok(Driver::new(target.clone(), transport, config.rate, false))
 }

@@ -27,7 +27,6 @@ use crate::cli::common::{EndpointArgs, ServerSet};
 use crate::cli::safety;
 use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
-use crate::endpoint::http::Transport;
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial};
 use crate::profile::Profile;
 use crate::report::junit::JunitWriter;
@@ -178,7 +177,7 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         eprintln!("warning: known-failures lists '{id}', which is not a selected case");
     }
     let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
-    let tls = runtime.block_on(crate::cli::cloud::connect(
+    let connection = runtime.block_on(crate::cli::cloud::connect(
         &args.cloud,
         &mut args.endpoint,
         &mut profile,
@@ -186,10 +185,9 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
     check_auth_flag(&args)?;
     let faults = parse_faults(&args)?;
     let remote = match &args.endpoint.endpoint {
-        Some(endpoint) => Some(Target {
-            tls,
-            ..remote_target(&args, endpoint, profile.clone())?
-        }),
+        Some(endpoint) => {
+            Some(remote_target(&args, endpoint, profile.clone())?.connected(connection))
+        }
         None => None,
     };
     runtime.block_on(execute(args, profile, cases, trials, known, faults, remote))
@@ -385,7 +383,8 @@ async fn execute(
             (Some(server), target)
         }
     };
-    let transport = Transport::with_tls(args.timeout, &target.tls)
+    let transport = target
+        .transport(args.timeout)
         .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?
         .paced(args.rate);
     let ctx = Arc::new(Context {

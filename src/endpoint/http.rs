@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 
 use crate::endpoint::auth::tls::TlsConfig;
+use crate::endpoint::auth::token_source::TokenSource;
 
 /// A request about to be sent (and, afterwards, as sent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -95,6 +96,7 @@ pub struct Transport {
     client: reqwest::Client,
     timeout: Duration,
     pace: Option<std::sync::Arc<crate::endpoint::throttle::SharedPace>>,
+    renewal: Option<std::sync::Arc<TokenSource>>,
 }
 
 impl Transport {
@@ -116,6 +118,7 @@ impl Transport {
             client,
             timeout,
             pace: None,
+            renewal: None,
         })
     }
 
@@ -126,9 +129,32 @@ impl Transport {
         self
     }
 
+    /// Keep the member's Keystone token fresh: every request carrying a
+    /// token `source` issued gets its current one ([`TokenSource::refresh`]).
+    pub fn renewing(mut self, source: Option<std::sync::Arc<TokenSource>>) -> Transport {
+        self.renewal = source;
+        self
+    }
+
     /// Send `request`; a connection failure is recorded in the exchange, not
     /// returned as an error, so it lands in the report like any answer.
-    pub async fn send(&self, request: RecordedRequest) -> Exchange {
+    pub async fn send(&self, mut request: RecordedRequest) -> Exchange {
+        if let Some(source) = &self.renewal
+            && let Err(e) = source.refresh(&mut request).await
+        {
+            return Exchange {
+                request,
+                response: None,
+                error: Some(format!("not sent: cannot renew the Keystone token: {e}")),
+                elapsed: Duration::ZERO,
+            };
+        }
+        self.send_as_built(request).await
+    }
+
+    /// Send `request` with the headers it has, no token renewal (Keystone's
+    /// own requests).
+    pub async fn send_as_built(&self, request: RecordedRequest) -> Exchange {
         if let Some(pace) = &self.pace {
             pace.wait().await;
         }

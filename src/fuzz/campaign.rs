@@ -19,7 +19,6 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use crate::abort::AbortOnDrop;
 use crate::cases::format::Identity;
 use crate::endpoint::Target;
-use crate::endpoint::http::Transport;
 
 use super::driver::{Driver, DriverError};
 use super::shrink::{ShrinkLimits, Shrunk, shrink};
@@ -238,7 +237,8 @@ pub async fn run(
     let mut tasks = Vec::new();
     for w in 0..jobs {
         let servers = target.servers[w * per..(w + 1) * per].to_vec();
-        let transport = Transport::with_tls(config.timeout, &target.tls)
+        let transport = target
+            .transport(config.timeout)
             .map_err(|e| CampaignError::Transport(e.to_string()))?;
         let worker = Worker {
             index: w as u64,
