@@ -21,6 +21,8 @@ struct Held {
     metadata: BTreeMap<String, Value>,
     vm_state: String,
     locked: bool,
+    /// Server tags: the user's own, and a run's lease while it runs.
+    tags: Vec<String>,
 }
 
 fn block<T>(future: impl Future<Output = T>) -> T {
@@ -42,11 +44,21 @@ fn project_url(info: &StartupInfo, alt: bool) -> String {
 }
 
 async fn call(method: &str, url: String, token: &str, body: Option<Value>) -> (u16, Value) {
+    call_at("2.9", method, url, token, body).await
+}
+
+async fn call_at(
+    version: &str,
+    method: &str,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let client = reqwest::Client::new();
     let mut request = client
         .request(method.parse().expect("method"), url)
         .header("X-Auth-Token", token)
-        .header("X-OpenStack-Nova-API-Version", "2.9");
+        .header("X-OpenStack-Nova-API-Version", version);
     if let Some(body) = body {
         request = request
             .header("Content-Type", "application/json")
@@ -70,6 +82,9 @@ fn everything(info: &StartupInfo) -> BTreeMap<String, Held> {
         for (id, alt) in servers {
             let token = if alt { &info.alt_token } else { &info.token };
             let url = format!("{}/servers/{id}", project_url(info, alt));
+            let (status, tags) = call_at("2.26", "GET", format!("{url}/tags"), token, None).await;
+            assert_eq!(status, 200, "{tags}");
+            let tags = serde_json::from_value(tags["tags"].clone()).expect("tags");
             let (status, body) = call("GET", url, token, None).await;
             assert_eq!(status, 200, "{body}");
             let server = &body["server"];
@@ -83,6 +98,7 @@ fn everything(info: &StartupInfo) -> BTreeMap<String, Held> {
                         .expect("vm_state")
                         .into(),
                     locked: server["locked"].as_bool().expect("locked"),
+                    tags,
                 },
             );
         }
@@ -107,6 +123,12 @@ fn lend(info: &StartupInfo) {
         for (i, body) in writes {
             let url = format!("{}/metadata", own(&info.servers[i]));
             assert_eq!(call("PUT", url, t, Some(body)).await.0, 200);
+        }
+        // The user's own tag, and the lease of a run long gone (expired in
+        // 2001): neither blocks a run, and neither is touched.
+        for tag in ["team-blue", "metaconform-lease:deadbeef0000:1000000000"] {
+            let url = format!("{}/tags/{tag}", own(&info.servers[0]));
+            assert_eq!(call_at("2.26", "PUT", url, t, None).await.0, 201);
         }
         let act = |i: usize, body: Value| {
             let url = format!("{}/action", own(&info.servers[i]));
@@ -478,4 +500,45 @@ fn a_server_that_cannot_be_brought_back_is_quarantined_not_a_cascade() {
         "{} cases, {quarantined} name the quarantine",
         results.cases.len()
     );
+}
+
+#[test]
+fn a_second_run_refuses_a_server_another_run_holds() {
+    // The whole catalogue at 1 ms per answer: the first run is busy for
+    // longer than the second takes to start; it is stopped with SIGINT.
+    let serve = spawn_serve(&["--servers", "3", "--fault", "latency=1"]);
+    lend(&serve.info);
+    let before = everything(&serve.info);
+    let first_dir = Scratch::new("lease-first");
+    let mut first = start_run(&first_dir, &serve.info, "");
+    wait_for_journal(&first_dir, &mut first);
+    let held = everything(&serve.info);
+    let lease: Vec<&String> = held[&serve.info.servers[0]]
+        .tags
+        .iter()
+        .filter(|t| t.starts_with("metaconform-lease:") && !t.contains("deadbeef"))
+        .collect();
+    assert_eq!(lease.len(), 1, "the running run holds one lease: {held:?}");
+
+    let second_dir = Scratch::new("lease-second");
+    let mut second = start_run(&second_dir, &serve.info, "mr.");
+    let status = wait_with_timeout(&mut second, Duration::from_secs(60));
+    let err = stderr_of(&mut second);
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("is leased by another metaconform run") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert!(journals(&second_dir).is_empty(), "{err}");
+
+    assert!(
+        first.try_wait().expect("wait").is_none(),
+        "the first run ended before the second was refused: the test proves nothing"
+    );
+    signal(&first, "-INT");
+    let status = wait_with_timeout(&mut first, Duration::from_secs(120));
+    let err = stderr_of(&mut first);
+    assert_eq!(status.code(), Some(130), "{err}");
+    // Lease gone; the user's tag and the dead run's expired lease kept.
+    assert_eq!(everything(&serve.info), before, "{err}");
 }

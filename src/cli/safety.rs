@@ -17,12 +17,15 @@ pub async fn take_snapshot<C: Conversation>(
     dir: &Path,
 ) -> Result<Journal, CliError> {
     let path = Journal::new_path(dir);
-    let journal = safekeeping::snapshot(conversation, path).await.map_err(|e| {
+    let (journal, notes) = safekeeping::snapshot(conversation, path).await.map_err(|e| {
         CliError(
             Exit::Unreachable,
             format!("error: cannot snapshot the servers before the first write, nothing was changed: {e}"),
         )
     })?;
+    for note in notes {
+        eprintln!("warning: {note}; do not let another run use it at the same time");
+    }
     eprintln!(
         "journal: {} ({} server(s) to put back; if this run is killed: metaconform restore {} with the same endpoint flags)",
         journal.path.display(),

@@ -43,6 +43,11 @@ pub struct ServerSnapshot {
     pub locked: Option<bool>,
     /// The user metadata (system-owned keys left out: they are never touched).
     pub metadata: BTreeMap<String, String>,
+    /// The run's lease tag on the server ([`crate::endpoint::lease`]),
+    /// removed once the server is back; `None` where it could not be
+    /// leased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
 }
 
 /// The journal file's contents.
@@ -96,6 +101,14 @@ pub struct Journal {
 }
 
 impl Journal {
+    /// The run id in a journal's file name (`journal-<id>.json`), which
+    /// names the run's leases too.
+    pub fn run_id(path: &Path) -> String {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let stem = stem.unwrap_or_default();
+        stem.strip_prefix("journal-").unwrap_or(&stem).to_string()
+    }
+
     /// A new journal's path in `dir`: unique per run, so shards and parallel
     /// runs never overwrite each other's.
     pub fn new_path(dir: &Path) -> PathBuf {
@@ -177,6 +190,7 @@ mod tests {
                 vm_state: Some("stopped".into()),
                 locked: Some(true),
                 metadata: [("owner".to_string(), "team".to_string())].into(),
+                lease: None,
             }],
         }
     }

@@ -21,7 +21,7 @@ use super::message::{HttpRequest, HttpResponse};
 use super::respond;
 use super::routes::{Captures, Handler, Mount, Resolved, Site, decode_path};
 use super::world::{Projects, World};
-use super::{flavors, metadata, servers, versions};
+use super::{flavors, metadata, servers, tags, versions};
 
 /// Why an [`App`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -286,6 +286,7 @@ fn dispatch(call: &Call<'_>, handler: Handler) -> HttpResponse {
         Handler::FlavorList { detail } => flavors::list(call, detail),
         Handler::FlavorShow => flavors::show(call),
         Handler::EndpointVersion => servers::endpoint_version(call),
+        Handler::Tags(route) => tags::handle(call, route),
         Handler::HuaweiV1(route) => huawei::v1::handle(call, route),
     }
 }
