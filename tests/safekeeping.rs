@@ -542,3 +542,76 @@ fn a_second_run_refuses_a_server_another_run_holds() {
     // Lease gone; the user's tag and the dead run's expired lease kept.
     assert_eq!(everything(&serve.info), before, "{err}");
 }
+
+/// `run FILTER` against the first lent server only, one job, as every
+/// identity; `extra` flags appended. Returns (exit code, stdout, stderr).
+fn run_on_first_server(
+    dir: &Path,
+    info: &StartupInfo,
+    filter: &str,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(filter)
+        .args(["--endpoint", &info.endpoint, "--jobs", "1", "--no-props"])
+        .args(["--server", &info.servers[0]])
+        .args(identity_flags(info))
+        .arg("--journal-dir")
+        .arg(dir.join("journals"))
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .args(extra)
+        .env("OS_TOKEN", &info.token)
+        .env_remove("OS_PROJECT_ID")
+        .output()
+        .expect("run");
+    (
+        out.status.code(),
+        common::text(&out.stdout),
+        common::text(&out.stderr),
+    )
+}
+
+#[test]
+fn dry_run_writes_nothing_and_lists_the_writes_the_run_then_makes() {
+    let (serve, before) = lent_serve();
+    let info = &serve.info;
+    let filter = "mr.";
+    let dir = Scratch::new("dry-run");
+    let (code, listing, err) = run_on_first_server(&dir, info, filter, &["--dry-run"]);
+    assert_eq!(code, Some(0), "{listing}{err}");
+    assert_eq!(everything(info), before, "a dry run changed a server");
+    assert!(journals(&dir).is_empty() && !dir.join("results.json").exists());
+    let server = &info.servers[0];
+    assert!(listing.contains(&format!("server {server} (Project): ")), "{listing}");
+    let listed: Vec<String> = listing
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(!listed.is_empty(), "{listing}");
+
+    // The real run makes exactly those writes, in that order.
+    let (code, _, err) = run_on_first_server(&dir, info, filter, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let results = common::results(&dir);
+    let endpoint = info.endpoint.trim_end_matches('/');
+    let made: Vec<String> = results
+        .cases
+        .iter()
+        .flat_map(|c| &c.exchanges)
+        .filter(|e| !matches!(e.request.method.as_str(), "GET" | "HEAD"))
+        .map(|e| {
+            let path = e.request.url.strip_prefix(endpoint).unwrap_or(&e.request.url);
+            format!("{} {path} {}", e.request.method, e.request.body)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(listed, made);
+    assert_eq!(everything(info), before);
+}

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod cloud;
 pub mod common;
+pub mod dry_run;
 pub mod fuzz;
 pub mod restore;
 pub mod run;

@@ -119,6 +119,11 @@ pub struct RunArgs {
     /// Leave out the property trials (`prop::*`).
     #[arg(long)]
     pub no_props: bool,
+    /// With --endpoint: write nothing; read the servers, rehearse the run
+    /// on the reference model seeded with what they hold, and list every
+    /// write it would make, per server.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Where the data-safety journal goes (with --endpoint): what each
     /// server held before the run, so it can be put back.
     #[arg(long, value_name = "DIR", default_value = "reports")]
@@ -190,7 +195,26 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         }
         None => None,
     };
+    if args.dry_run {
+        let target = remote.ok_or_else(|| {
+            CliError(
+                Exit::Usage,
+                "error: --dry-run lists the writes to a lent endpoint's servers: pass --endpoint (the embedded server is disposable)".into(),
+            )
+        })?;
+        let options = run_options(&args);
+        return runtime.block_on(crate::cli::dry_run::execute(&args, options, cases, target));
+    }
     runtime.block_on(execute(args, profile, cases, trials, known, faults, remote))
+}
+
+fn run_options(args: &RunArgs) -> RunOptions {
+    RunOptions {
+        jobs: usize::from(args.jobs),
+        state_timeout: Duration::from_secs(args.state_timeout),
+        no_state_changes: args.no_state_changes,
+        resize_flavor: args.resize_flavor.clone(),
+    }
 }
 
 fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, CliError> {
@@ -348,12 +372,7 @@ async fn execute(
     remote: Option<Target>,
 ) -> Result<Exit, CliError> {
     let embedded_run = remote.is_none();
-    let options = RunOptions {
-        jobs: usize::from(args.jobs),
-        state_timeout: Duration::from_secs(args.state_timeout),
-        no_state_changes: args.no_state_changes,
-        resize_flavor: args.resize_flavor.clone(),
-    };
+    let options = run_options(&args);
     let (server, target) = match remote {
         Some(target) => (None, target),
         None => {

@@ -133,7 +133,8 @@ async fn give_back_leases<C: Conversation>(session: &mut C, servers: &[ServerSna
     }
 }
 
-async fn read_server<C: Conversation>(
+/// What `id` holds now, read as `identity` (reads only).
+pub async fn read_server<C: Conversation>(
     session: &mut C,
     id: &str,
     role: ServerRole,

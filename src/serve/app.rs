@@ -171,7 +171,9 @@ impl App {
             .unwrap_or(0)
     }
 
-    fn world(&self) -> MutexGuard<'_, World> {
+    /// The servers, locked for one read-decide-write (or for seeding a
+    /// twin of real servers, [`crate::run::rehearsal`]).
+    pub fn world(&self) -> MutexGuard<'_, World> {
         // A poisoned lock only means another request panicked mid-way; the
         // world is plain data and stays usable.
         self.world.lock().unwrap_or_else(|e| e.into_inner())
