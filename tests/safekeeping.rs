@@ -586,7 +586,10 @@ fn dry_run_writes_nothing_and_lists_the_writes_the_run_then_makes() {
     assert_eq!(everything(info), before, "a dry run changed a server");
     assert!(journals(&dir).is_empty() && !dir.join("results.json").exists());
     let server = &info.servers[0];
-    assert!(listing.contains(&format!("server {server} (Project): ")), "{listing}");
+    assert!(
+        listing.contains(&format!("server {server} (Project): ")),
+        "{listing}"
+    );
     let listed: Vec<String> = listing
         .lines()
         .filter(|l| l.starts_with("  "))
@@ -605,7 +608,11 @@ fn dry_run_writes_nothing_and_lists_the_writes_the_run_then_makes() {
         .flat_map(|c| &c.exchanges)
         .filter(|e| !matches!(e.request.method.as_str(), "GET" | "HEAD"))
         .map(|e| {
-            let path = e.request.url.strip_prefix(endpoint).unwrap_or(&e.request.url);
+            let path = e
+                .request
+                .url
+                .strip_prefix(endpoint)
+                .unwrap_or(&e.request.url);
             format!("{} {path} {}", e.request.method, e.request.body)
                 .split_whitespace()
                 .collect::<Vec<_>>()
@@ -614,4 +621,111 @@ fn dry_run_writes_nothing_and_lists_the_writes_the_run_then_makes() {
         .collect();
     assert_eq!(listed, made);
     assert_eq!(everything(info), before);
+}
+
+/// The ids of the project's servers, as the member lists them.
+fn project_servers(info: &StartupInfo) -> Vec<String> {
+    block(async {
+        let url = format!("{}/servers", info.endpoint);
+        let (status, body) = call("GET", url, &info.token, None).await;
+        assert_eq!(status, 200, "{body}");
+        let mut ids: Vec<String> = body["servers"]
+            .as_array()
+            .expect("servers")
+            .iter()
+            .filter_map(|s| s["id"].as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    })
+}
+
+/// `run FILTER --create-servers N` against `info`, no lent server; the
+/// member's token from `token`.
+fn start_creating_run(dir: &Path, info: &StartupInfo, filter: &str, token: &str) -> Child {
+    Command::new(BIN)
+        .arg("run")
+        .arg(filter)
+        .args(["--endpoint", &info.endpoint, "--jobs", "2", "--no-props"])
+        .args(["--create-servers", "2", "--image", "img-1", "--flavor", "1"])
+        .arg("--journal-dir")
+        .arg(dir.join("journals"))
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .env("OS_TOKEN", token)
+        .env_remove("OS_PROJECT_ID")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run")
+}
+
+#[test]
+fn created_servers_are_tested_on_and_deleted_at_the_end() {
+    let serve = spawn_serve(&["--servers", "1"]);
+    let info = &serve.info;
+    let before = project_servers(info);
+    let dir = Scratch::new("create-servers");
+    let mut run = start_creating_run(&dir, info, "mr.", &info.token);
+    let status = wait_with_timeout(&mut run, Duration::from_secs(120));
+    let err = stderr_of(&mut run);
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("created server ").count(), 2, "{err}");
+    let results = common::results(&dir);
+    let on_created = results
+        .cases
+        .iter()
+        .flat_map(|c| &c.exchanges)
+        .filter(|e| !before.iter().any(|id| e.request.url.contains(id.as_str())))
+        .count();
+    assert!(on_created > 0, "no request went to a created server");
+    assert_eq!(project_servers(info), before, "created servers left behind\n{err}");
+    assert!(journals(&dir).is_empty(), "{err}");
+}
+
+#[test]
+fn restore_deletes_the_servers_a_killed_run_created() {
+    let serve = spawn_serve(&["--servers", "1", "--fault", "latency=1"]);
+    let info = &serve.info;
+    let before = project_servers(info);
+    let dir = Scratch::new("create-kill9");
+    let mut run = start_creating_run(&dir, info, "", &info.token);
+    // Wait until both servers are created (journaled), then kill.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while project_servers(info).len() < before.len() + 2 {
+        assert!(Instant::now() < deadline, "the run created no servers");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&run, "-KILL");
+    let _ = wait_with_timeout(&mut run, Duration::from_secs(10));
+    assert_eq!(project_servers(info).len(), before.len() + 2);
+    let journal = journals(&dir).pop().expect("the killed run's journal");
+    let out = Command::new(BIN)
+        .arg("restore")
+        .arg(&journal)
+        .env("OS_TOKEN", &info.token)
+        .output()
+        .expect("restore");
+    let text = format!("{}{}", common::text(&out.stdout), common::text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(project_servers(info), before, "{text}");
+}
+
+#[test]
+fn a_creation_the_endpoint_refuses_leaves_nothing_behind() {
+    let serve = spawn_serve(&["--servers", "1"]);
+    let info = &serve.info;
+    let before = project_servers(info);
+    let dir = Scratch::new("create-refused");
+    // A reader may not create servers (403).
+    let mut run = start_creating_run(&dir, info, "mr.", &info.reader_token);
+    let status = wait_with_timeout(&mut run, Duration::from_secs(60));
+    let err = stderr_of(&mut run);
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(err.contains("cannot create server") && err.contains("403"), "{err}");
+    assert_eq!(project_servers(info), before);
+    assert!(journals(&dir).is_empty(), "{err}");
 }

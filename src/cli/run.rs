@@ -130,6 +130,8 @@ pub struct RunArgs {
     pub journal_dir: PathBuf,
     #[command(flatten)]
     pub cloud: crate::cli::cloud::CloudArgs,
+    #[command(flatten)]
+    pub create: safety::CreateArgs,
 }
 
 /// How the project member authenticates against the embedded server.
@@ -195,6 +197,18 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         }
         None => None,
     };
+    if args.create.recipe().is_some() && remote.is_none() {
+        return Err(CliError(
+            Exit::Usage,
+            "error: --create-servers creates servers on --endpoint; the embedded server has its own".into(),
+        ));
+    }
+    if args.dry_run && args.create.recipe().is_some() {
+        return Err(CliError(
+            Exit::Usage,
+            "error: --dry-run lists the writes to lent servers; servers the run would create are new and empty: drop --create-servers".into(),
+        ));
+    }
     if args.dry_run {
         let target = remote.ok_or_else(|| {
             CliError(
@@ -348,10 +362,19 @@ fn parse_faults(args: &RunArgs) -> Result<Vec<Fault>, CliError> {
 
 /// The target the flags describe, or what is missing.
 fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Target, CliError> {
-    if args.servers.is_empty() {
+    if args.servers.is_empty() && args.create.recipe().is_none() {
         return Err(CliError(
             Exit::Usage,
-            "error: --endpoint needs servers to test: pass --server ID (a server of the project that the run may change; one per --jobs)".into(),
+            "error: --endpoint needs servers to test: pass --server ID (a server of the project that the run may change; one per --jobs), or --create-servers N --image REF --flavor REF".into(),
+        ));
+    }
+    if args.create.recipe().is_some() && !crate::endpoint::provision::can_create(&profile) {
+        return Err(CliError(
+            Exit::Usage,
+            format!(
+                "error: --create-servers creates servers the Nova way (POST /servers, microversion 2.37); the {} dialect does not: pass --server ID",
+                profile.id()
+            ),
         ));
     }
     let servers = ServerSet {
@@ -406,22 +429,31 @@ async fn execute(
         .transport(args.timeout)
         .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?
         .paced(args.rate);
-    let ctx = Arc::new(Context {
+    let mut ctx = Context {
         redactor: Redactor::new(&target.credentials),
         target,
         transport,
         options,
         auth_guard: Arc::default(),
-    });
+    };
     let mut signals =
         crate::cli::ShutdownSignals::install().map_err(|m| CliError(Exit::Usage, m))?;
-    if let Err(e) = preflight(&ctx).await {
+    let lent = !ctx.target.servers.is_empty();
+    if lent && let Err(e) = preflight(&ctx).await {
         return Err(CliError(Exit::Unreachable, format!("error: {e}")));
     }
-    let journal = match ctx.target.disposable {
+    let mut journal = match ctx.target.disposable {
         true => None,
         false => Some(safety::take_snapshot(&mut Session::new(&ctx), &args.journal_dir).await?),
     };
+    if let (Some((count, recipe)), Some(journal)) = (args.create.recipe(), journal.as_mut())
+        && let Err(e) = provision(&mut ctx, journal, count, &recipe, lent).await
+    {
+        let mut session = Session::new(&ctx);
+        safety::put_back(&mut session, journal.clone(), &mut signals, false).await?;
+        return Err(e);
+    }
+    let ctx = Arc::new(ctx);
     let mut terminal = Terminal::detect(Some(args.junit.clone()));
     let mut json = JsonWriter { path: args.json };
     let mut junit = JunitWriter { path: args.junit };
@@ -470,6 +502,25 @@ async fn execute(
         return Err(CliError(Exit::Unreachable, AuthGuard::message()));
     }
     Ok(exit_code(&results))
+}
+
+/// Create the `--create-servers` servers and add them to the target; the
+/// pre-flight check runs on them when no server was lent.
+async fn provision(
+    ctx: &mut Context,
+    journal: &mut crate::endpoint::journal::Journal,
+    count: u16,
+    recipe: &crate::endpoint::provision::Recipe,
+    lent: bool,
+) -> Result<(), CliError> {
+    let created = safety::create_servers(&mut Session::new(ctx), journal, count, recipe).await?;
+    ctx.target.servers.extend(created);
+    if !lent {
+        preflight(ctx)
+            .await
+            .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
+    }
+    Ok(())
 }
 
 /// The cases, then the property trials (unless AK/SK signing was refused).

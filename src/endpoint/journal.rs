@@ -29,6 +29,8 @@ pub enum ServerRole {
     Fresh,
     /// A server of the second project (`--alt-server`).
     Alt,
+    /// A server the run created (`--create-servers`): deleted, not restored.
+    Created,
 }
 
 /// One server as the run found it.
@@ -121,6 +123,20 @@ impl Journal {
         let journal = Journal { path, file };
         journal.save()?;
         Ok(journal)
+    }
+
+    /// Record a server the run has just created, so that restoring (by the
+    /// run or by `metaconform restore`) deletes it.
+    pub fn record_created(&mut self, id: &str) -> Result<(), JournalError> {
+        self.file.servers.push(ServerSnapshot {
+            id: id.to_string(),
+            role: ServerRole::Created,
+            vm_state: None,
+            locked: None,
+            metadata: BTreeMap::new(),
+            lease: None,
+        });
+        self.save()
     }
 
     fn save(&self) -> Result<(), JournalError> {

@@ -43,7 +43,7 @@ pub fn servers_at_risk(target: &Target) -> Vec<(String, ServerRole)> {
 /// servers; for the second project's, its member if known, else the admin.
 pub fn keeper(credentials: &Credentials, role: ServerRole) -> Option<Identity> {
     match role {
-        ServerRole::Project | ServerRole::Fresh => Some(Identity::Owner),
+        ServerRole::Project | ServerRole::Fresh | ServerRole::Created => Some(Identity::Owner),
         ServerRole::Alt if credentials.alt_token.is_some() => Some(Identity::Alt),
         ServerRole::Alt if credentials.admin_token.is_some() => Some(Identity::Admin),
         ServerRole::Alt => None,
@@ -192,6 +192,10 @@ async fn restore_server<C: Conversation>(
             "server {id}: no credential to restore it with (pass --alt-token or --admin-token)"
         ))
     })?;
+    if snapshot.role == ServerRole::Created {
+        crate::endpoint::provision::delete(session, id).await?;
+        return Ok(Vec::new());
+    }
     let kept = put_back_server(session, snapshot, identity).await?;
     if let Some(tag) = &snapshot.lease {
         lease::release(session, id, identity, tag).await?;

@@ -118,7 +118,7 @@ fn twin_record(
             .alt_project_id
             .clone()
             .unwrap_or_default(),
-        ServerRole::Project | ServerRole::Fresh => target.project_id.clone(),
+        ServerRole::Project | ServerRole::Fresh | ServerRole::Created => target.project_id.clone(),
     };
     let mut record = ServerRecord::new(&snapshot.id, &project, "lent", snapshot.metadata.clone());
     if let Some(state) = snapshot.vm_state.as_deref().and_then(VmState::parse) {
