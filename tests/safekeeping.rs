@@ -23,6 +23,8 @@ struct Held {
     locked: bool,
     /// Server tags: the user's own, and a run's lease while it runs.
     tags: Vec<String>,
+    /// The flavor's id: a resize a case confirmed must be undone.
+    flavor: Value,
 }
 
 fn block<T>(future: impl Future<Output = T>) -> T {
@@ -99,6 +101,7 @@ fn everything(info: &StartupInfo) -> BTreeMap<String, Held> {
                         .into(),
                     locked: server["locked"].as_bool().expect("locked"),
                     tags,
+                    flavor: server["flavor"]["id"].clone(),
                 },
             );
         }
@@ -258,6 +261,27 @@ fn a_finished_run_leaves_lent_servers_as_it_found_them() {
         journals(&dir).is_empty(),
         "a restored run removes its journal"
     );
+}
+
+#[test]
+fn a_confirmed_resize_is_undone_on_a_lent_server() {
+    let dir = Scratch::new("safekeeping-resize");
+    let (serve, before) = lent_serve();
+    assert!(before.values().all(|h| !h.flavor.is_null()), "{before:?}");
+    let mut run = start_run(&dir, &serve.info, "states.actions.resize-confirm");
+    let status = wait_with_timeout(&mut run, Duration::from_secs(120));
+    let err = stderr_of(&mut run);
+    assert_eq!(status.code(), Some(0), "{err}");
+    let results = common::results(&dir);
+    assert!(
+        results
+            .cases
+            .iter()
+            .any(|c| c.id == "states.actions.resize-confirm"
+                && c.verdict == metaconform::run::results::Verdict::Pass),
+        "the resize case did not run"
+    );
+    assert_eq!(everything(&serve.info), before, "{err}");
 }
 
 #[test]
@@ -681,7 +705,11 @@ fn created_servers_are_tested_on_and_deleted_at_the_end() {
         .filter(|e| !before.iter().any(|id| e.request.url.contains(id.as_str())))
         .count();
     assert!(on_created > 0, "no request went to a created server");
-    assert_eq!(project_servers(info), before, "created servers left behind\n{err}");
+    assert_eq!(
+        project_servers(info),
+        before,
+        "created servers left behind\n{err}"
+    );
     assert!(journals(&dir).is_empty(), "{err}");
 }
 
@@ -725,7 +753,10 @@ fn a_creation_the_endpoint_refuses_leaves_nothing_behind() {
     let status = wait_with_timeout(&mut run, Duration::from_secs(60));
     let err = stderr_of(&mut run);
     assert_eq!(status.code(), Some(3), "{err}");
-    assert!(err.contains("cannot create server") && err.contains("403"), "{err}");
+    assert!(
+        err.contains("cannot create server") && err.contains("403"),
+        "{err}"
+    );
     assert_eq!(project_servers(info), before);
     assert!(journals(&dir).is_empty(), "{err}");
 }

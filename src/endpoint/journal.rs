@@ -45,6 +45,10 @@ pub struct ServerSnapshot {
     pub locked: Option<bool>,
     /// The user metadata (system-owned keys left out: they are never touched).
     pub metadata: BTreeMap<String, String>,
+    /// The flavor id, where the endpoint shows one: a resize a case
+    /// confirmed is undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<String>,
     /// The run's lease tag on the server ([`crate::endpoint::lease`]),
     /// removed once the server is back; `None` where it could not be
     /// leased.
@@ -134,6 +138,7 @@ impl Journal {
             vm_state: None,
             locked: None,
             metadata: BTreeMap::new(),
+            flavor: None,
             lease: None,
         });
         self.save()
@@ -206,6 +211,7 @@ mod tests {
                 vm_state: Some("stopped".into()),
                 locked: Some(true),
                 metadata: [("owner".to_string(), "team".to_string())].into(),
+                flavor: None,
                 lease: None,
             }],
         }

@@ -20,7 +20,8 @@ use crate::endpoint::{Credentials, Target};
 use crate::model::pipeline::Op;
 use crate::model::server::{ServerAction, VmState};
 
-use crate::endpoint::servers::{Conversation, Housekeeping, Purpose, SetupError};
+use crate::endpoint::requests::Action;
+use crate::endpoint::servers::{Conversation, Goal, Housekeeping, Purpose, SetupError};
 use crate::run::results::{now_rfc3339, strip_endpoint_secrets};
 
 /// The servers a run may change, each with its role.
@@ -150,6 +151,7 @@ pub async fn read_server<C: Conversation>(
         vm_state: view.vm_state,
         locked: view.locked,
         metadata,
+        flavor: view.flavor,
         lease: None,
     })
 }
@@ -220,6 +222,11 @@ async fn put_back_server<C: Conversation>(
     let kept = undeletable_keys(session, snapshot, &found)?;
     // Writable first: settled, unlocked, active.
     session.bring_back(id, true, identity).await?;
+    if let (Some(was), Some(now)) = (&snapshot.flavor, &found.flavor)
+        && was != now
+    {
+        resize_back(session, id, was, identity).await?;
+    }
     if found.metadata != snapshot.metadata {
         write_metadata(session, id, &found.metadata, &snapshot.metadata, identity).await?;
     }
@@ -253,6 +260,31 @@ async fn put_back_server<C: Conversation>(
         )));
     }
     Ok(kept)
+}
+
+/// Resize an active server back to flavor `flavor` and confirm it (a case
+/// resized it and confirmed the resize).
+async fn resize_back<C: Conversation>(
+    session: &mut C,
+    id: &str,
+    flavor: &str,
+    identity: Identity,
+) -> Result<(), SetupError> {
+    let mut resize = Action::from_model(&ServerAction::Resize);
+    resize.args = json!({ "flavorRef": flavor });
+    session
+        .send_action(id, &resize, identity, Purpose::Cleanup)
+        .await?;
+    session
+        .wait_for(id, Some(VmState::Resized), Purpose::Cleanup)
+        .await?;
+    session
+        .act(id, &ServerAction::ConfirmResize, identity, Purpose::Cleanup)
+        .await?;
+    session
+        .wait_until(id, Goal::LeftFrom(VmState::Resized), Purpose::Cleanup)
+        .await?;
+    Ok(())
 }
 
 /// The keys cases added that this dialect has no way to delete: allowed
