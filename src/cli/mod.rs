@@ -4,6 +4,7 @@
 pub mod check;
 pub mod cloud;
 pub mod common;
+pub mod diff;
 pub mod dry_run;
 pub mod fuzz;
 pub mod restore;
@@ -66,6 +67,9 @@ pub enum Command {
     /// Put servers back as a run found them, from the journal it left
     /// (after a crash or kill -9); takes the same endpoint flags as run.
     Restore(Box<restore::RestoreArgs>),
+    /// Compare two runs' results files: new failures, fixed, still
+    /// failing, behaviour changed, added, removed (exit 1 on new failures).
+    Diff(diff::DiffArgs),
 }
 
 /// The async runtime every subcommand runs on (two workers: the machines
@@ -126,5 +130,6 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::main(args),
         Command::Run(args) => run::main(*args),
         Command::Restore(args) => restore::main(*args),
+        Command::Diff(args) => diff::main(args),
     }
 }
