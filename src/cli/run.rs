@@ -85,8 +85,14 @@ pub struct RunArgs {
     /// Cases run at once, each on its own server.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
-    /// YAML list of `{id, reason}`: reported, but not failing the run.
-    #[arg(long)]
+    /// Baseline: a YAML list of `{id, reason, link?, expires?: YYYY-MM-DD}`;
+    /// listed failures are reported but do not fail the run, until their
+    /// entry expires (also --known-failures).
+    #[arg(
+        long = "baseline",
+        visible_alias = "known-failures",
+        value_name = "FILE"
+    )]
     pub known_failures: Option<PathBuf>,
     /// Embedded server only: inject a fault (see `serve --list-faults`).
     #[arg(long = "fault", value_name = "NAME[=VALUE]")]
@@ -175,6 +181,11 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         }
         None => KnownFailures::default(),
     };
+    for (id, day) in known.expired(crate::run::known_failures::today()) {
+        eprintln!(
+            "warning: the baseline entry for '{id}' expired on {day}: it no longer excuses a failure; review it (fix the endpoint, or renew the entry with a new expires)"
+        );
+    }
     let ids: Vec<&str> = cases
         .iter()
         .map(|c| c.case.id.as_str())
