@@ -45,9 +45,16 @@ impl RecordedResponse {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The body as JSON, if it is JSON.
+    /// The body as JSON, if it is JSON; unpaired surrogate escapes (which
+    /// Python endpoints write) are kept as text ([`crate::endpoint::lossless_json`]).
     pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
+        crate::endpoint::lossless_json::parse(&self.body).map(|p| p.value)
+    }
+
+    /// How many unpaired surrogate escapes the body holds (0 when it is
+    /// not JSON at all).
+    pub fn lone_surrogates(&self) -> usize {
+        crate::endpoint::lossless_json::parse(&self.body).map_or(0, |p| p.lone_surrogates)
     }
 }
 

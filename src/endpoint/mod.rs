@@ -9,6 +9,7 @@ pub mod flavors;
 pub mod http;
 pub mod journal;
 pub mod lease;
+pub mod lossless_json;
 pub mod provision;
 pub mod requests;
 pub mod safekeeping;

@@ -269,11 +269,36 @@ impl App {
         if self.faults.has(&Fault::NonJsonBody) && !response.body.is_empty() {
             response.body = b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec();
         }
+        if self.faults.has(&Fault::LoneSurrogate) {
+            response.body = with_lone_surrogate(&response.body);
+        }
         if self.faults.has(&Fault::TruncateBody) {
             let half = response.body.len() / 2;
             response.body.truncate(half);
         }
     }
+}
+
+/// A metadata answer (`{"metadata": {...}}` or `{"meta": {...}}`) whose
+/// first value ends in `\udc80`, the escape of an unpaired surrogate;
+/// other bodies as they are.
+fn with_lone_surrogate(body: &[u8]) -> Vec<u8> {
+    const MARK: &str = "\u{E000}lone\u{E000}";
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    let wrapper = ["metadata", "meta"]
+        .into_iter()
+        .find(|w| value.get(*w).is_some_and(|m| m.is_object()));
+    let first = wrapper
+        .and_then(|w| value.get_mut(w))
+        .and_then(|m| m.as_object_mut())
+        .and_then(|m| m.values_mut().find(|v| v.is_string()));
+    let Some(serde_json::Value::String(text)) = first else {
+        return body.to_vec();
+    };
+    text.push_str(MARK);
+    value.to_string().replace(MARK, "\\udc80").into_bytes()
 }
 
 fn dispatch(call: &Call<'_>, handler: Handler) -> HttpResponse {
