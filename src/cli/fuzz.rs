@@ -339,6 +339,20 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
             repro::render(shrunk, credentials)
         );
     }
+    for trouble in &report.setup_troubles {
+        println!(
+            "\n[{} sequence(s) could not start] preparing server {} failed (first at request {}): {}",
+            trouble.count, trouble.server, trouble.first_at_request, trouble.reason
+        );
+    }
+    if report.requests > 0 {
+        println!(
+            "budget: {} of {} request(s) prepared servers ({:.0}%), the rest tested",
+            report.setup_requests,
+            report.requests,
+            100.0 * report.setup_requests as f64 / report.requests as f64
+        );
+    }
     if let Some(reason) = &report.aborted {
         println!("stopped early: {reason}");
     }
@@ -410,6 +424,18 @@ fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Resu
         case.set_system_out(&repro::render(shrunk, &Credentials::default()));
         suite.add_testcase(case);
     }
+    for (n, trouble) in report.setup_troubles.iter().enumerate() {
+        let case = TestCase::failure(
+            &format!("fuzz::setup-{}", n + 1),
+            JDuration::ZERO,
+            "setup",
+            &format!(
+                "{} sequence(s) could not start: preparing server {} failed: {}",
+                trouble.count, trouble.server, trouble.reason
+            ),
+        );
+        suite.add_testcase(case);
+    }
     let junit = ReportBuilder::new().add_testsuite(suite.build()).build();
     let mut file = std::fs::File::create(path)?;
     junit
@@ -423,7 +449,7 @@ fn exit_for(report: &CampaignReport, saved: bool) -> Exit {
         Some(DriverError::Setup { .. }) => return Exit::Failures,
         None => {}
     }
-    if !report.findings.is_empty() || !saved {
+    if !report.findings.is_empty() || !report.setup_troubles.is_empty() || !saved {
         Exit::Failures
     } else {
         Exit::Success

@@ -56,6 +56,8 @@ pub struct Driver {
     throttle: Throttle,
     /// Requests sent (retries included).
     pub requests: u64,
+    /// Of `requests`, those sent to prepare servers (housekeeping).
+    pub setup_requests: u64,
     /// Normalised request lines, when recording (determinism checks).
     pub log: Option<Vec<String>>,
     /// The requests themselves, when capturing (the benchmark replays them).
@@ -69,6 +71,7 @@ impl Driver {
             transport,
             throttle: Throttle::new(rate),
             requests: 0,
+            setup_requests: 0,
             log: record.then(Vec::new),
             captured: None,
         }
@@ -383,7 +386,10 @@ impl Conversation for Driver {
         identity: Identity,
     ) -> Exchange {
         let request = crate::endpoint::requests::in_project_of(request, identity, &self.target);
-        self.send(request, identity).await
+        let before = self.requests;
+        let exchange = self.send(request, identity).await;
+        self.setup_requests += self.requests - before;
+        exchange
     }
 }
 
