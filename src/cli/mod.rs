@@ -7,6 +7,7 @@ pub mod common;
 pub mod diff;
 pub mod dry_run;
 pub mod fuzz;
+pub mod merge;
 pub mod restore;
 pub mod run;
 pub mod safety;
@@ -70,6 +71,9 @@ pub enum Command {
     /// Compare two runs' results files: new failures, fixed, still
     /// failing, behaviour changed, added, removed (exit 1 on new failures).
     Diff(diff::DiffArgs),
+    /// Merge the results of `run --partition` shards into one results file
+    /// (and JUnit), as one unsharded run would have written them.
+    Merge(merge::MergeArgs),
 }
 
 /// The async runtime every subcommand runs on (two workers: the machines
@@ -131,5 +135,6 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::main(*args),
         Command::Restore(args) => restore::main(*args),
         Command::Diff(args) => diff::main(args),
+        Command::Merge(args) => merge::main(args),
     }
 }

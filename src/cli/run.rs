@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::cases::partition::Partition;
 use crate::cases::{LoadedCase, default_source, load_builtin, load_dir};
 use crate::cli::common::{EndpointArgs, ServerSet};
 use crate::cli::safety;
@@ -54,6 +55,11 @@ pub struct RunArgs {
     /// List the selected cases and exit.
     #[arg(long)]
     pub list: bool,
+    /// Run one shard of the selection: `count:K/N` deals the cases out in
+    /// turn, `hash:K/N` by a hash of the id (stable when the selection
+    /// changes); merge the shards' results with `metaconform merge`.
+    #[arg(long, value_name = "count:K/N|hash:K/N")]
+    pub partition: Option<Partition>,
     /// Output format of --list.
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     pub format: ListFormat,
@@ -169,6 +175,10 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
     let mut profile = args.endpoint.profile()?;
     let cases = select(load_cases(args.cases.as_deref())?, &args);
     let trials = select_trials(&args);
+    let (cases, trials) = match args.partition {
+        Some(partition) => shard(partition, cases, trials),
+        None => (cases, trials),
+    };
     if args.list {
         return list(&cases, &trials, args.format);
     }
@@ -278,6 +288,24 @@ pub fn select(cases: Vec<LoadedCase>, args: &RunArgs) -> Vec<LoadedCase> {
         })
         .filter(|c| !args.skip.iter().any(|s| matches(&c.case.id, s)))
         .collect()
+}
+
+/// This shard's cases and trials: the trials are dealt out after the
+/// cases, as if they followed them in one list.
+fn shard(
+    partition: Partition,
+    cases: Vec<LoadedCase>,
+    trials: Vec<PropertyTrial>,
+) -> (Vec<LoadedCase>, Vec<PropertyTrial>) {
+    let offset = cases.len();
+    let cases = partition.apply(cases, |c| c.case.id.as_str());
+    let trials = trials
+        .into_iter()
+        .enumerate()
+        .filter(|(i, t)| partition.keeps(offset + i, t.name))
+        .map(|(_, t)| t)
+        .collect();
+    (cases, trials)
 }
 
 /// The property trials FILTER, `--exact` and `--skip` select; none with

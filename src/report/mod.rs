@@ -6,4 +6,5 @@
 pub mod diff;
 pub mod failure;
 pub mod junit;
+pub mod merge;
 pub mod transcript;
