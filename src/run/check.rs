@@ -118,7 +118,7 @@ fn emitted_outcome(
     let code_ok = code.is_none_or(|want| codes.iter().any(|c| c == want));
     (response.status != status || !code_ok).then(|| {
         format!(
-            "expected outcome {kind} as the reference mock emits it ({status}{}), got {}{}",
+            "expected outcome {kind} ({status}{}), got {}{}",
             code.map(|c| format!(" {c}")).unwrap_or_default(),
             response.status,
             match codes.as_slice() {
@@ -400,9 +400,7 @@ mod tests {
         let broken = response(&expect, &too_large, op, &nova(), Judge::Emitted);
         assert_eq!(
             broken,
-            vec![
-                "expected outcome over-quota as the reference mock emits it (403 forbidden), got 413 overLimit"
-            ]
+            vec!["expected outcome over-quota (403 forbidden), got 413 overLimit"]
         );
         let forbidden = quota(403, "forbidden");
         assert!(response(&expect, &forbidden, op, &nova(), Judge::Emitted).is_empty());
