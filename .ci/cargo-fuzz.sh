@@ -5,11 +5,11 @@
 # starting) fails CI. About a minute in all on the 2-core machine.
 #
 # Usage: .ci/cargo-fuzz.sh          FUZZ_RUNS=N executions per target
-#                                   (default 2000)
+#                                   (default 20000)
 # Needs a nightly toolchain (sanitizers); installs cargo-fuzz when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-runs="${FUZZ_RUNS:-2000}"
+runs="${FUZZ_RUNS:-20000}"
 
 if rustup toolchain list | grep -q '^nightly'; then
   toolchain=(+nightly)
@@ -37,11 +37,19 @@ if [ "${#targets[@]}" -lt 5 ] || [ -z "${targets[0]}" ]; then
 fi
 echo "== build (${targets[*]})"
 cargo "${toolchain[@]}" fuzz build --sanitizer "$sanitizer"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
 for target in "${targets[@]}"; do
   echo "== $target: $runs executions"
   # -runs bounds the work, not the time; no corpus dir is kept between
   # CI runs, so each run starts from the same empty corpus.
-  cargo "${toolchain[@]}" fuzz run --sanitizer "$sanitizer" "$target" -- \
-    -runs="$runs" -seed=1 -max_len=4096 2>&1 | tail -n 3
+  if ! cargo "${toolchain[@]}" fuzz run --sanitizer "$sanitizer" "$target" -- \
+    -runs="$runs" -seed=1 -max_len=4096 >"$log" 2>&1; then
+    echo "error: cargo-fuzz target $target failed:" >&2
+    grep -m 3 -A 2 'panicked at' "$log" >&2 || true
+    tail -n 20 "$log" >&2
+    exit 1
+  fi
+  grep -E '^Done [0-9]+ runs' "$log" || tail -n 1 "$log"
 done
 echo "every cargo-fuzz target built and ran $runs executions"
