@@ -369,7 +369,7 @@ impl Session<'_> {
                 &response,
                 op.as_ref(),
                 &self.target.profile,
-                check::Judge::for_target(&self.target),
+                check::Judge::for_target(self.target),
             );
             if !broken.is_empty() {
                 return Err(StepTrouble::Broken(prefixed(step, broken)));
@@ -511,7 +511,7 @@ impl Session<'_> {
                 response,
                 op.as_ref(),
                 &self.target.profile,
-                check::Judge::for_target(&self.target),
+                check::Judge::for_target(self.target),
             ));
         }
         if broken.is_empty() {
