@@ -875,3 +875,11 @@ async fn flavors_are_listed_and_resize_must_change_flavor() {
         400
     );
 }
+
+/// A `serve` that dies before its startup line fails the test with its
+/// stderr, instead of an empty "startup line" error (or a hang).
+#[test]
+#[should_panic(expected = "unknown fault 'no-such-fault'")]
+fn a_serve_that_cannot_start_fails_with_its_stderr() {
+    spawn_serve(&["--fault", "no-such-fault"]);
+}

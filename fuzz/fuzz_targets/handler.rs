@@ -109,11 +109,12 @@ enum Body {
 }
 
 /// The legacy profile `nova` mounts under `/v2` (its `served_with`), loaded once.
-fn legacy() -> Option<&'static Profile> {
-    static LEGACY: OnceLock<Option<Profile>> = OnceLock::new();
-    LEGACY
-        .get_or_init(|| metaconform::profile::builtin("nova-legacy").ok())
-        .as_ref()
+fn legacy() -> &'static Profile {
+    static LEGACY: OnceLock<Profile> = OnceLock::new();
+    LEGACY.get_or_init(|| {
+        metaconform::profile::builtin("nova-legacy")
+            .unwrap_or_else(|e| panic!("built-in profile nova-legacy does not load: {e}"))
+    })
 }
 
 fn profiles() -> &'static [Profile] {
@@ -121,7 +122,10 @@ fn profiles() -> &'static [Profile] {
     PROFILES.get_or_init(|| {
         ["nova", "nova-legacy", "ecs-os", "bms-os"]
             .iter()
-            .filter_map(|id| metaconform::profile::builtin(id).ok())
+            .map(|id| {
+                metaconform::profile::builtin(id)
+                    .unwrap_or_else(|e| panic!("built-in profile {id} does not load: {e}"))
+            })
             .collect()
     })
 }
@@ -266,15 +270,12 @@ fn check(response: &HttpResponse) {
 
 fuzz_target!(|input: Input| {
     let all = profiles();
-    let Some(profile) = all.get(usize::from(input.dialect) % all.len().max(1)) else {
-        return;
-    };
-    let legacy = legacy()
+    let profile = &all[usize::from(input.dialect) % all.len()];
+    let legacy = Some(legacy())
         .filter(|legacy| profile.file.served_with.as_deref() == Some(legacy.id()))
         .cloned();
-    let Ok(app) = App::with_legacy(profile.clone(), legacy, 2, Vec::new(), 0) else {
-        return;
-    };
+    let app = App::with_legacy(profile.clone(), legacy, 2, Vec::new(), 0)
+        .unwrap_or_else(|e| panic!("the {} mock does not start: {e}", profile.id()));
     for r in input.requests.iter().take(8) {
         let response = app.handle(request(&app, r));
         check(&response);

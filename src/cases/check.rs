@@ -30,12 +30,16 @@ impl Issue {
     }
 }
 
-/// Actions a step may name besides the model's server actions.
-const EXTRA_ACTIONS: &[&str] = &["rebuild"];
+/// Actions a step may name besides the model's server actions: `rebuild`,
+/// and `os-resetState` spelled with its target state (admin only), as the
+/// runner reads them (`endpoint::requests::case_action`) and the fuzzer
+/// saves its repros.
+const EXTRA_ACTIONS: &[&str] = &["rebuild", "reset-state-error", "reset-state-active"];
 
 /// The action names a step may use: the model's `ServerAction` names
-/// (`os-stop`, `pause`, `lock`, ...) and `rebuild`. `os-resetState` needs a
-/// target state, so cases reach `error` through `given.vm_state` instead.
+/// (`os-stop`, `pause`, `lock`, ...), `rebuild`, and `reset-state-error` /
+/// `reset-state-active` (`os-resetState` needs a target state; cases that
+/// only start in `error` say so with `given.vm_state`).
 pub fn known_actions() -> Vec<&'static str> {
     use ServerAction as A;
     let model = [

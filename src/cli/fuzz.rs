@@ -1,6 +1,14 @@
 //! `metaconform fuzz`: flags, target set-up (an endpoint, or the embedded
 //! mock when none is given), the campaign, and its summary, repro files and
 //! JUnit report.
+//!
+//! Exit codes: 0 the campaign ran and found nothing; 1 at least one finding
+//! (each one shrunk, and saved when `--save` is given); 2 bad usage; 3 the
+//! endpoint could not be reached, or its tokens were refused; 4 the campaign
+//! was aborted before it could judge (a server could not be prepared for a
+//! sequence, a worker crashed) or a finding could not be saved; 130
+//! interrupted. An abort is never 1, so a self-test that counts exit 1 as
+//! "fault found" cannot mistake a broken campaign for a finding.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -239,7 +247,7 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         let exit = match e {
             CampaignError::Transport(_) => Exit::Unreachable,
             CampaignError::TooFewServers { .. } | CampaignError::NoToken => Exit::Usage,
-            CampaignError::Worker(_) => Exit::Unreachable,
+            CampaignError::Worker(_) => Exit::Aborted,
         };
         CliError(exit, format!("error: {e}"))
     })?;
@@ -443,22 +451,40 @@ fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Resu
         .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
+/// The exit code of a finished campaign (see the module doc): an abort or
+/// an unsaved finding outranks findings, so exit 1 always means "found".
 fn exit_for(report: &CampaignReport, saved: bool) -> Exit {
     match &report.aborted {
-        Some(DriverError::Auth(_)) => return Exit::Unreachable,
-        Some(DriverError::Setup { .. }) => return Exit::Failures,
-        None => {}
-    }
-    if !report.findings.is_empty() || !report.setup_troubles.is_empty() || !saved {
-        Exit::Failures
-    } else {
-        Exit::Success
+        Some(DriverError::Auth(_)) => Exit::Unreachable,
+        Some(DriverError::Setup { .. }) => Exit::Aborted,
+        None if !saved => Exit::Aborted,
+        None if !report.findings.is_empty() || !report.setup_troubles.is_empty() => Exit::Failures,
+        None => Exit::Success,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_abort_or_an_unsaved_finding_never_exits_1() {
+        let setup = CampaignReport {
+            aborted: Some(DriverError::Setup {
+                server: "s".into(),
+                reason: "gone".into(),
+            }),
+            ..CampaignReport::default()
+        };
+        assert_eq!(exit_for(&setup, true), Exit::Aborted);
+        let auth = CampaignReport {
+            aborted: Some(DriverError::Auth("401".into())),
+            ..CampaignReport::default()
+        };
+        assert_eq!(exit_for(&auth, true), Exit::Unreachable);
+        assert_eq!(exit_for(&CampaignReport::default(), false), Exit::Aborted);
+        assert_eq!(exit_for(&CampaignReport::default(), true), Exit::Success);
+    }
 
     #[test]
     fn durations_and_rates_parse() {

@@ -33,6 +33,10 @@ pub enum Exit {
     /// The endpoint could not be reached or set up at all, or a server
     /// could not be put back as the run found it (its journal is kept).
     Unreachable = 3,
+    /// `fuzz` only: the campaign could not judge the endpoint (a server
+    /// could not be prepared for a sequence, a worker crashed) or a finding
+    /// could not be saved. Never 1, so "found something" stays unambiguous.
+    Aborted = 4,
     /// Stopped by SIGINT or SIGTERM (after restoring the servers).
     Interrupted = 130,
 }

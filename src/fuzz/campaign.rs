@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+use tokio::task::JoinSet;
 
-use crate::abort::AbortOnDrop;
 use crate::cases::format::Identity;
 use crate::endpoint::Target;
 
@@ -274,7 +274,7 @@ pub async fn run(
         stop: AtomicBool::new(false),
     });
     let started = Instant::now();
-    let mut tasks = Vec::new();
+    let mut tasks = JoinSet::new();
     for w in 0..jobs {
         let servers = target.servers[w * per..(w + 1) * per].to_vec();
         let transport = target
@@ -294,15 +294,13 @@ pub async fn run(
         if config.capture {
             driver = driver.capture();
         }
-        tasks.push(AbortOnDrop::spawn(worker.run(driver)));
+        tasks.spawn(async move { (w, worker.run(driver).await) });
     }
+    let results = gather(tasks, jobs).await.inspect_err(|_| {
+        shared.stop.store(true, Ordering::Relaxed);
+    })?;
     let mut report = CampaignReport::default();
-    for task in tasks {
-        // A worker that panicked is a broken campaign, never zero findings.
-        let result = task
-            .join()
-            .await
-            .map_err(|e| CampaignError::Worker(e.to_string()))?;
+    for result in results {
         report.requests += result.requests;
         report.setup_requests += result.setup_requests;
         for trouble in result.setup_troubles {
@@ -321,6 +319,22 @@ pub async fn run(
     report.hits = shared.hits.lock().map(|h| h.clone()).unwrap_or_default();
     report.findings.sort_by_key(|f| f.finding.cause());
     Ok(report)
+}
+
+/// Every worker's result, in worker order, once all have finished. The
+/// first worker that panicked ends the campaign at once with
+/// [`CampaignError::Worker`] (a broken campaign, never zero findings); the
+/// other workers are aborted as the set drops.
+async fn gather<T: 'static>(
+    mut tasks: JoinSet<(usize, T)>,
+    jobs: usize,
+) -> Result<Vec<T>, CampaignError> {
+    let mut results: Vec<Option<T>> = (0..jobs).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        let (w, result) = joined.map_err(|e| CampaignError::Worker(e.to_string()))?;
+        results[w] = Some(result);
+    }
+    Ok(results.into_iter().flatten().collect())
 }
 
 struct Worker {
@@ -455,6 +469,50 @@ mod tests {
             disposable: true,
             tls: Default::default(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_panicked_worker_aborts_the_campaign_and_its_peers() {
+        struct Dropped(Arc<AtomicBool>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.store(true, Ordering::SeqCst);
+            }
+        }
+        let peer_stopped = Arc::new(AtomicBool::new(false));
+        let mut tasks = JoinSet::new();
+        let guard = Dropped(peer_stopped.clone());
+        tasks.spawn(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await;
+            (0, ())
+        });
+        tasks.spawn(async { panic!("worker bug") });
+        let error = gather(tasks, 2).await.expect_err("a panic is an error");
+        assert!(
+            matches!(&error, CampaignError::Worker(m) if m.contains("panicked")),
+            "{error}"
+        );
+        // the abort takes effect when the runtime next schedules the task
+        for _ in 0..100 {
+            if peer_stopped.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            peer_stopped.load(Ordering::SeqCst),
+            "the other worker is aborted"
+        );
+    }
+
+    #[tokio::test]
+    async fn finished_workers_come_back_in_worker_order() {
+        let mut tasks = JoinSet::new();
+        for w in [2, 0, 1] {
+            tasks.spawn(async move { (w, w * 10) });
+        }
+        assert_eq!(gather(tasks, 3).await.expect("no panic"), vec![0, 10, 20]);
     }
 
     #[test]

@@ -121,6 +121,20 @@ impl Profile {
             .unwrap_or_default()
     }
 
+    /// The one answer the reference mock gives for `kind` on `op`: the
+    /// operation's success status for `ok`, else the outcome's `emit`
+    /// (status and error code). `None` where the request addresses no
+    /// operation of the dialect.
+    pub fn emitted(&self, kind: OutcomeKind, op: Option<&Op>) -> Option<(u16, Option<&str>)> {
+        if kind == OutcomeKind::Ok {
+            return op
+                .and_then(|op| self.op(op))
+                .map(|spec| (spec.status, None));
+        }
+        let spec = &self.file.outcomes.value.get(&kind)?.value.emit;
+        Some((spec.status, spec.code.as_deref()))
+    }
+
     pub fn error_shape(&self) -> ErrorShape {
         self.file.error_shape
     }

@@ -10,8 +10,33 @@ use serde_json::Value;
 
 use crate::cases::format::Expect;
 use crate::endpoint::http::RecordedResponse;
+use crate::model::outcome::OutcomeKind;
 use crate::model::pipeline::Op;
 use crate::profile::Profile;
+
+/// How a step's `outcome` is judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Judge {
+    /// Any status of the profile's accept set: a real endpoint, where the
+    /// sources may disagree (spec §8).
+    Accepted,
+    /// Exactly the status and error code the profile's `emit` names: the
+    /// reference mock, where any other answer is a bug in the mock or the
+    /// model that the accept set would hide.
+    Emitted,
+}
+
+impl Judge {
+    /// [`Judge::Emitted`] for the reference mock (a disposable target),
+    /// [`Judge::Accepted`] for a real endpoint.
+    pub fn for_target(target: &crate::endpoint::Target) -> Judge {
+        if target.disposable {
+            Judge::Emitted
+        } else {
+            Judge::Accepted
+        }
+    }
+}
 
 /// The status and body checks of `expect` against `response`.
 pub fn response(
@@ -19,6 +44,7 @@ pub fn response(
     response: &RecordedResponse,
     op: Option<&Op>,
     profile: &Profile,
+    judge: Judge,
 ) -> Vec<String> {
     let mut broken = Vec::new();
     if let Some(codes) = &expect.status
@@ -31,18 +57,10 @@ pub fn response(
         ));
     }
     if let Some(kind) = expect.outcome {
-        let accepted = profile.accepted(kind, op);
-        if !accepted.contains(&response.status) {
-            broken.push(format!(
-                "expected outcome {kind} ({}), got {}",
-                if accepted.is_empty() {
-                    "no code: the request addresses no operation of the dialect".to_string()
-                } else {
-                    codes_text(&accepted)
-                },
-                response.status
-            ));
-        }
+        broken.extend(match judge {
+            Judge::Accepted => accepted_outcome(kind, response, op, profile),
+            Judge::Emitted => emitted_outcome(kind, response, op, profile),
+        });
     }
     if broken.is_empty()
         && let Some(finding) = server_error(expect, response)
@@ -59,6 +77,62 @@ pub fn response(
     broken.extend(headers(&expect.headers, response));
     broken.extend(error_fields(expect, response));
     broken
+}
+
+/// `kind` judged by the profile's accept set.
+fn accepted_outcome(
+    kind: OutcomeKind,
+    response: &RecordedResponse,
+    op: Option<&Op>,
+    profile: &Profile,
+) -> Option<String> {
+    let accepted = profile.accepted(kind, op);
+    (!accepted.contains(&response.status)).then(|| {
+        format!(
+            "expected outcome {kind} ({}), got {}",
+            if accepted.is_empty() {
+                NO_OPERATION.to_string()
+            } else {
+                codes_text(&accepted)
+            },
+            response.status
+        )
+    })
+}
+
+const NO_OPERATION: &str = "no code: the request addresses no operation of the dialect";
+
+/// `kind` judged by the one answer the reference mock emits: its status,
+/// and its error code when the profile names one.
+fn emitted_outcome(
+    kind: OutcomeKind,
+    response: &RecordedResponse,
+    op: Option<&Op>,
+    profile: &Profile,
+) -> Option<String> {
+    let Some((status, code)) = profile.emitted(kind, op) else {
+        return Some(format!(
+            "expected outcome {kind} ({NO_OPERATION}), got {}",
+            response.status
+        ));
+    };
+    let codes = response
+        .json()
+        .as_ref()
+        .map(error_codes)
+        .unwrap_or_default();
+    let code_ok = code.is_none_or(|want| codes.iter().any(|c| c == want));
+    (response.status != status || !code_ok).then(|| {
+        format!(
+            "expected outcome {kind} ({status}{}), got {}{}",
+            code.map(|c| format!(" {c}")).unwrap_or_default(),
+            response.status,
+            match codes.as_slice() {
+                [] => String::new(),
+                codes => format!(" {}", codes.join(" / ")),
+            }
+        )
+    })
 }
 
 /// A 5xx answer is a finding, never a pass (spec §5.1), unless the step's
@@ -307,16 +381,73 @@ mod tests {
             ..Expect::default()
         };
         let ok = answer(200, json!({}));
-        assert!(response(&expect, &ok, Some(&Op::Merge), &nova()).is_empty());
-        let broken = response(&expect, &ok, Some(&Op::Delete("k".into())), &nova());
+        assert!(response(&expect, &ok, Some(&Op::Merge), &nova(), Judge::Accepted).is_empty());
+        let broken = response(
+            &expect,
+            &ok,
+            Some(&Op::Delete("k".into())),
+            &nova(),
+            Judge::Accepted,
+        );
         assert_eq!(broken, vec!["expected outcome ok (204), got 200"]);
+    }
+
+    #[test]
+    fn the_reference_mock_must_answer_exactly_what_the_profile_emits() {
+        let expect = Expect {
+            outcome: Some(OutcomeKind::OverQuota),
+            ..Expect::default()
+        };
+        let quota = |status, name: &str| answer(status, json!({ name: {"code": status} }));
+        let op = Some(&Op::Merge);
+        // spec §8 row 10: a real Nova may answer 413, the mock emits 403
+        let too_large = quota(413, "overLimit");
+        assert!(response(&expect, &too_large, op, &nova(), Judge::Accepted).is_empty());
+        let broken = response(&expect, &too_large, op, &nova(), Judge::Emitted);
+        assert_eq!(
+            broken,
+            vec!["expected outcome over-quota (403 forbidden), got 413 overLimit"]
+        );
+        let forbidden = quota(403, "forbidden");
+        assert!(response(&expect, &forbidden, op, &nova(), Judge::Emitted).is_empty());
+        let wrong_code = quota(403, "badRequest");
+        assert_eq!(
+            response(&expect, &wrong_code, op, &nova(), Judge::Emitted).len(),
+            1
+        );
+        let ok = Expect {
+            outcome: Some(OutcomeKind::Ok),
+            ..Expect::default()
+        };
+        let delete = Some(&Op::Delete("k".into()));
+        assert!(
+            response(
+                &ok,
+                &answer(204, json!({})),
+                delete,
+                &nova(),
+                Judge::Emitted
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            response(
+                &ok,
+                &answer(200, json!({})),
+                delete,
+                &nova(),
+                Judge::Emitted
+            )
+            .len(),
+            1
+        );
     }
 
     #[test]
     fn a_server_error_fails_unless_its_code_is_listed() {
         let open = Expect::default();
         let crash = answer(500, json!({"computeFault": {"code": 500}}));
-        let broken = response(&open, &crash, Some(&Op::List), &nova());
+        let broken = response(&open, &crash, Some(&Op::List), &nova(), Judge::Accepted);
         assert_eq!(broken.len(), 1, "{broken:?}");
         assert!(broken[0].starts_with("got 500: a 5xx answer"), "{broken:?}");
         let listed = Expect {
@@ -324,10 +455,28 @@ mod tests {
             ..Expect::default()
         };
         let unavailable = answer(503, json!({}));
-        assert!(response(&listed, &unavailable, Some(&Op::List), &nova()).is_empty());
-        let other = response(&listed, &crash, Some(&Op::List), &nova());
+        assert!(
+            response(
+                &listed,
+                &unavailable,
+                Some(&Op::List),
+                &nova(),
+                Judge::Accepted
+            )
+            .is_empty()
+        );
+        let other = response(&listed, &crash, Some(&Op::List), &nova(), Judge::Accepted);
         assert_eq!(other, vec!["expected status 200 or 503, got 500"]);
-        assert!(response(&open, &answer(404, json!({})), None, &nova()).is_empty());
+        assert!(
+            response(
+                &open,
+                &answer(404, json!({})),
+                None,
+                &nova(),
+                Judge::Accepted
+            )
+            .is_empty()
+        );
     }
 
     #[test]
@@ -338,9 +487,15 @@ mod tests {
             ..Expect::default()
         };
         let body = json!({"itemNotFound": {"code": 404, "message": "Metadata item was not found"}});
-        assert!(response(&expect, &answer(404, body), None, &nova()).is_empty());
+        assert!(response(&expect, &answer(404, body), None, &nova(), Judge::Accepted).is_empty());
         let huawei = json!({"error": {"code": "Ecs.0114", "message": "gone"}});
-        let broken = response(&expect, &answer(404, huawei), None, &nova());
+        let broken = response(
+            &expect,
+            &answer(404, huawei),
+            None,
+            &nova(),
+            Judge::Accepted,
+        );
         assert_eq!(broken.len(), 2, "{broken:?}");
         assert!(broken[1].contains("got error / Ecs.0114"), "{broken:?}");
     }
@@ -357,9 +512,12 @@ mod tests {
             ..Expect::default()
         };
         let got = answer(200, json!({"metadata": {"a": "1", "b": "2"}}));
-        assert!(response(&expect, &got, None, &nova()).is_empty());
+        assert!(response(&expect, &got, None, &nova(), Judge::Accepted).is_empty());
         let other = answer(200, json!({"metadata": {"a": "2"}}));
-        assert_eq!(response(&expect, &other, None, &nova()).len(), 1);
+        assert_eq!(
+            response(&expect, &other, None, &nova(), Judge::Accepted).len(),
+            1
+        );
     }
 
     #[test]

@@ -159,6 +159,9 @@ impl Reporter for Terminal {
                 s.errors, s.known_failures, s.fixed
             );
         }
+        if s.skipped > 0 {
+            let _ = writeln!(out, "skipped: {}", s.skipped_by_kind);
+        }
         let _ = writeln!(
             out,
             "{} passed, {} failed, {} skipped",

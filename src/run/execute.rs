@@ -364,7 +364,13 @@ impl Session<'_> {
             let (response, op) = self
                 .single(number, step, server, microversion.as_deref())
                 .await?;
-            let broken = check::response(expect, &response, op.as_ref(), &self.target.profile);
+            let broken = check::response(
+                expect,
+                &response,
+                op.as_ref(),
+                &self.target.profile,
+                check::Judge::for_target(self.target),
+            );
             if !broken.is_empty() {
                 return Err(StepTrouble::Broken(prefixed(step, broken)));
             }
@@ -505,6 +511,7 @@ impl Session<'_> {
                 response,
                 op.as_ref(),
                 &self.target.profile,
+                check::Judge::for_target(self.target),
             ));
         }
         if broken.is_empty() {

@@ -49,6 +49,41 @@ pub struct Summary {
     pub known_failures: usize,
     /// Listed in the known-failures file, yet passed.
     pub fixed: usize,
+    /// The skipped cases by [`SkipKind`]: a change that skips many more
+    /// cases "for the dialect's nature" shows here, not only in the total.
+    #[serde(default)]
+    pub skipped_by_kind: SkipCounts,
+}
+
+/// Skipped cases per [`SkipKind`] (they add up to [`Summary::skipped`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SkipCounts {
+    pub case: usize,
+    pub dialect: usize,
+    pub credentials: usize,
+    pub user_choice: usize,
+}
+
+impl SkipCounts {
+    fn add(&mut self, kind: SkipKind) {
+        *match kind {
+            SkipKind::Case => &mut self.case,
+            SkipKind::Dialect => &mut self.dialect,
+            SkipKind::Credentials => &mut self.credentials,
+            SkipKind::UserChoice => &mut self.user_choice,
+        } += 1;
+    }
+}
+
+impl std::fmt::Display for SkipCounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} for the dialect, {} by the case file, {} for a missing credential or server, {} by choice",
+            self.dialect, self.case, self.credentials, self.user_choice
+        )
+    }
 }
 
 impl Summary {
@@ -57,7 +92,13 @@ impl Summary {
             Verdict::Pass => self.passed += 1,
             Verdict::Fail => self.failed += 1,
             Verdict::Error => self.errors += 1,
-            Verdict::Skip => self.skipped += 1,
+            Verdict::Skip => {
+                self.skipped += 1;
+                // no skip is made without a kind today; one would count
+                // as the dialect's
+                self.skipped_by_kind
+                    .add(case.skip_kind.unwrap_or(SkipKind::Dialect));
+            }
         }
         match case.known_failure {
             Some(KnownStatus::StillFailing) => self.known_failures += 1,

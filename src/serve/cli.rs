@@ -11,7 +11,7 @@ use clap::Args;
 use crate::cli::Exit;
 use crate::profile;
 
-use super::faults::{Fault, list_faults};
+use super::faults::{Fault, FaultKind, list_faults};
 use super::{ServeConfig, ServeError, spawn};
 
 #[derive(Debug, Args)]
@@ -34,14 +34,15 @@ pub struct ServeArgs {
     /// Seed for rate-based faults, so a run can be repeated.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Print every fault with a one-line description and exit.
-    #[arg(long)]
-    pub list_faults: bool,
+    /// Print every fault with a one-line description and exit; with a
+    /// kind (`semantic`, `transport`), only the faults of that kind.
+    #[arg(long, value_name = "KIND", num_args = 0..=1)]
+    pub list_faults: Option<Option<FaultKind>>,
 }
 
 pub fn main(args: ServeArgs) -> ExitCode {
-    if args.list_faults {
-        print_faults();
+    if let Some(kind) = args.list_faults {
+        print_faults(kind);
         return Exit::Success.into();
     }
     let config = match config(&args) {
@@ -61,9 +62,12 @@ pub fn main(args: ServeArgs) -> ExitCode {
     runtime.block_on(run(config))
 }
 
-fn print_faults() {
+fn print_faults(kind: Option<FaultKind>) {
     let mut out = std::io::stdout().lock();
-    for info in list_faults() {
+    for info in list_faults()
+        .iter()
+        .filter(|i| kind.is_none_or(|k| i.kind == k))
+    {
         let name = match info.parameter {
             Some(p) => format!("{}={p}", info.name),
             None => info.name.to_string(),

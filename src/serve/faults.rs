@@ -51,13 +51,23 @@ pub enum Fault {
     LoneSurrogate,
 }
 
-/// A fault's name, parameter and one-line description (`--list-faults`).
+/// A fault's name, parameter, kind and one-line description
+/// (`--list-faults`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FaultInfo {
     pub name: &'static str,
     /// `Some("MS")` when the fault takes `NAME=VALUE`.
     pub parameter: Option<&'static str>,
+    pub kind: FaultKind,
     pub description: &'static str,
+}
+
+/// What a fault breaks: the API's rules (the fuzzer's self-test must find
+/// every one) or the transport (noise a client must survive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FaultKind {
+    Semantic,
+    Transport,
 }
 
 const CATALOGUE: &[FaultInfo] = &[
@@ -141,32 +151,32 @@ const CATALOGUE: &[FaultInfo] = &[
         None,
         "another project's servers are visible and writable by non-admins",
     ),
-    info(
+    transport(
         "latency",
         Some("MS"),
         "every response is delayed by MS milliseconds",
     ),
-    info(
+    transport(
         "reset",
         Some("RATE"),
         "a fraction RATE (0-1) of connections is closed without an answer",
     ),
-    info(
+    transport(
         "error500",
         Some("RATE"),
         "a fraction RATE (0-1) of requests is answered 500 computeFault",
     ),
-    info(
+    transport(
         "truncate-body",
         None,
         "response bodies are cut in half (Content-Length matches the cut body)",
     ),
-    info(
+    transport(
         "non-json-body",
         None,
         "response bodies are replaced by an HTML page while Content-Type stays JSON",
     ),
-    info(
+    transport(
         "lone-surrogate",
         None,
         "metadata answers end their first value with an unpaired surrogate escape (\\udc80), as a Python endpoint that stored one writes it",
@@ -181,7 +191,19 @@ const fn info(
     FaultInfo {
         name,
         parameter,
+        kind: FaultKind::Semantic,
         description,
+    }
+}
+
+const fn transport(
+    name: &'static str,
+    parameter: Option<&'static str>,
+    description: &'static str,
+) -> FaultInfo {
+    FaultInfo {
+        kind: FaultKind::Transport,
+        ..info(name, parameter, description)
     }
 }
 

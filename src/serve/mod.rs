@@ -33,7 +33,7 @@ use tokio::sync::watch;
 use crate::profile::Profile;
 
 pub use app::App;
-pub use faults::{Fault, FaultInfo, list_faults};
+pub use faults::{Fault, FaultInfo, FaultKind, list_faults};
 pub use startup::StartupInfo;
 
 /// What to serve.

@@ -1,14 +1,17 @@
 //! The small harness the end-to-end tests share: the binary under test, the
 //! catalogue, scratch folders that remove themselves, a `metaconform serve`
-//! child read up to its startup line, and reading `results.json`.
+//! child read up to its startup line (with a timeout, its stderr kept for
+//! the failure message), and reading `results.json`.
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
 
 use metaconform::run::results::RunResults;
 use metaconform::serve::StartupInfo;
@@ -74,10 +77,23 @@ pub fn results_at(path: &Path) -> RunResults {
     serde_json::from_slice(&bytes).expect("the results file parses as the results format")
 }
 
-/// A running `metaconform serve`, killed on drop.
+/// A running `metaconform serve`, killed on drop. Its stderr is collected
+/// as it comes (so the pipe never fills), for failure messages.
 pub struct ServeProcess {
     pub child: Child,
     pub info: StartupInfo,
+    stderr: Arc<Mutex<Vec<u8>>>,
+}
+
+impl ServeProcess {
+    /// What the server has logged so far.
+    pub fn stderr(&self) -> String {
+        collected(&self.stderr)
+    }
+}
+
+fn collected(buffer: &Mutex<Vec<u8>>) -> String {
+    text(&buffer.lock().map(|b| b.clone()).unwrap_or_default())
 }
 
 impl Drop for ServeProcess {
@@ -87,19 +103,72 @@ impl Drop for ServeProcess {
     }
 }
 
-/// `metaconform serve --listen 127.0.0.1:0 ARGS`, read up to its startup line.
+/// How long `serve` may take to print its startup line: generous for a
+/// loaded 2-core machine, but a hung child fails the test instead of
+/// hanging the suite.
+pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `metaconform serve --listen 127.0.0.1:0 ARGS`, read up to its startup
+/// line (within [`STARTUP_TIMEOUT`]); the port is the one the server bound
+/// and printed, never one picked beforehand.
 pub fn spawn_serve(args: &[&str]) -> ServeProcess {
     let mut child = Command::new(BIN)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("startup line");
-    let info = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    ServeProcess { child, info }
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    let mut pipe = child.stderr.take().expect("stderr");
+    let sink = stderr.clone();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            if let Ok(mut all) = sink.lock() {
+                all.extend_from_slice(&chunk[..n]);
+            }
+        }
+    });
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout);
+        let mut line = String::new();
+        let _ = tx.send(lines.read_line(&mut line).map(|_| line));
+        // drain the rest, so a chatty server never blocks on a full pipe
+        let _ = std::io::copy(&mut lines, &mut std::io::sink());
+    });
+    let line = match rx.recv_timeout(STARTUP_TIMEOUT) {
+        Ok(Ok(line)) if !line.is_empty() => line,
+        outcome => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "serve {args:?} gave no startup line ({}); its stderr:\n{}",
+                match outcome {
+                    Err(_) => format!("nothing within {STARTUP_TIMEOUT:?}"),
+                    Ok(Err(e)) => format!("stdout unreadable: {e}"),
+                    Ok(Ok(_)) => "stdout closed".to_string(),
+                },
+                collected(&stderr)
+            );
+        }
+    };
+    let info = match serde_json::from_str(&line) {
+        Ok(info) => info,
+        Err(e) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{e}: {line:?}; stderr:\n{}", collected(&stderr));
+        }
+    };
+    ServeProcess {
+        child,
+        info,
+        stderr,
+    }
 }
