@@ -177,7 +177,10 @@ fn every_fault_makes_at_least_one_case_fail() {
     );
     let mut uncaught = Vec::new();
     for fault in faults() {
-        if fault.starts_with("latency=") {
+        // `echo-token` breaks no API rule (it adds text to messages and a
+        // header): it exists for tests/secrets.rs, which checks that no
+        // echoed secret reaches an output.
+        if fault.starts_with("latency=") || fault == "echo-token" {
             continue;
         }
         let dir = Scratch::new("fault");

@@ -60,6 +60,10 @@ pub struct EndpointArgs {
     /// (`--dialects-dir`, fuzz's old name, is still accepted.)
     #[arg(long, value_name = "DIR", alias = "dialects-dir")]
     pub dialect_dir: Option<PathBuf>,
+    /// Not a flag: the clouds.yaml secrets (password, application-credential
+    /// secret) a Keystone token was obtained with, never to be printed.
+    #[arg(skip)]
+    pub cloud_secrets: Vec<crate::endpoint::auth::Secret>,
 }
 
 /// The servers a target may touch, as flags give them.
@@ -100,6 +104,7 @@ impl EndpointArgs {
             reader_token: self.reader_token.clone(),
             alt_token: self.alt_token.clone(),
             alt_project_id: self.alt_project_id.clone(),
+            secrets: self.cloud_secrets.clone(),
         })
     }
 

@@ -244,7 +244,9 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
             CampaignError::TooFewServers { .. } | CampaignError::NoToken => Exit::Usage,
             CampaignError::Worker(_) => Exit::Unreachable,
         };
-        CliError(exit, format!("error: {e}"))
+        CliError(exit, format!("error: {e}")).scrubbed(&crate::endpoint::secrets::Scrubber::new(
+            &target.credentials,
+        ))
     })?;
     print_summary(&report, &target.credentials);
     if args.bench {

@@ -28,6 +28,7 @@ use crate::cli::safety;
 use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
 use crate::endpoint::http::Transport;
+use crate::endpoint::secrets::Scrubber;
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial};
 use crate::profile::Profile;
 use crate::report::junit::JunitWriter;
@@ -192,7 +193,13 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         }),
         None => None,
     };
-    runtime.block_on(execute(args, profile, cases, trials, known, faults, remote))
+    let scrubber = remote
+        .as_ref()
+        .map(|t| Scrubber::new(&t.credentials))
+        .unwrap_or_default();
+    runtime
+        .block_on(execute(args, profile, cases, trials, known, faults, remote))
+        .map_err(|e| e.scrubbed(&scrubber))
 }
 
 fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, CliError> {
@@ -472,7 +479,10 @@ async fn run_phase(
             &ctx.target,
             &ctx.options,
             trial_options,
-            known,
+            &crate::run::events::Admission {
+                known,
+                redactor: &ctx.redactor,
+            },
             reporters,
             &mut results,
         )

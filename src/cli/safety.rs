@@ -9,6 +9,7 @@ use std::path::Path;
 use crate::cli::{CliError, Exit, ShutdownSignals};
 use crate::endpoint::journal::Journal;
 use crate::endpoint::safekeeping;
+use crate::endpoint::secrets::Scrubber;
 use crate::endpoint::servers::Conversation;
 
 /// Snapshot every server the command may change, before its first write.
@@ -17,11 +18,12 @@ pub async fn take_snapshot<C: Conversation>(
     dir: &Path,
 ) -> Result<Journal, CliError> {
     let path = Journal::new_path(dir);
+    let scrubber = Scrubber::new(&conversation.target().credentials);
     let journal = safekeeping::snapshot(conversation, path).await.map_err(|e| {
         CliError(
             Exit::Unreachable,
             format!("error: cannot snapshot the servers before the first write, nothing was changed: {e}"),
-        )
+        ).scrubbed(&scrubber)
     })?;
     eprintln!(
         "journal: {} ({} server(s) to put back; if this run is killed: metaconform restore {} with the same endpoint flags)",
@@ -41,6 +43,7 @@ pub async fn put_back<C: Conversation>(
     interrupted: bool,
 ) -> Result<(), CliError> {
     let path = journal.path.clone();
+    let scrubber = Scrubber::new(&conversation.target().credentials);
     let kept = |why: String| {
         format!(
             "{why}\nerror: the journal is kept: finish with `metaconform restore {}` and the same endpoint flags",
@@ -88,5 +91,5 @@ pub async fn put_back<C: Conversation>(
     if failures.is_empty() {
         return Ok(());
     }
-    Err(CliError(Exit::Unreachable, kept(failures.join("\n"))))
+    Err(CliError(Exit::Unreachable, kept(failures.join("\n"))).scrubbed(&scrubber))
 }

@@ -10,6 +10,7 @@ pub mod http;
 pub mod journal;
 pub mod requests;
 pub mod safekeeping;
+pub mod secrets;
 pub mod servers;
 pub mod sign;
 pub mod throttle;
@@ -60,6 +61,10 @@ pub struct Credentials {
     /// Member of a second project, for isolation cases.
     pub alt_token: Option<String>,
     pub alt_project_id: Option<String>,
+    /// Other secrets the command holds and must never print: the
+    /// clouds.yaml password, application-credential secret or token a
+    /// Keystone token was obtained with ([`secrets::Scrubber`]).
+    pub secrets: Vec<auth::Secret>,
 }
 
 impl Credentials {
@@ -130,6 +135,7 @@ impl Target {
                 reader_token: Some(info.reader_token.clone()),
                 alt_token: Some(info.alt_token.clone()),
                 alt_project_id: Some(info.alt_project_id.clone()),
+                secrets: Vec::new(),
             },
             servers: info.servers.clone(),
             alt_servers: info.alt_servers.clone(),

@@ -20,10 +20,11 @@ use crate::abort::AbortOnDrop;
 use crate::cases::format::Identity;
 use crate::endpoint::Target;
 use crate::endpoint::http::Transport;
+use crate::endpoint::secrets::Scrubber;
 
 use super::driver::{Driver, DriverError};
 use super::shrink::{ShrinkLimits, Shrunk, shrink};
-use super::stateful::{self, Cause, Shape, execute};
+use super::stateful::{self, Cause, Finding, Shape, execute};
 use super::step::Step;
 
 /// When a campaign stops.
@@ -104,6 +105,38 @@ impl CampaignReport {
         } else {
             0.0
         }
+    }
+}
+
+/// Every known secret replaced in what the report shows of the endpoint's
+/// answers (findings, their exchanges, why the campaign stopped): the one
+/// place fuzz output passes before it is printed, saved or written as
+/// JUnit. The captured requests are left as sent (the benchmark re-sends
+/// them and never prints them).
+fn scrub(report: &mut CampaignReport, scrubber: &Scrubber) {
+    for shrunk in &mut report.findings {
+        let execution = &mut shrunk.execution;
+        for (_, exchange) in &mut execution.exchanges {
+            *exchange = scrubber.exchange(exchange);
+        }
+        if let Some(finding) = execution.finding.take() {
+            execution.finding = Some(scrub_finding(finding, scrubber));
+        }
+        shrunk.finding = scrub_finding(shrunk.finding.clone(), scrubber);
+    }
+    report.aborted = report.aborted.take().map(|e| match e {
+        DriverError::Auth(what) => DriverError::Auth(scrubber.text(&what)),
+        DriverError::Setup { server, reason } => DriverError::Setup {
+            server,
+            reason: scrubber.text(&reason),
+        },
+    });
+}
+
+fn scrub_finding(finding: Finding, scrubber: &Scrubber) -> Finding {
+    Finding {
+        mismatch: finding.mismatch.scrubbed(scrubber),
+        ..finding
     }
 }
 
@@ -274,6 +307,7 @@ pub async fn run(
     }
     report.elapsed = started.elapsed();
     report.hits = shared.hits.lock().map(|h| h.clone()).unwrap_or_default();
+    scrub(&mut report, &Scrubber::new(&target.credentials));
     report.findings.sort_by_key(|f| f.finding.cause());
     Ok(report)
 }

@@ -20,6 +20,21 @@ pub enum ReportError {
     Render { what: &'static str, message: String },
 }
 
+/// What every result goes through on its way to the reporters, cases and
+/// property trials alike: marked against the known failures, and every
+/// secret the run knows scrubbed from every string it holds.
+pub struct Admission<'a> {
+    pub known: &'a super::known_failures::KnownFailures,
+    pub redactor: &'a super::redact::Redactor,
+}
+
+impl Admission<'_> {
+    pub fn admit(&self, mut result: CaseResult) -> CaseResult {
+        self.known.apply(&mut result);
+        self.redactor.case(result)
+    }
+}
+
 /// Something that wants to hear about the run.
 pub trait Reporter {
     fn started(&mut self, _total: usize) {}

@@ -54,17 +54,7 @@ impl Default for RunOptions {
     }
 }
 
-/// The environment variable a user puts this identity's token in; curl
-/// repros refer to it instead of the token.
-pub fn token_var(identity: Identity) -> Option<&'static str> {
-    match identity {
-        Identity::Owner => Some("OS_TOKEN"),
-        Identity::Admin => Some("METACONFORM_ADMIN_TOKEN"),
-        Identity::Reader => Some("METACONFORM_READER_TOKEN"),
-        Identity::Alt => Some("METACONFORM_ALT_TOKEN"),
-        Identity::None => None,
-    }
-}
+pub use crate::endpoint::secrets::token_var;
 
 /// The access key that signs `identity`'s requests ([`Credentials::signing_key`]).
 pub fn signing_key(creds: &Credentials, identity: Identity) -> Option<&AccessKeyPair> {

@@ -18,7 +18,6 @@ use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict, prop
 
 use super::RunOptions;
 use super::events::Reporter;
-use super::known_failures::KnownFailures;
 use super::results::{CaseResult, RunResults, SkipKind, Verdict, millis};
 
 /// The area every property trial is reported under.
@@ -106,19 +105,19 @@ pub async fn run_and_append(
     target: &Target,
     run_options: &RunOptions,
     options: PropertyOptions,
-    known: &KnownFailures,
+    admission: &super::events::Admission<'_>,
     reporters: &mut [&mut dyn Reporter],
     results: &mut RunResults,
 ) {
     let started = Instant::now();
     let before = results.cases.len();
     let total = before + trials.len();
-    for (i, mut result) in run(trials, target, run_options, options)
+    for (i, result) in run(trials, target, run_options, options)
         .await
         .into_iter()
         .enumerate()
     {
-        known.apply(&mut result);
+        let result = admission.admit(result);
         for r in reporters.iter_mut() {
             r.case_finished(&result, before + i + 1, total);
         }

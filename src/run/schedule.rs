@@ -86,14 +86,18 @@ pub async fn run_and_report(
     for r in reporters.iter_mut() {
         r.started(total);
     }
+    let admission = super::events::Admission {
+        known,
+        redactor: &ctx.redactor,
+    };
     let (tx, mut rx) = mpsc::unbounded_channel();
     // Aborted if this future is dropped (Ctrl-C): no case may go on writing
     // while the servers are being restored.
     let runner = AbortOnDrop::spawn(run_all(ctx.clone(), cases, tx));
     let mut slots: Vec<Option<CaseResult>> = vec![None; total];
     let mut done = 0;
-    while let Some((index, mut result)) = rx.recv().await {
-        known.apply(&mut result);
+    while let Some((index, result)) = rx.recv().await {
+        let result = admission.admit(result);
         done += 1;
         for r in reporters.iter_mut() {
             r.case_finished(&result, done, total);
@@ -287,6 +291,7 @@ async fn work(worker: usize, shared: &Shared) {
             return;
         }
         if errored && let Err(cause) = still_usable(ctx, server).await {
+            let cause = ctx.redactor.text(&cause);
             eprintln!(
                 "error: server {server} cannot be brought back ({cause}): quarantined for the rest of the run; the other servers take its cases"
             );
