@@ -151,6 +151,21 @@ fn faults() -> Vec<String> {
         .collect()
 }
 
+/// Faults that corrupt answers (every body, or a share of all requests):
+/// the pre-flight's reads meet them before any case runs, and the run
+/// stops there with exit 3, naming what the endpoint answered.
+const CORRUPT_ANSWERS: &[&str] = &["truncate-body", "non-json-body", "error500=0.3"];
+
+/// Whether `fault` is one pre-flight is to refuse, and it did: exit 3, the
+/// answer named, no case run.
+fn refused_by_preflight(fault: &str, out: &Output) -> bool {
+    let stderr = text(&out.stderr);
+    CORRUPT_ANSWERS.contains(&fault)
+        && out.status.code() == Some(3)
+        && stderr.contains("answered")
+        && last_line(out).is_empty()
+}
+
 /// Ids of the cases that passed in a run.
 fn passed_ids(results: &RunResults) -> std::collections::BTreeSet<String> {
     results
@@ -185,6 +200,9 @@ fn every_fault_makes_at_least_one_case_fail() {
         }
         let dir = Scratch::new("fault");
         let out = run(&dir, &["--cases", cases, "--fault", &fault, "--jobs", "4"]);
+        if refused_by_preflight(&fault, &out) {
+            continue;
+        }
         let caught: Vec<String> = if dir.join("results.json").exists() {
             let now = passed_ids(&results(&dir));
             baseline.difference(&now).cloned().collect()

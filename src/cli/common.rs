@@ -109,10 +109,20 @@ impl EndpointArgs {
     }
 
     /// `--project-id`, else the endpoint's last path segment where the
-    /// dialect's endpoint ends with the project.
+    /// dialect's endpoint ends with the project. A `--project-id` that
+    /// contradicts that segment is refused: every case would address one
+    /// project in the URL and another in its checks.
     pub fn project_id(&self, endpoint: &str, profile: &Profile) -> Result<String, CliError> {
         match &self.project_id {
-            Some(p) => Ok(p.clone()),
+            Some(p) => match project_from_endpoint(endpoint, profile) {
+                Some(in_url) if in_url != *p => Err(CliError(
+                    Exit::Usage,
+                    format!(
+                        "error: --project-id (or OS_PROJECT_ID) is {p}, but the endpoint {endpoint} is project {in_url}'s: drop --project-id, or pass the endpoint of project {p}"
+                    ),
+                )),
+                _ => Ok(p.clone()),
+            },
             None => project_from_endpoint(endpoint, profile).ok_or_else(|| {
                 CliError(
                     Exit::Usage,
@@ -129,6 +139,7 @@ impl EndpointArgs {
         profile: Profile,
         servers: ServerSet,
     ) -> Result<Target, CliError> {
+        check_url(endpoint)?;
         let credentials = self.credentials(&profile)?;
         let project_id = self.project_id(endpoint, &profile)?;
         Ok(Target {
@@ -143,6 +154,29 @@ impl EndpointArgs {
             tls: Default::default(),
         })
     }
+}
+
+/// `--endpoint` must be an absolute http(s) URL with a host.
+pub fn check_url(endpoint: &str) -> Result<(), CliError> {
+    let refuse = |why: &str| {
+        CliError(
+            Exit::Usage,
+            format!(
+                "error: --endpoint {endpoint:?} {why}: pass the compute endpoint of the service catalog, e.g. https://compute.example/v2.1/PROJECT_ID"
+            ),
+        )
+    };
+    let url = reqwest::Url::parse(endpoint).map_err(|e| refuse(&format!("is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refuse(&format!(
+            "is a {} URL, not http or https",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(refuse("has no host"));
+    }
+    Ok(())
 }
 
 /// The project member's AK/SK from `--ak` and `--sk`/`--sk-file`, if the

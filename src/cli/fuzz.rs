@@ -213,6 +213,9 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
     let mut signals =
         crate::cli::ShutdownSignals::install().map_err(|m| CliError(Exit::Usage, m))?;
     let mut keeper = housekeeper(&target, &config)?;
+    crate::endpoint::preflight::announce(&mut keeper)
+        .await
+        .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
     let journal = match target.disposable {
         true => None,
         false => Some(safety::take_snapshot(&mut keeper, &args.journal_dir).await?),

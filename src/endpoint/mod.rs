@@ -8,6 +8,7 @@ pub mod auth;
 pub mod flavors;
 pub mod http;
 pub mod journal;
+pub mod preflight;
 pub mod requests;
 pub mod safekeeping;
 pub mod secrets;

@@ -5,8 +5,9 @@
 //! result to the reporters as soon as it is known. Where the target cannot
 //! empty a server's metadata between cases, each case that runs takes a
 //! server of [`Target::fresh_servers`](crate::endpoint::Target) instead, and is
-//! skipped (naming `--fresh-server`) when none is left. Before anything runs, a
-//! preflight reads the first server: if that fails, nothing runs (exit 3).
+//! skipped (naming `--fresh-server`) when none is left. Before anything runs,
+//! the endpoint's pre-flight checks the endpoint and every identity with
+//! reads: if that fails, nothing runs (exit 3).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +24,6 @@ use super::applicability::{Skip, needs_fresh_server, no_fresh_server};
 use super::events::Reporter;
 use super::execute::{Assignment, Context, Session, not_run, run_case, skipped};
 use super::known_failures::KnownFailures;
-use super::requests;
 use super::results::{
     CaseResult, FORMAT_VERSION, RunInfo, RunResults, Summary, Verdict, millis, now_rfc3339,
     strip_endpoint_secrets,
@@ -36,39 +36,12 @@ use crate::cases::LoadedCase;
 #[error("{0}")]
 pub struct Unreachable(pub String);
 
-/// Read the first server as the owner: the endpoint answers, the token is
-/// accepted and the server exists.
+/// The endpoint's pre-flight ([`crate::endpoint::preflight::announce`]):
+/// reads only, one line per check; on failure nothing runs (exit 3).
 pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
-    let target = &ctx.target;
-    let server = target.servers.first().ok_or_else(|| {
-        Unreachable("no server to test: pass --server ID (a server of the project)".into())
-    })?;
-    let creds = &target.credentials;
-    let key = super::signing_key(creds, Identity::Owner);
-    let sender = requests::Sender {
-        token: super::token_of(creds, Identity::Owner).ok().flatten(),
-        microversion: None,
-        project_header: key.map(|_| target.project_id.as_str()),
-    };
-    let request = requests::show_request(target, server, sender);
-    let exchange = super::execute::dispatch(&ctx.transport, &ctx.auth_guard, request, key).await;
-    match exchange.response {
-        None => Err(Unreachable(format!(
-            "cannot reach {}: {}",
-            super::results::strip_endpoint_secrets(&target.endpoint),
-            exchange.error.as_deref().unwrap_or("no response")
-        ))),
-        Some(r) if r.status == 200 => Ok(()),
-        Some(r) if r.status == 401 && key.is_some() => Err(Unreachable(format!(
-            "GET {} answered 401 to an AK/SK-signed request: check --ak, --sk, --project-id and this machine's clock (X-Sdk-Date must be within 15 minutes)",
-            ctx.redactor.text(&exchange.request.url)
-        ))),
-        Some(r) => Err(Unreachable(format!(
-            "GET {} answered {}: check --endpoint, --project-id, the token and --server",
-            ctx.redactor.text(&exchange.request.url),
-            r.status
-        ))),
-    }
+    crate::endpoint::preflight::announce(&mut Session::new(ctx))
+        .await
+        .map_err(|e| Unreachable(e.0))
 }
 
 /// Run `cases`, tell `reporters` about each result as it comes, and return
