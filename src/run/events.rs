@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::results::{CaseResult, KnownStatus, RunResults, Verdict};
+use super::results::{CaseResult, KnownStatus, RunResults, SkipKind, Verdict};
 use crate::report::failure::{self, Colour};
 
 /// A reporter could not write its output.
@@ -139,7 +139,7 @@ impl Reporter for Terminal {
         let avoidable = results
             .cases
             .iter()
-            .filter(|c| c.verdict == Verdict::Skip && c.gates())
+            .filter(|c| c.skip_kind == Some(SkipKind::Credentials) && c.gates())
             .count();
         if avoidable > 0 {
             let _ = writeln!(

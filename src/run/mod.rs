@@ -8,6 +8,7 @@
 //! concurrently on different servers, [`results`] is the outcome as data,
 //! [`events`] fans it out to reporters, [`known_failures`] marks what an
 //! endpoint is known to fail, [`embedded`] makes the mock a target,
+//! [`primitives`] verifies the runner's own setup before cases rely on it,
 //! and [`auth_guard`] stops a run whose AK/SK signatures are refused.
 
 pub mod applicability;
@@ -17,6 +18,7 @@ pub mod embedded;
 pub mod events;
 pub mod execute;
 pub mod known_failures;
+pub mod primitives;
 pub mod properties;
 pub mod redact;
 pub mod requests;

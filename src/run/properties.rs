@@ -112,6 +112,9 @@ pub async fn run_and_append(
     let started = Instant::now();
     let before = results.cases.len();
     let total = before + trials.len();
+    // Trials run even when a setup primitive of the cases is broken: their
+    // driver reads each server back after its reset and starts the model
+    // from what it finds, so a broken reset cannot cascade into them.
     for (i, result) in run(trials, target, run_options, options)
         .await
         .into_iter()

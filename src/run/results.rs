@@ -92,13 +92,17 @@ pub enum SkipKind {
     Credentials,
     /// The user asked for it (`--no-state-changes`).
     UserChoice,
+    /// A setup primitive of the runner is broken on this endpoint (the
+    /// run's root-cause finding, `setup::…`, names it): the case was not
+    /// run. Gates, as the finding does.
+    Blocked,
 }
 
 impl SkipKind {
     /// Whether this skip keeps the run from succeeding: a skip the user
     /// could have avoided by passing what the case needs.
     pub fn gates(self) -> bool {
-        matches!(self, SkipKind::Credentials)
+        matches!(self, SkipKind::Credentials | SkipKind::Blocked)
     }
 }
 

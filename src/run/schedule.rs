@@ -64,9 +64,21 @@ pub async fn run_and_report(
         redactor: &ctx.redactor,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    // Aborted if this future is dropped (Ctrl-C): no case may go on writing
-    // while the servers are being restored.
-    let runner = AbortOnDrop::spawn(run_all(ctx.clone(), cases, tx));
+    // A broken setup primitive: one root-cause finding, every case blocked
+    // (no case, nothing depends on it).
+    let broken = match cases.is_empty() {
+        true => None,
+        false => super::primitives::verify(&ctx).await,
+    };
+    let (total, runner) = match broken {
+        Some(broken) => (
+            total + 1,
+            AbortOnDrop::spawn(report_blocked(broken, cases, tx)),
+        ),
+        // Aborted if this future is dropped (Ctrl-C): no case may go on
+        // writing while the servers are being restored.
+        None => (total, AbortOnDrop::spawn(run_all(ctx.clone(), cases, tx))),
+    };
     let mut slots: Vec<Option<CaseResult>> = vec![None; total];
     let mut done = 0;
     while let Some((index, result)) = rx.recv().await {
@@ -97,6 +109,24 @@ pub async fn run_and_report(
         },
         summary,
         cases,
+    }
+}
+
+/// The root-cause finding (index 0), then every case blocked by it.
+async fn report_blocked(
+    broken: super::primitives::Broken,
+    cases: Arc<Vec<LoadedCase>>,
+    results: mpsc::UnboundedSender<(usize, CaseResult)>,
+) {
+    let _ = results.send((0, broken.0.clone()));
+    for (index, case) in cases.iter().enumerate() {
+        let skip = Skip {
+            kind: super::results::SkipKind::Blocked,
+            reason: broken.blocking_reason(),
+        };
+        if results.send((index + 1, skipped(case, skip))).is_err() {
+            return;
+        }
     }
 }
 
