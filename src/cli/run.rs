@@ -24,7 +24,7 @@ use clap::{Args, ValueEnum};
 
 use crate::cases::{LoadedCase, default_source, load_builtin, load_dir};
 use crate::cli::common::{EndpointArgs, ServerSet};
-use crate::cli::safety;
+use crate::cli::safety::{self, Ending};
 use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
 use crate::endpoint::http::Transport;
@@ -362,6 +362,7 @@ async fn execute(
         state_timeout: Duration::from_secs(args.state_timeout),
         no_state_changes: args.no_state_changes,
         resize_flavor: args.resize_flavor.clone(),
+        interrupt: Default::default(),
     };
     let (server, target) = match remote {
         Some(target) => (None, target),
@@ -428,33 +429,32 @@ async fn execute(
         &mut reporters,
         embedded_run,
     );
-    let outcome = tokio::select! {
-        results = phase => Ok(results),
-        signal = signals.recv() => Err(signal),
+    let ending = safety::finish_or_interrupt(phase, &mut signals, &ctx.options.interrupt).await;
+    // Reports first: an interrupted run still leaves its summary and files,
+    // even if the restore below is abandoned.
+    let (results, reported) = match ending {
+        Ending::Finished(results) | Ending::Interrupted(results, _) => {
+            let reported = finish(&results, &mut reporters);
+            (Some(results), reported)
+        }
+        Ending::Abandoned(_) => (None, Ok(())),
     };
-    if let Err(signal) = outcome {
-        eprintln!("\ninterrupted by {signal}: stopping the run");
-    }
     let restored = match journal {
         Some(journal) => {
             let mut session = Session::new(&ctx);
-            safety::put_back(&mut session, journal, &mut signals, outcome.is_err()).await
+            let interrupted = ctx.options.interrupt.requested();
+            safety::put_back(&mut session, journal, &mut signals, interrupted).await
         }
         None => Ok(()),
     };
     if let Some(server) = server {
         server.shutdown().await;
     }
-    let results = match outcome {
-        Ok(results) => results,
-        Err(_) => {
-            restored?;
-            return Ok(Exit::Interrupted);
-        }
-    };
-    let reported = finish(&results, &mut reporters);
     restored?;
     reported?;
+    let Some(results) = results.filter(|r| !r.run.interrupted) else {
+        return Ok(Exit::Interrupted);
+    };
     if ctx.auth_guard.tripped() {
         return Err(CliError(Exit::Unreachable, AuthGuard::message()));
     }

@@ -2,7 +2,8 @@
 //! `fuzz`): the journal is written before the first write and every server
 //! is put back at the end, after failures and on SIGINT/SIGTERM (a second
 //! signal abandons the restore and keeps the journal for
-//! `metaconform restore`).
+//! `metaconform restore`); how a run's work ends on signals
+//! ([`finish_or_interrupt`]).
 
 use std::path::Path;
 
@@ -11,6 +12,46 @@ use crate::endpoint::journal::Journal;
 use crate::endpoint::safekeeping;
 use crate::endpoint::secrets::Scrubber;
 use crate::endpoint::servers::Conversation;
+
+/// How the work of a command ended.
+pub enum Ending<T> {
+    /// It ran to its end.
+    Finished(T),
+    /// A first signal stopped new work; what was running finished.
+    Interrupted(T, &'static str),
+    /// A second signal: stopped at once, nothing to report.
+    Abandoned(&'static str),
+}
+
+/// Drive `work` to its end; on the first SIGINT/SIGTERM request `interrupt`
+/// (no new case starts, the running ones finish or time out) and keep
+/// waiting; on a second, drop `work` at once (running cases are aborted:
+/// nothing may write while the servers are restored).
+pub async fn finish_or_interrupt<T>(
+    work: impl Future<Output = T>,
+    signals: &mut ShutdownSignals,
+    interrupt: &crate::run::Interrupt,
+) -> Ending<T> {
+    tokio::pin!(work);
+    let mut first = None;
+    loop {
+        tokio::select! {
+            done = &mut work => return match first {
+                None => Ending::Finished(done),
+                Some(signal) => Ending::Interrupted(done, signal),
+            },
+            signal = signals.recv() => {
+                if first.is_some() {
+                    eprintln!("\n{signal} again: stopping at once, without reports");
+                    return Ending::Abandoned(signal);
+                }
+                eprintln!("\ninterrupted by {signal}: no new case starts; the running ones finish, then the reports are written (signal again to stop at once)");
+                interrupt.request();
+                first = Some(signal);
+            }
+        }
+    }
+}
 
 /// Snapshot every server the command may change, before its first write.
 pub async fn take_snapshot<C: Conversation>(

@@ -174,6 +174,13 @@ impl Reporter for Terminal {
                 s.errors, s.known_failures, s.fixed
             );
         }
+        if results.run.interrupted {
+            let _ = writeln!(
+                out,
+                "interrupted: {} case(s) ran before the signal; the others did not run",
+                results.cases.len()
+            );
+        }
         let _ = writeln!(
             out,
             "{} passed, {} failed, {} skipped",

@@ -43,6 +43,23 @@ pub struct RunOptions {
     /// The flavor `resize` asks for (`--resize-flavor`); `None`: a flavor
     /// other than the server's own, from the endpoint's flavor list.
     pub resize_flavor: Option<String>,
+    /// Set on the first SIGINT/SIGTERM: no further case or trial starts;
+    /// those running finish, and the reports say the run was interrupted.
+    pub interrupt: Interrupt,
+}
+
+/// A request to stop starting work, shared by every worker of a run.
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Interrupt {
+    pub fn request(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn requested(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 impl Default for RunOptions {
@@ -52,6 +69,7 @@ impl Default for RunOptions {
             state_timeout: Duration::from_secs(300),
             no_state_changes: false,
             resize_flavor: None,
+            interrupt: Interrupt::default(),
         }
     }
 }

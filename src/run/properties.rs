@@ -85,6 +85,9 @@ pub async fn run(
 ) -> Vec<CaseResult> {
     let mut results = Vec::with_capacity(trials.len());
     for trial in trials {
+        if run_options.interrupt.requested() {
+            break;
+        }
         let started = Instant::now();
         let verdict = match not_run(trial, target, run_options) {
             Some(reason) => Err(reason),
@@ -128,6 +131,7 @@ pub async fn run_and_append(
         results.cases.push(result);
     }
     results.run.duration_ms += millis(started.elapsed());
+    results.run.interrupted |= run_options.interrupt.requested();
 }
 
 /// A trial as `metaconform run --list --format json` shows it.

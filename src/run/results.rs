@@ -35,6 +35,10 @@ pub struct RunInfo {
     pub started_at: String,
     pub duration_ms: f64,
     pub metaconform_version: String,
+    /// Stopped by SIGINT/SIGTERM: the cases listed are those that ran (or
+    /// were running) before it; the others did not run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// Counts per verdict.

@@ -66,7 +66,7 @@ pub async fn run_and_report(
     let (tx, mut rx) = mpsc::unbounded_channel();
     // A broken setup primitive: one root-cause finding, every case blocked
     // (no case, nothing depends on it).
-    let broken = match cases.is_empty() {
+    let broken = match cases.is_empty() || ctx.options.interrupt.requested() {
         true => None,
         false => super::primitives::verify(&ctx).await,
     };
@@ -106,6 +106,7 @@ pub async fn run_and_report(
             started_at,
             duration_ms: millis(started.elapsed()),
             metaconform_version: env!("CARGO_PKG_VERSION").to_string(),
+            interrupted: ctx.options.interrupt.requested(),
         },
         summary,
         cases,
@@ -172,7 +173,7 @@ pub async fn run_all(
     // Every worker's server was quarantined: the cases no worker took are
     // errors naming why, never silently missing from the run.
     let causes = quarantined.lock().map(|q| q.clone()).unwrap_or_default();
-    if causes.is_empty() {
+    if causes.is_empty() || ctx.options.interrupt.requested() {
         return;
     }
     let why: Vec<String> = causes.iter().map(|(s, c)| format!("{s}: {c}")).collect();
@@ -259,8 +260,14 @@ async fn work(worker: usize, shared: &Shared) {
         server,
         alt_server: alt_server.map(String::as_str),
     };
+    if ctx.options.interrupt.requested() {
+        return;
+    }
     baseline(ctx, server).await;
     loop {
+        if ctx.options.interrupt.requested() {
+            return;
+        }
         let index = shared.next.fetch_add(1, Ordering::Relaxed);
         let Some(case) = shared.cases.get(index) else {
             return;
