@@ -176,3 +176,32 @@ fn journal_written(dir: &Scratch) -> bool {
             .any(|e| e.file_name().to_string_lossy().starts_with("journal-"))
     })
 }
+
+#[test]
+fn sigint_mid_campaign_prints_the_summary_and_writes_junit_marked_interrupted() {
+    let dir = Scratch::new("interrupt-fuzz");
+    let mut fuzz = Command::new(BIN)
+        .args(["fuzz", "--sequences", "1000000", "--seed", "3"])
+        .args(["--fault", "latency=2", "--junit", "fuzz.xml"])
+        .current_dir(&dir)
+        .env_remove("OS_TOKEN")
+        .env_remove("METACONFORM_ENDPOINT")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn fuzz");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        fuzz.try_wait().unwrap().is_none(),
+        "the campaign ended early"
+    );
+    signal(&fuzz);
+    let out = fuzz.wait_with_output().expect("wait");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(stdout.contains(" sequence(s), "), "no summary: {stdout}");
+    assert!(stdout.contains("interrupted by a signal"), "{stdout}");
+    let junit = std::fs::read_to_string(dir.join("fuzz.xml")).expect("fuzz.xml");
+    let (marked, cases) = parse_junit(&junit);
+    assert!(marked && cases >= 1, "{junit}");
+}

@@ -57,6 +57,8 @@ pub struct CampaignConfig {
     pub until_found: bool,
     /// Keep every request sent, per worker (the benchmark replays them).
     pub capture: bool,
+    /// Set on the first SIGINT/SIGTERM: no new sequence starts.
+    pub interrupt: crate::abort::Interrupt,
 }
 
 impl Default for CampaignConfig {
@@ -74,6 +76,7 @@ impl Default for CampaignConfig {
             timeout: Duration::from_secs(30),
             until_found: false,
             capture: false,
+            interrupt: Default::default(),
         }
     }
 }
@@ -88,6 +91,9 @@ pub struct CampaignReport {
     pub findings: Vec<Shrunk>,
     /// How many sequences failed for each cause.
     pub hits: BTreeMap<Cause, u64>,
+    /// A signal stopped the campaign before its end (the sequences that
+    /// were running finished).
+    pub interrupted: bool,
     /// Why the campaign stopped early, if it did.
     pub aborted: Option<DriverError>,
     /// Normalised request lines, worker by worker (when recording).
@@ -306,6 +312,7 @@ pub async fn run(
         }
     }
     report.elapsed = started.elapsed();
+    report.interrupted = config.interrupt.requested();
     report.hits = shared.hits.lock().map(|h| h.clone()).unwrap_or_default();
     scrub(&mut report, &Scrubber::new(&target.credentials));
     report.findings.sort_by_key(|f| f.finding.cause());
@@ -324,7 +331,7 @@ struct Worker {
 
 impl Worker {
     fn next_case(&self, round: u64) -> Option<u64> {
-        if self.shared.stop.load(Ordering::Relaxed) {
+        if self.shared.stop.load(Ordering::Relaxed) || self.config.interrupt.requested() {
             return None;
         }
         let case = round * self.jobs + self.index;

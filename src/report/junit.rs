@@ -73,7 +73,7 @@ pub fn render(results: &RunResults) -> Result<Vec<u8>, ReportError> {
 /// junit-report 0.9 writes no properties). Every suite written here has
 /// children, so each opening tag ends with `>`, and attribute values never
 /// hold a raw `>` (the writer escapes it).
-fn with_suite_property(xml: &[u8], name: &str, value: &str) -> Vec<u8> {
+pub fn with_suite_property(xml: &[u8], name: &str, value: &str) -> Vec<u8> {
     let property = format!(r#"<properties><property name="{name}" value="{value}"/></properties>"#);
     let text = String::from_utf8_lossy(xml);
     let mut out = String::with_capacity(text.len() + 128);

@@ -48,19 +48,7 @@ pub struct RunOptions {
     pub interrupt: Interrupt,
 }
 
-/// A request to stop starting work, shared by every worker of a run.
-#[derive(Debug, Clone, Default)]
-pub struct Interrupt(std::sync::Arc<std::sync::atomic::AtomicBool>);
-
-impl Interrupt {
-    pub fn request(&self) {
-        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
-    }
-
-    pub fn requested(&self) -> bool {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
+pub use crate::abort::Interrupt;
 
 impl Default for RunOptions {
     fn default() -> Self {
