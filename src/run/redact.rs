@@ -39,16 +39,28 @@ impl Redactor {
     }
 
     /// `result` with every known secret replaced in every string it holds
-    /// (verdict messages quote answers too, not only exchanges).
-    pub fn case(&self, result: CaseResult) -> CaseResult {
+    /// that can quote the endpoint: the reason (verdict messages quote
+    /// answers too) and every exchange (recorded through [`Redactor::record`]
+    /// already; scrubbed again here so no path around it can leak).
+    pub fn case(&self, mut result: CaseResult) -> CaseResult {
         if self.scrubber.is_empty() {
             return result;
         }
-        let Ok(mut value) = serde_json::to_value(&result) else {
-            return result;
-        };
-        self.scrubber.json(&mut value);
-        serde_json::from_value(value).unwrap_or(result)
+        let s = &self.scrubber;
+        result.reason = result.reason.map(|r| s.text(&r));
+        result.known_reason = result.known_reason.map(|r| s.text(&r));
+        for record in &mut result.exchanges {
+            let request = &mut record.request;
+            request.url = s.text(&request.url);
+            request.headers = s.headers(&request.headers);
+            request.body = s.text(&request.body);
+            if let Some(response) = &mut record.response {
+                response.headers = s.headers(&response.headers);
+                response.body = s.text(&response.body);
+            }
+            record.error = record.error.as_ref().map(|e| s.text(e));
+        }
+        result
     }
 
     /// `(text, hex)`: the body as text, plus its exact bytes when they are
@@ -163,6 +175,33 @@ mod tests {
         assert_eq!(record.token_var.as_deref(), Some("OS_TOKEN"));
         let response = record.response.unwrap();
         assert_eq!(response.body_hex.as_deref(), Some("ff61"));
+    }
+
+    #[test]
+    fn a_case_result_loses_secrets_its_reason_quotes() {
+        let creds = Credentials {
+            token: Some("demo:p1".into()),
+            ..Credentials::default()
+        };
+        let result = CaseResult {
+            id: "c".into(),
+            area: "a".into(),
+            name: "n".into(),
+            spec: "1".into(),
+            verdict: crate::run::results::Verdict::Fail,
+            reason: Some("expected 404, got 400 \"token demo:p1 invalid\"".into()),
+            skip_kind: None,
+            step: Some(1),
+            known_failure: None,
+            known_reason: None,
+            duration_ms: 0.0,
+            exchanges: Vec::new(),
+        };
+        let clean = Redactor::new(&creds).case(result);
+        assert_eq!(
+            clean.reason.as_deref(),
+            Some("expected 404, got 400 \"token $OS_TOKEN invalid\"")
+        );
     }
 
     #[test]
