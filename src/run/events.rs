@@ -165,6 +165,12 @@ impl Reporter for Terminal {
                     path.display()
                 );
             }
+            if failed.iter().any(|id| id.starts_with("setup::")) {
+                let _ = writeln!(
+                    out,
+                    "setup::* is the runner's own set-up check on this endpoint, not a case: the cases it blocks run once it passes"
+                );
+            }
             let _ = writeln!(out, "rerun one: metaconform run --exact ID");
         }
         if s.errors > 0 || s.known_failures > 0 || s.fixed > 0 {
