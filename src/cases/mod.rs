@@ -6,6 +6,7 @@ pub mod check;
 pub mod coverage;
 pub mod format;
 pub mod loader;
+pub mod partition;
 pub mod table;
 
 pub use coverage::{RULES, Rule, coverage, missing};

@@ -105,6 +105,7 @@ impl EndpointArgs {
             alt_token: self.alt_token.clone(),
             alt_project_id: self.alt_project_id.clone(),
             secrets: self.cloud_secrets.clone(),
+            renewal: None,
         })
     }
 

@@ -11,7 +11,6 @@ use clap::Args;
 use crate::cli::common::{EndpointArgs, ServerSet};
 use crate::cli::safety;
 use crate::cli::{CliError, Exit};
-use crate::endpoint::http::Transport;
 use crate::endpoint::{Credentials, Target};
 use crate::fuzz::campaign::{self, CampaignConfig, CampaignError, CampaignReport, StopRule};
 use crate::fuzz::driver::{Driver, DriverError};
@@ -178,14 +177,12 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         capture: args.bench,
         ..CampaignConfig::default()
     };
-    let tls = crate::cli::cloud::connect(&args.cloud, &mut args.endpoint, &mut profile).await?;
+    let connection =
+        crate::cli::cloud::connect(&args.cloud, &mut args.endpoint, &mut profile).await?;
     let (server, target) = match &args.endpoint.endpoint {
         Some(endpoint) => (
             None,
-            Target {
-                tls,
-                ..remote_target(&args, endpoint, profile)?
-            },
+            remote_target(&args, endpoint, profile)?.connected(connection),
         ),
         None => {
             let count = args.embedded_servers.unwrap_or((2 * config.jobs).max(3));
@@ -274,7 +271,8 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
 /// The connection that snapshots and restores the servers, outside the
 /// campaign's workers (paced like them).
 fn housekeeper(target: &Target, config: &CampaignConfig) -> Result<Driver, CliError> {
-    let transport = Transport::with_tls(config.timeout, &target.tls)
+    let transport = target
+        .transport(config.timeout)
         .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
     Ok(Driver::new(target.clone(), transport, config.rate, false))
 }
@@ -303,14 +301,6 @@ fn remote_target(
         fresh_servers: Vec::new(),
     };
     let target = args.endpoint.target(endpoint, profile, servers)?;
-    if target.credentials.access_key.is_some() {
-        // The fuzzer's driver sends every request with `X-Auth-Token` and
-        // cannot sign one yet (`Transport::send`, not `send_signed`).
-        return Err(CliError(
-            Exit::Usage,
-            "error: fuzz cannot sign requests with AK/SK yet (its driver sends X-Auth-Token only): pass a token instead (--token-file FILE, OS_TOKEN or --token), and unset HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK if they are set".into(),
-        ));
-    }
     Ok(target)
 }
 
@@ -353,6 +343,20 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
         println!(
             "\n[{hits} failing sequence(s)] {}",
             repro::render(shrunk, credentials)
+        );
+    }
+    for trouble in &report.setup_troubles {
+        println!(
+            "\n[{} sequence(s) could not start] preparing server {} failed (first at request {}): {}",
+            trouble.count, trouble.server, trouble.first_at_request, trouble.reason
+        );
+    }
+    if report.requests > 0 {
+        println!(
+            "budget: {} of {} request(s) prepared servers ({:.0}%), the rest tested",
+            report.setup_requests,
+            report.requests,
+            100.0 * report.setup_requests as f64 / report.requests as f64
         );
     }
     if let Some(reason) = &report.aborted {
@@ -429,6 +433,18 @@ fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Resu
         case.set_system_out(&repro::render(shrunk, &Credentials::default()));
         suite.add_testcase(case);
     }
+    for (n, trouble) in report.setup_troubles.iter().enumerate() {
+        let case = TestCase::failure(
+            &format!("fuzz::setup-{}", n + 1),
+            JDuration::ZERO,
+            "setup",
+            &format!(
+                "{} sequence(s) could not start: preparing server {} failed: {}",
+                trouble.count, trouble.server, trouble.reason
+            ),
+        );
+        suite.add_testcase(case);
+    }
     let junit = ReportBuilder::new().add_testsuite(suite.build()).build();
     let mut xml = Vec::new();
     junit
@@ -446,7 +462,7 @@ fn exit_for(report: &CampaignReport, saved: bool) -> Exit {
         Some(DriverError::Setup { .. }) => return Exit::Failures,
         None => {}
     }
-    if !report.findings.is_empty() || !saved {
+    if !report.findings.is_empty() || !report.setup_troubles.is_empty() || !saved {
         Exit::Failures
     } else {
         Exit::Success

@@ -22,12 +22,12 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::cases::partition::Partition;
 use crate::cases::{LoadedCase, default_source, load_builtin, load_dir};
 use crate::cli::common::{EndpointArgs, ServerSet};
 use crate::cli::safety::{self, Ending};
 use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
-use crate::endpoint::http::Transport;
 use crate::endpoint::secrets::Scrubber;
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial};
 use crate::profile::Profile;
@@ -56,6 +56,11 @@ pub struct RunArgs {
     /// List the selected cases and exit.
     #[arg(long)]
     pub list: bool,
+    /// Run one shard of the selection: `count:K/N` deals the cases out in
+    /// turn, `hash:K/N` by a hash of the id (stable when the selection
+    /// changes); merge the shards' results with `metaconform merge`.
+    #[arg(long, value_name = "count:K/N|hash:K/N")]
+    pub partition: Option<Partition>,
     /// Output format of --list.
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     pub format: ListFormat,
@@ -87,8 +92,14 @@ pub struct RunArgs {
     /// Cases run at once, each on its own server.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
-    /// YAML list of `{id, reason}`: reported, but not failing the run.
-    #[arg(long)]
+    /// Baseline: a YAML list of `{id, reason, link?, expires?: YYYY-MM-DD}`;
+    /// listed failures are reported but do not fail the run, until their
+    /// entry expires (also --known-failures).
+    #[arg(
+        long = "baseline",
+        visible_alias = "known-failures",
+        value_name = "FILE"
+    )]
     pub known_failures: Option<PathBuf>,
     /// Embedded server only: inject a fault (see `serve --list-faults`).
     #[arg(long = "fault", value_name = "NAME[=VALUE]")]
@@ -121,12 +132,19 @@ pub struct RunArgs {
     /// Leave out the property trials (`prop::*`).
     #[arg(long)]
     pub no_props: bool,
+    /// With --endpoint: write nothing; read the servers, rehearse the run
+    /// on the reference model seeded with what they hold, and list every
+    /// write it would make, per server.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Where the data-safety journal goes (with --endpoint): what each
     /// server held before the run, so it can be put back.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub journal_dir: PathBuf,
     #[command(flatten)]
     pub cloud: crate::cli::cloud::CloudArgs,
+    #[command(flatten)]
+    pub create: safety::CreateArgs,
 }
 
 /// How the project member authenticates against the embedded server.
@@ -158,6 +176,10 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
     let mut profile = args.endpoint.profile()?;
     let cases = select(load_cases(args.cases.as_deref())?, &args);
     let trials = select_trials(&args);
+    let (cases, trials) = match args.partition {
+        Some(partition) => shard(partition, cases, trials),
+        None => (cases, trials),
+    };
     if args.list {
         return list(&cases, &trials, args.format);
     }
@@ -170,6 +192,11 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         }
         None => KnownFailures::default(),
     };
+    for (id, day) in known.expired(crate::run::known_failures::today()) {
+        eprintln!(
+            "warning: the baseline entry for '{id}' expired on {day}: it no longer excuses a failure; review it (fix the endpoint, or renew the entry with a new expires)"
+        );
+    }
     let ids: Vec<&str> = cases
         .iter()
         .map(|c| c.case.id.as_str())
@@ -179,7 +206,7 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         eprintln!("warning: known-failures lists '{id}', which is not a selected case");
     }
     let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
-    let tls = runtime.block_on(crate::cli::cloud::connect(
+    let connection = runtime.block_on(crate::cli::cloud::connect(
         &args.cloud,
         &mut args.endpoint,
         &mut profile,
@@ -187,12 +214,33 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
     check_auth_flag(&args)?;
     let faults = parse_faults(&args)?;
     let remote = match &args.endpoint.endpoint {
-        Some(endpoint) => Some(Target {
-            tls,
-            ..remote_target(&args, endpoint, profile.clone())?
-        }),
+        Some(endpoint) => {
+            Some(remote_target(&args, endpoint, profile.clone())?.connected(connection))
+        }
         None => None,
     };
+    if args.create.recipe().is_some() && remote.is_none() {
+        return Err(CliError(
+            Exit::Usage,
+            "error: --create-servers creates servers on --endpoint; the embedded server has its own".into(),
+        ));
+    }
+    if args.dry_run && args.create.recipe().is_some() {
+        return Err(CliError(
+            Exit::Usage,
+            "error: --dry-run lists the writes to lent servers; servers the run would create are new and empty: drop --create-servers".into(),
+        ));
+    }
+    if args.dry_run {
+        let target = remote.ok_or_else(|| {
+            CliError(
+                Exit::Usage,
+                "error: --dry-run lists the writes to a lent endpoint's servers: pass --endpoint (the embedded server is disposable)".into(),
+            )
+        })?;
+        let options = run_options(&args);
+        return runtime.block_on(crate::cli::dry_run::execute(&args, options, cases, target));
+    }
     let scrubber = remote
         .as_ref()
         .map(|t| Scrubber::new(&t.credentials))
@@ -200,6 +248,16 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
     runtime
         .block_on(execute(args, profile, cases, trials, known, faults, remote))
         .map_err(|e| e.scrubbed(&scrubber))
+}
+
+fn run_options(args: &RunArgs) -> RunOptions {
+    RunOptions {
+        jobs: usize::from(args.jobs),
+        state_timeout: Duration::from_secs(args.state_timeout),
+        no_state_changes: args.no_state_changes,
+        resize_flavor: args.resize_flavor.clone(),
+        interrupt: Default::default(),
+    }
 }
 
 fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, CliError> {
@@ -238,6 +296,24 @@ pub fn select(cases: Vec<LoadedCase>, args: &RunArgs) -> Vec<LoadedCase> {
         })
         .filter(|c| !args.skip.iter().any(|s| matches(&c.case.id, s)))
         .collect()
+}
+
+/// This shard's cases and trials: the trials are dealt out after the
+/// cases, as if they followed them in one list.
+fn shard(
+    partition: Partition,
+    cases: Vec<LoadedCase>,
+    trials: Vec<PropertyTrial>,
+) -> (Vec<LoadedCase>, Vec<PropertyTrial>) {
+    let offset = cases.len();
+    let cases = partition.apply(cases, |c| c.case.id.as_str());
+    let trials = trials
+        .into_iter()
+        .enumerate()
+        .filter(|(i, t)| partition.keeps(offset + i, t.name))
+        .map(|(_, t)| t)
+        .collect();
+    (cases, trials)
 }
 
 /// The property trials FILTER, `--exact` and `--skip` select; none with
@@ -333,10 +409,19 @@ fn parse_faults(args: &RunArgs) -> Result<Vec<Fault>, CliError> {
 
 /// The target the flags describe, or what is missing.
 fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Target, CliError> {
-    if args.servers.is_empty() {
+    if args.servers.is_empty() && args.create.recipe().is_none() {
         return Err(CliError(
             Exit::Usage,
-            "error: --endpoint needs servers to test: pass --server ID (a server of the project that the run may change; one per --jobs)".into(),
+            "error: --endpoint needs servers to test: pass --server ID (a server of the project that the run may change; one per --jobs), or --create-servers N --image REF --flavor REF".into(),
+        ));
+    }
+    if args.create.recipe().is_some() && !crate::endpoint::provision::can_create(&profile) {
+        return Err(CliError(
+            Exit::Usage,
+            format!(
+                "error: --create-servers creates servers the Nova way (POST /servers, microversion 2.37); the {} dialect does not: pass --server ID",
+                profile.id()
+            ),
         ));
     }
     let servers = ServerSet {
@@ -357,13 +442,7 @@ async fn execute(
     remote: Option<Target>,
 ) -> Result<Exit, CliError> {
     let embedded_run = remote.is_none();
-    let options = RunOptions {
-        jobs: usize::from(args.jobs),
-        state_timeout: Duration::from_secs(args.state_timeout),
-        no_state_changes: args.no_state_changes,
-        resize_flavor: args.resize_flavor.clone(),
-        interrupt: Default::default(),
-    };
+    let options = run_options(&args);
     let (server, target) = match remote {
         Some(target) => (None, target),
         None => {
@@ -393,25 +472,35 @@ async fn execute(
             (Some(server), target)
         }
     };
-    let transport = Transport::with_tls(args.timeout, &target.tls)
+    let transport = target
+        .transport(args.timeout)
         .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?
         .paced(args.rate);
-    let ctx = Arc::new(Context {
+    let mut ctx = Context {
         redactor: Redactor::new(&target.credentials),
         target,
         transport,
         options,
         auth_guard: Arc::default(),
-    });
+    };
     let mut signals =
         crate::cli::ShutdownSignals::install().map_err(|m| CliError(Exit::Usage, m))?;
-    if let Err(e) = preflight(&ctx).await {
+    let lent = !ctx.target.servers.is_empty();
+    if lent && let Err(e) = preflight(&ctx).await {
         return Err(CliError(Exit::Unreachable, format!("error: {e}")));
     }
-    let journal = match ctx.target.disposable {
+    let mut journal = match ctx.target.disposable {
         true => None,
         false => Some(safety::take_snapshot(&mut Session::new(&ctx), &args.journal_dir).await?),
     };
+    if let (Some((count, recipe)), Some(journal)) = (args.create.recipe(), journal.as_mut())
+        && let Err(e) = provision(&mut ctx, journal, count, &recipe, lent).await
+    {
+        let mut session = Session::new(&ctx);
+        safety::put_back(&mut session, journal.clone(), &mut signals, false).await?;
+        return Err(e);
+    }
+    let ctx = Arc::new(ctx);
     let mut terminal = Terminal::detect(Some(args.junit.clone()));
     let mut json = JsonWriter { path: args.json };
     let mut junit = JunitWriter { path: args.junit };
@@ -459,6 +548,25 @@ async fn execute(
         return Err(CliError(Exit::Unreachable, AuthGuard::message()));
     }
     Ok(exit_code(&results))
+}
+
+/// Create the `--create-servers` servers and add them to the target; the
+/// pre-flight check runs on them when no server was lent.
+async fn provision(
+    ctx: &mut Context,
+    journal: &mut crate::endpoint::journal::Journal,
+    count: u16,
+    recipe: &crate::endpoint::provision::Recipe,
+    lent: bool,
+) -> Result<(), CliError> {
+    let created = safety::create_servers(&mut Session::new(ctx), journal, count, recipe).await?;
+    ctx.target.servers.extend(created);
+    if !lent {
+        preflight(ctx)
+            .await
+            .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
+    }
+    Ok(())
 }
 
 /// The cases, then the property trials (unless AK/SK signing was refused).

@@ -4,7 +4,8 @@
 //! A [`Scrubber`] is built once from the [`Credentials`] (the identities'
 //! tokens, whether given or issued by Keystone, the AK/SK secret key, and
 //! the clouds.yaml passwords and application-credential secrets kept in
-//! [`Credentials::secrets`]). It replaces each value, in its plain,
+//! [`Credentials::secrets`]; and every token the member's Keystone token
+//! source issues as it renews, learnt as they come). It replaces each value, in its plain,
 //! percent-encoded and JSON-escaped spellings, by a placeholder: the
 //! variable a user keeps it in (`$OS_TOKEN`) or `<redacted>`. Exchanges are
 //! scrubbed as a whole ([`Scrubber::exchange`]): URL, headers of both
@@ -28,10 +29,13 @@ pub fn token_var(identity: Identity) -> Option<&'static str> {
     }
 }
 
-/// Known secrets (every spelling) and their placeholders, longest first.
+/// Known secrets (every spelling) and their placeholders, longest first;
+/// plus the member's Keystone tokens renewed during the run, learnt from
+/// the token source as they are issued.
 #[derive(Debug, Clone, Default)]
 pub struct Scrubber {
     secrets: Vec<(String, String)>,
+    renewal: Option<std::sync::Arc<super::auth::token_source::TokenSource>>,
 }
 
 impl Scrubber {
@@ -60,6 +64,7 @@ impl Scrubber {
         for secret in &creds.secrets {
             scrubber.add(secret.expose(), "<redacted>");
         }
+        scrubber.renewal = creds.renewal.clone();
         // Longest first, so a secret containing another is replaced whole.
         scrubber
             .secrets
@@ -87,13 +92,30 @@ impl Scrubber {
 
     /// Whether there is nothing to scrub.
     pub fn is_empty(&self) -> bool {
-        self.secrets.is_empty()
+        self.secrets.is_empty() && self.renewal.is_none()
+    }
+
+    /// The secrets as of now: the fixed ones, and every token the member's
+    /// token source has issued since (a renewed token is the member's).
+    fn current(&self) -> std::borrow::Cow<'_, [(String, String)]> {
+        let Some(source) = &self.renewal else {
+            return std::borrow::Cow::Borrowed(&self.secrets);
+        };
+        let mut now = Scrubber {
+            secrets: self.secrets.clone(),
+            renewal: None,
+        };
+        for token in source.issued() {
+            now.add(&token, "$OS_TOKEN");
+        }
+        now.secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
+        std::borrow::Cow::Owned(now.secrets)
     }
 
     /// `text` with every known secret replaced.
     pub fn text(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for (secret, placeholder) in &self.secrets {
+        for (secret, placeholder) in self.current().iter() {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), placeholder);
             }
@@ -105,7 +127,7 @@ impl Scrubber {
     /// are kept as they are around the replacements).
     pub fn bytes(&self, bytes: &[u8]) -> Vec<u8> {
         let mut out = bytes.to_vec();
-        for (secret, placeholder) in &self.secrets {
+        for (secret, placeholder) in self.current().iter() {
             out = replace_bytes(&out, secret.as_bytes(), placeholder.as_bytes());
         }
         out

@@ -3,6 +3,8 @@
 //! a failed case ([`failure`]), and the JUnit file ([`junit`]) CI systems
 //! read.
 
+pub mod diff;
 pub mod failure;
 pub mod junit;
+pub mod merge;
 pub mod transcript;

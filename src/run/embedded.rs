@@ -64,6 +64,7 @@ pub fn planning_target(profile: Profile) -> Target {
             alt_token: placeholder(),
             alt_project_id: placeholder(),
             secrets: Vec::new(),
+            renewal: None,
         },
         servers: vec!["placeholder".into()],
         alt_servers: vec!["placeholder".into()],

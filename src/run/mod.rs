@@ -21,6 +21,7 @@ pub mod known_failures;
 pub mod primitives;
 pub mod properties;
 pub mod redact;
+pub mod rehearsal;
 pub mod requests;
 pub mod results;
 pub mod schedule;

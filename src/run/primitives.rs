@@ -79,8 +79,9 @@ pub async fn verify(ctx: &Context) -> Option<Broken> {
         Ok(stored) if stored != probe => {
             let sent = last_write(&session.records);
             let message = format!(
-                "a written starting map is not read back: sent `{sent}`, read back {}",
-                show_map(&stored)
+                "a written starting map is not read back: sent `{sent}`, read back {}{}",
+                show_map(&stored),
+                lone_surrogates(&session.records)
             );
             return broken(id, message, session);
         }
@@ -172,6 +173,21 @@ fn last_write(records: &[ExchangeRecord]) -> String {
             format!("{} …/{path} {}", r.request.method, r.request.body)
         })
         .unwrap_or_else(|| "nothing".into())
+}
+
+/// A note when the last answer holds unpaired surrogate escapes, the way
+/// a Python endpoint returns a value it cannot hold as Unicode.
+fn lone_surrogates(records: &[ExchangeRecord]) -> String {
+    let body = records
+        .last()
+        .and_then(|r| r.response.as_ref())
+        .map_or("", |r| r.body.as_str());
+    match crate::endpoint::lossless_json::parse(body.as_bytes()).map_or(0, |p| p.lone_surrogates) {
+        0 => String::new(),
+        n => format!(
+            " (the answer holds {n} unpaired surrogate escape(s) (\\uD800-\\uDFFF without a pair): no Unicode string holds them)"
+        ),
+    }
 }
 
 fn show_map(map: &BTreeMap<String, String>) -> String {

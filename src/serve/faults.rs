@@ -50,6 +50,7 @@ pub enum Fault {
     NonJsonBody,
     /// The caller's credential is echoed back (see [`echo_secret`]).
     EchoToken,
+    LoneSurrogate,
 }
 
 /// A fault's name, parameter and one-line description (`--list-faults`).
@@ -172,6 +173,11 @@ const CATALOGUE: &[FaultInfo] = &[
         None,
         "the caller's token (or AK/SK secret key) is echoed in an X-Echo-Token header and in every error message",
     ),
+    info(
+        "lone-surrogate",
+        None,
+        "metadata answers end their first value with an unpaired surrogate escape (\\udc80), as a Python endpoint that stored one writes it",
+    ),
 ];
 
 const fn info(
@@ -279,6 +285,7 @@ fn plain(name: &str) -> Option<Fault> {
         "truncate-body" => Fault::TruncateBody,
         "non-json-body" => Fault::NonJsonBody,
         "echo-token" => Fault::EchoToken,
+        "lone-surrogate" => Fault::LoneSurrogate,
         _ => return None,
     })
 }
@@ -309,6 +316,7 @@ impl Fault {
             Fault::TruncateBody => "truncate-body",
             Fault::NonJsonBody => "non-json-body",
             Fault::EchoToken => "echo-token",
+            Fault::LoneSurrogate => "lone-surrogate",
         }
     }
 }
