@@ -83,8 +83,17 @@ replay() {
   verdict() {
     python3 - "$1" "$id" <<'PY'
 import json, sys
-cases = [c["verdict"] for c in json.load(open(sys.argv[1]))["cases"] if c["id"] == sys.argv[2]]
-print(cases[0] if len(cases) == 1 else f"ran {len(cases)} times")
+results = json.load(open(sys.argv[1]))["cases"]
+cases = [c for c in results if c["id"] == sys.argv[2]]
+root = [c["id"] for c in results if c["id"].startswith("setup::") and c["verdict"] == "fail"]
+if len(cases) != 1:
+    print(f"ran {len(cases)} times")
+elif cases[0].get("skip_kind") == "blocked" and root:
+    # The fault broke a primitive the runner sets every case up with: the
+    # run's root-cause finding (setup::...) is the reproduction.
+    print("blocked-by-" + root[0])
+else:
+    print(cases[0]["verdict"])
 PY
   }
   set +e
@@ -96,7 +105,8 @@ PY
   local on_faulty on_clean
   on_faulty="$(verdict "$out/faulty.json" 2>/dev/null || echo "no results")"
   on_clean="$(verdict "$out/clean.json" 2>/dev/null || echo "no results")"
-  if [ "$faulty" -eq 1 ] && { [ "$on_faulty" = fail ] || [ "$on_faulty" = error ]; } \
+  if [ "$faulty" -eq 1 ] && { [ "$on_faulty" = fail ] || [ "$on_faulty" = error ] \
+      || [[ "$on_faulty" == blocked-by-setup::* ]]; } \
     && [ "$clean" -eq 0 ] && [ "$on_clean" = pass ]; then
     return 0
   fi

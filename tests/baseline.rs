@@ -1,6 +1,8 @@
 //! `run --baseline FILE` gates only on failures the baseline does not
-//! list: it suppresses exactly its ids, an expired entry suppresses nothing
-//! (with a warning), and a listed case that passes is reported as fixed.
+//! list (the quota cases against `quota-off-by-one`, a fault each case
+//! meets on its own, not through a broken setup primitive): it suppresses
+//! exactly its ids, an expired entry suppresses nothing (with a warning),
+//! and a listed case that passes is reported as fixed.
 
 mod common;
 
@@ -13,7 +15,7 @@ fn run_with(dir: &Path, fault: Option<&str>, baseline: &str) -> Output {
     let file = dir.join("baseline.yaml");
     std::fs::write(&file, baseline).expect("write baseline");
     let mut cmd = Command::new(BIN);
-    cmd.args(["run", "mr.replace", "--no-props", "--jobs", "2"])
+    cmd.args(["run", "quota", "--no-props", "--jobs", "2"])
         .arg("--baseline")
         .arg(&file)
         .arg("--json")
@@ -38,7 +40,7 @@ fn entries(ids: &[String], extra: &str) -> String {
 #[test]
 fn a_baseline_suppresses_exactly_its_ids_until_it_expires() {
     let dir = Scratch::new("baseline");
-    let out = run_with(&dir, Some("put-merges"), "[]\n");
+    let out = run_with(&dir, Some("quota-off-by-one"), "[]\n");
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let mut failing: Vec<String> = common::results(&dir)
         .cases
@@ -53,11 +55,11 @@ fn a_baseline_suppresses_exactly_its_ids_until_it_expires() {
     );
 
     let all = entries(&failing, "");
-    let out = run_with(&dir, Some("put-merges"), &all);
+    let out = run_with(&dir, Some("quota-off-by-one"), &all);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 
     let all_but_one = entries(&failing[1..], "");
-    let out = run_with(&dir, Some("put-merges"), &all_but_one);
+    let out = run_with(&dir, Some("quota-off-by-one"), &all_but_one);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let gating: Vec<String> = common::results(&dir)
         .cases
@@ -68,7 +70,7 @@ fn a_baseline_suppresses_exactly_its_ids_until_it_expires() {
     assert_eq!(gating, vec![failing[0].clone()]);
 
     let expired = entries(&failing, ", expires: 2020-01-01");
-    let out = run_with(&dir, Some("put-merges"), &expired);
+    let out = run_with(&dir, Some("quota-off-by-one"), &expired);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("expired on 2020-01-01"), "{stderr}");

@@ -12,7 +12,7 @@ use serde_json::Value;
 fn run_into(dir: &Path, name: &str, extra: &[&str]) -> std::path::PathBuf {
     let json = dir.join(format!("{name}.json"));
     let out = Command::new(BIN)
-        .args(["run", "mr.", "--no-props", "--jobs", "2"])
+        .args(["run", "quota", "--no-props", "--jobs", "2"])
         .arg("--json")
         .arg(&json)
         .arg("--junit")
@@ -52,7 +52,7 @@ fn ids(report: &Value, key: &str) -> Vec<String> {
 fn a_fault_shows_as_new_failures_and_its_absence_as_fixed() {
     let dir = Scratch::new("diff");
     let clean = run_into(&dir, "clean", &[]);
-    let faulty = run_into(&dir, "faulty", &["--fault", "put-merges"]);
+    let faulty = run_into(&dir, "faulty", &["--fault", "quota-off-by-one"]);
     let mut failing: Vec<String> = common::results_at(&faulty)
         .cases
         .iter()

@@ -65,7 +65,8 @@ const BREAKS_EVERY_RESPONSE: &[&str] = &["truncate-body", "non-json-body"];
 async fn every_semantic_fault_is_found_and_shrunk() {
     let mut missed = Vec::new();
     for info in metaconform::serve::list_faults() {
-        if info.parameter.is_some() {
+        // `echo-token` breaks no API rule: tests/secrets.rs uses it.
+        if info.parameter.is_some() || info.name == "echo-token" {
             continue;
         }
         let fault: Fault = info.name.parse().expect("fault");

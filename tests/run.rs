@@ -151,6 +151,21 @@ fn faults() -> Vec<String> {
         .collect()
 }
 
+/// Faults that corrupt answers (every body, or a share of all requests):
+/// the pre-flight's reads meet them before any case runs, and the run
+/// stops there with exit 3, naming what the endpoint answered.
+const CORRUPT_ANSWERS: &[&str] = &["truncate-body", "non-json-body", "error500=0.3"];
+
+/// Whether `fault` is one pre-flight is to refuse, and it did: exit 3, the
+/// answer named, no case run.
+fn refused_by_preflight(fault: &str, out: &Output) -> bool {
+    let stderr = text(&out.stderr);
+    CORRUPT_ANSWERS.contains(&fault)
+        && out.status.code() == Some(3)
+        && stderr.contains("answered")
+        && last_line(out).is_empty()
+}
+
 /// Ids of the cases that passed in a run.
 fn passed_ids(results: &RunResults) -> std::collections::BTreeSet<String> {
     results
@@ -177,11 +192,17 @@ fn every_fault_makes_at_least_one_case_fail() {
     );
     let mut uncaught = Vec::new();
     for fault in faults() {
-        if fault.starts_with("latency=") {
+        // `echo-token` breaks no API rule (it adds text to messages and a
+        // header): it exists for tests/secrets.rs, which checks that no
+        // echoed secret reaches an output.
+        if fault.starts_with("latency=") || fault == "echo-token" {
             continue;
         }
         let dir = Scratch::new("fault");
         let out = run(&dir, &["--cases", cases, "--fault", &fault, "--jobs", "4"]);
+        if refused_by_preflight(&fault, &out) {
+            continue;
+        }
         let caught: Vec<String> = if dir.join("results.json").exists() {
             let now = passed_ids(&results(&dir));
             baseline.difference(&now).cloned().collect()

@@ -110,6 +110,9 @@ pub struct Remote<'a> {
     pub token: &'a mut Option<String>,
     /// `--token-file` was given (a token, too).
     pub token_file: bool,
+    /// Filled with the cloud's own secrets (password, application-credential
+    /// secret, token), so every output can scrub them.
+    pub secrets: &'a mut Vec<crate::endpoint::auth::Secret>,
 }
 
 /// How long Keystone and the version document may take.
@@ -164,6 +167,7 @@ impl CloudArgs {
                     session.project_id
                 )));
             }
+            remote.secrets.extend(session.cloud.auth.secrets());
             eprintln!("{}", describe(&session));
             *remote.endpoint = Some(session.endpoint);
             *remote.project_id = Some(session.project_id);
@@ -345,6 +349,7 @@ pub async fn connect(
         project_id: &mut flags.project_id,
         token: &mut flags.token,
         token_file: flags.token_file.is_some(),
+        secrets: &mut flags.cloud_secrets,
     };
     cloud
         .fill(&env, &standard_dirs(&env), remote, profile)

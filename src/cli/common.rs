@@ -60,6 +60,10 @@ pub struct EndpointArgs {
     /// (`--dialects-dir`, fuzz's old name, is still accepted.)
     #[arg(long, value_name = "DIR", alias = "dialects-dir")]
     pub dialect_dir: Option<PathBuf>,
+    /// Not a flag: the clouds.yaml secrets (password, application-credential
+    /// secret) a Keystone token was obtained with, never to be printed.
+    #[arg(skip)]
+    pub cloud_secrets: Vec<crate::endpoint::auth::Secret>,
 }
 
 /// The servers a target may touch, as flags give them.
@@ -100,15 +104,26 @@ impl EndpointArgs {
             reader_token: self.reader_token.clone(),
             alt_token: self.alt_token.clone(),
             alt_project_id: self.alt_project_id.clone(),
+            secrets: self.cloud_secrets.clone(),
             renewal: None,
         })
     }
 
     /// `--project-id`, else the endpoint's last path segment where the
-    /// dialect's endpoint ends with the project.
+    /// dialect's endpoint ends with the project. A `--project-id` that
+    /// contradicts that segment is refused: every case would address one
+    /// project in the URL and another in its checks.
     pub fn project_id(&self, endpoint: &str, profile: &Profile) -> Result<String, CliError> {
         match &self.project_id {
-            Some(p) => Ok(p.clone()),
+            Some(p) => match project_from_endpoint(endpoint, profile) {
+                Some(in_url) if in_url != *p => Err(CliError(
+                    Exit::Usage,
+                    format!(
+                        "error: --project-id (or OS_PROJECT_ID) is {p}, but the endpoint {endpoint} is project {in_url}'s: drop --project-id, or pass the endpoint of project {p}"
+                    ),
+                )),
+                _ => Ok(p.clone()),
+            },
             None => project_from_endpoint(endpoint, profile).ok_or_else(|| {
                 CliError(
                     Exit::Usage,
@@ -125,6 +140,7 @@ impl EndpointArgs {
         profile: Profile,
         servers: ServerSet,
     ) -> Result<Target, CliError> {
+        check_url(endpoint)?;
         let credentials = self.credentials(&profile)?;
         let project_id = self.project_id(endpoint, &profile)?;
         Ok(Target {
@@ -139,6 +155,29 @@ impl EndpointArgs {
             tls: Default::default(),
         })
     }
+}
+
+/// `--endpoint` must be an absolute http(s) URL with a host.
+pub fn check_url(endpoint: &str) -> Result<(), CliError> {
+    let refuse = |why: &str| {
+        CliError(
+            Exit::Usage,
+            format!(
+                "error: --endpoint {endpoint:?} {why}: pass the compute endpoint of the service catalog, e.g. https://compute.example/v2.1/PROJECT_ID"
+            ),
+        )
+    };
+    let url = reqwest::Url::parse(endpoint).map_err(|e| refuse(&format!("is not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(refuse(&format!(
+            "is a {} URL, not http or https",
+            url.scheme()
+        )));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(refuse("has no host"));
+    }
+    Ok(())
 }
 
 /// The project member's AK/SK from `--ak` and `--sk`/`--sk-file`, if the

@@ -218,21 +218,22 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
     let mut signals =
         crate::cli::ShutdownSignals::install().map_err(|m| CliError(Exit::Usage, m))?;
     let mut keeper = housekeeper(&target, &config)?;
+    crate::endpoint::preflight::announce(&mut keeper)
+        .await
+        .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
     let journal = match target.disposable {
         true => None,
         false => Some(safety::take_snapshot(&mut keeper, &args.journal_dir).await?),
     };
-    let outcome = tokio::select! {
-        report = campaign::run(&target, &config) => Ok(report),
-        signal = signals.recv() => Err(signal),
+    let campaign = campaign::run(&target, &config);
+    let outcome = match safety::finish_or_interrupt(campaign, &mut signals, &config.interrupt).await
+    {
+        safety::Ending::Finished(report) | safety::Ending::Interrupted(report, _) => Ok(report),
+        safety::Ending::Abandoned(signal) => Err(signal),
     };
-    if let Err(signal) = outcome {
-        eprintln!("\ninterrupted by {signal}: stopping the campaign");
-    }
+    let interrupted = config.interrupt.requested();
     let restored = match journal {
-        Some(journal) => {
-            safety::put_back(&mut keeper, journal, &mut signals, outcome.is_err()).await
-        }
+        Some(journal) => safety::put_back(&mut keeper, journal, &mut signals, interrupted).await,
         None => Ok(()),
     };
     let report = match outcome {
@@ -249,7 +250,9 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
             CampaignError::TooFewServers { .. } | CampaignError::NoToken => Exit::Usage,
             CampaignError::Worker(_) => Exit::Aborted,
         };
-        CliError(exit, format!("error: {e}"))
+        CliError(exit, format!("error: {e}")).scrubbed(&crate::endpoint::secrets::Scrubber::new(
+            &target.credentials,
+        ))
     })?;
     print_summary(&report, &target.credentials);
     if args.bench {
@@ -266,6 +269,9 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
                 format!("error: cannot write {}: {e}", path.display()),
             )
         })?;
+    }
+    if report.interrupted {
+        return Ok(Exit::Interrupted);
     }
     Ok(exit_for(&report, saved))
 }
@@ -364,6 +370,9 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
     if let Some(reason) = &report.aborted {
         println!("stopped early: {reason}");
     }
+    if report.interrupted {
+        println!("interrupted by a signal: the sequences above are those that ran");
+    }
 }
 
 async fn print_bench(report: &CampaignReport) {
@@ -445,10 +454,14 @@ fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Resu
         suite.add_testcase(case);
     }
     let junit = ReportBuilder::new().add_testsuite(suite.build()).build();
-    let mut file = std::fs::File::create(path)?;
+    let mut xml = Vec::new();
     junit
-        .write_xml(&mut file)
-        .map_err(|e| std::io::Error::other(e.to_string()))
+        .write_xml(&mut xml)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if report.interrupted {
+        xml = crate::report::junit::with_suite_property(&xml, "interrupted", "true");
+    }
+    std::fs::write(path, xml)
 }
 
 /// The exit code of a finished campaign (see the module doc): an abort or

@@ -21,6 +21,14 @@ use clap::{Parser, Subcommand};
 #[derive(Debug)]
 pub struct CliError(pub Exit, pub String);
 
+impl CliError {
+    /// The same error with every secret `scrubber` knows replaced in its
+    /// message (messages quote the endpoint's answers).
+    pub fn scrubbed(self, scrubber: &crate::endpoint::secrets::Scrubber) -> CliError {
+        CliError(self.0, scrubber.text(&self.1))
+    }
+}
+
 /// Process exit codes, one meaning each (hurl-style).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Exit {

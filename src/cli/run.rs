@@ -25,9 +25,10 @@ use clap::{Args, ValueEnum};
 use crate::cases::partition::Partition;
 use crate::cases::{LoadedCase, default_source, load_builtin, load_dir};
 use crate::cli::common::{EndpointArgs, ServerSet};
-use crate::cli::safety;
+use crate::cli::safety::{self, Ending};
 use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
+use crate::endpoint::secrets::Scrubber;
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial};
 use crate::profile::Profile;
 use crate::report::junit::JunitWriter;
@@ -240,7 +241,13 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         let options = run_options(&args);
         return runtime.block_on(crate::cli::dry_run::execute(&args, options, cases, target));
     }
-    runtime.block_on(execute(args, profile, cases, trials, known, faults, remote))
+    let scrubber = remote
+        .as_ref()
+        .map(|t| Scrubber::new(&t.credentials))
+        .unwrap_or_default();
+    runtime
+        .block_on(execute(args, profile, cases, trials, known, faults, remote))
+        .map_err(|e| e.scrubbed(&scrubber))
 }
 
 fn run_options(args: &RunArgs) -> RunOptions {
@@ -249,6 +256,7 @@ fn run_options(args: &RunArgs) -> RunOptions {
         state_timeout: Duration::from_secs(args.state_timeout),
         no_state_changes: args.no_state_changes,
         resize_flavor: args.resize_flavor.clone(),
+        interrupt: Default::default(),
     }
 }
 
@@ -510,33 +518,32 @@ async fn execute(
         &mut reporters,
         embedded_run,
     );
-    let outcome = tokio::select! {
-        results = phase => Ok(results),
-        signal = signals.recv() => Err(signal),
+    let ending = safety::finish_or_interrupt(phase, &mut signals, &ctx.options.interrupt).await;
+    // Reports first: an interrupted run still leaves its summary and files,
+    // even if the restore below is abandoned.
+    let (results, reported) = match ending {
+        Ending::Finished(results) | Ending::Interrupted(results, _) => {
+            let reported = finish(&results, &mut reporters);
+            (Some(results), reported)
+        }
+        Ending::Abandoned(_) => (None, Ok(())),
     };
-    if let Err(signal) = outcome {
-        eprintln!("\ninterrupted by {signal}: stopping the run");
-    }
     let restored = match journal {
         Some(journal) => {
             let mut session = Session::new(&ctx);
-            safety::put_back(&mut session, journal, &mut signals, outcome.is_err()).await
+            let interrupted = ctx.options.interrupt.requested();
+            safety::put_back(&mut session, journal, &mut signals, interrupted).await
         }
         None => Ok(()),
     };
     if let Some(server) = server {
         server.shutdown().await;
     }
-    let results = match outcome {
-        Ok(results) => results,
-        Err(_) => {
-            restored?;
-            return Ok(Exit::Interrupted);
-        }
-    };
-    let reported = finish(&results, &mut reporters);
     restored?;
     reported?;
+    let Some(results) = results.filter(|r| !r.run.interrupted) else {
+        return Ok(Exit::Interrupted);
+    };
     if ctx.auth_guard.tripped() {
         return Err(CliError(Exit::Unreachable, AuthGuard::message()));
     }
@@ -580,7 +587,10 @@ async fn run_phase(
             &ctx.target,
             &ctx.options,
             trial_options,
-            known,
+            &crate::run::events::Admission {
+                known,
+                redactor: &ctx.redactor,
+            },
             reporters,
             &mut results,
         )

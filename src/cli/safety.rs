@@ -2,7 +2,8 @@
 //! `fuzz`): the journal is written before the first write and every server
 //! is put back at the end, after failures and on SIGINT/SIGTERM (a second
 //! signal abandons the restore and keeps the journal for
-//! `metaconform restore`).
+//! `metaconform restore`); how a run's work ends on signals
+//! ([`finish_or_interrupt`]).
 
 use std::path::Path;
 
@@ -12,7 +13,48 @@ use crate::cli::{CliError, Exit, ShutdownSignals};
 use crate::endpoint::journal::Journal;
 use crate::endpoint::provision::{self, Network, Recipe};
 use crate::endpoint::safekeeping;
+use crate::endpoint::secrets::Scrubber;
 use crate::endpoint::servers::Conversation;
+
+/// How the work of a command ended.
+pub enum Ending<T> {
+    /// It ran to its end.
+    Finished(T),
+    /// A first signal stopped new work; what was running finished.
+    Interrupted(T, &'static str),
+    /// A second signal: stopped at once, nothing to report.
+    Abandoned(&'static str),
+}
+
+/// Drive `work` to its end; on the first SIGINT/SIGTERM request `interrupt`
+/// (no new case starts, the running ones finish or time out) and keep
+/// waiting; on a second, drop `work` at once (running cases are aborted:
+/// nothing may write while the servers are restored).
+pub async fn finish_or_interrupt<T>(
+    work: impl Future<Output = T>,
+    signals: &mut ShutdownSignals,
+    interrupt: &crate::run::Interrupt,
+) -> Ending<T> {
+    tokio::pin!(work);
+    let mut first = None;
+    loop {
+        tokio::select! {
+            done = &mut work => return match first {
+                None => Ending::Finished(done),
+                Some(signal) => Ending::Interrupted(done, signal),
+            },
+            signal = signals.recv() => {
+                if first.is_some() {
+                    eprintln!("\n{signal} again: stopping at once, without reports");
+                    return Ending::Abandoned(signal);
+                }
+                eprintln!("\ninterrupted by {signal}: no new case starts; the running ones finish, then the reports are written (signal again to stop at once)");
+                interrupt.request();
+                first = Some(signal);
+            }
+        }
+    }
+}
 
 /// `--create-servers N --image REF --flavor REF [--network ...]`.
 #[derive(Debug, Clone, Default, Args)]
@@ -88,11 +130,12 @@ pub async fn take_snapshot<C: Conversation>(
     dir: &Path,
 ) -> Result<Journal, CliError> {
     let path = Journal::new_path(dir);
+    let scrubber = Scrubber::new(&conversation.target().credentials);
     let (journal, notes) = safekeeping::snapshot(conversation, path).await.map_err(|e| {
         CliError(
             Exit::Unreachable,
             format!("error: cannot snapshot the servers before the first write, nothing was changed: {e}"),
-        )
+        ).scrubbed(&scrubber)
     })?;
     for note in notes {
         eprintln!("warning: {note}; do not let another run use it at the same time");
@@ -115,6 +158,7 @@ pub async fn put_back<C: Conversation>(
     interrupted: bool,
 ) -> Result<(), CliError> {
     let path = journal.path.clone();
+    let scrubber = Scrubber::new(&conversation.target().credentials);
     let kept = |why: String| {
         format!(
             "{why}\nerror: the journal is kept: finish with `metaconform restore {}` and the same endpoint flags",
@@ -162,5 +206,5 @@ pub async fn put_back<C: Conversation>(
     if failures.is_empty() {
         return Ok(());
     }
-    Err(CliError(Exit::Unreachable, kept(failures.join("\n"))))
+    Err(CliError(Exit::Unreachable, kept(failures.join("\n"))).scrubbed(&scrubber))
 }

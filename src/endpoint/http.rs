@@ -2,8 +2,9 @@
 //!
 //! Every request the runner or the fuzzer sends goes through [`Transport`],
 //! which keeps the bytes both ways so reports can show transcripts and curl
-//! repros and results can be diffed body by body. Secrets are redacted when a
-//! record is rendered, not when it is kept (see [`redact_headers`]).
+//! repros and results can be diffed body by body. Secrets are scrubbed when a
+//! record leaves for an output, not when it is kept (see
+//! [`crate::endpoint::secrets::Scrubber`]).
 //!
 //! Reads are bounded: an answer whose body grows past [`MAX_BODY_BYTES`] is
 //! cut there and recorded as a failed exchange naming the limit, so a huge
@@ -373,24 +374,6 @@ pub const SECRET_HEADERS: &[&str] = &[
     "x-subject-token",
     "x-security-token",
 ];
-
-/// A copy of `headers` with secret values replaced by `$OS_TOKEN`-style
-/// placeholders, for reports and curl repros.
-pub fn redact_headers(headers: &[(String, String)]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(n, v)| {
-            let lower = n.to_ascii_lowercase();
-            if lower == "x-auth-token" {
-                (n.clone(), "$OS_TOKEN".to_string())
-            } else if SECRET_HEADERS.contains(&lower.as_str()) {
-                (n.clone(), "<redacted>".to_string())
-            } else {
-                (n.clone(), v.clone())
-            }
-        })
-        .collect()
-}
 
 #[cfg(test)]
 mod tests {

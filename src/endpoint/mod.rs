@@ -10,9 +10,11 @@ pub mod http;
 pub mod journal;
 pub mod lease;
 pub mod lossless_json;
+pub mod preflight;
 pub mod provision;
 pub mod requests;
 pub mod safekeeping;
+pub mod secrets;
 pub mod servers;
 pub mod sign;
 pub mod throttle;
@@ -63,6 +65,10 @@ pub struct Credentials {
     /// Member of a second project, for isolation cases.
     pub alt_token: Option<String>,
     pub alt_project_id: Option<String>,
+    /// Other secrets the command holds and must never print: the
+    /// clouds.yaml password, application-credential secret or token a
+    /// Keystone token was obtained with ([`secrets::Scrubber`]).
+    pub secrets: Vec<auth::Secret>,
     /// Where the member's token came from Keystone: the source that renews
     /// it before it expires (the transport swaps it into each request).
     pub renewal: Option<std::sync::Arc<auth::token_source::TokenSource>>,
@@ -136,6 +142,7 @@ impl Target {
                 reader_token: Some(info.reader_token.clone()),
                 alt_token: Some(info.alt_token.clone()),
                 alt_project_id: Some(info.alt_project_id.clone()),
+                secrets: Vec::new(),
                 renewal: None,
             },
             servers: info.servers.clone(),

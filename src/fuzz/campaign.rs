@@ -19,10 +19,11 @@ use tokio::task::JoinSet;
 
 use crate::cases::format::Identity;
 use crate::endpoint::Target;
+use crate::endpoint::secrets::Scrubber;
 
 use super::driver::{Driver, DriverError};
 use super::shrink::{ShrinkLimits, Shrunk, shrink};
-use super::stateful::{self, Cause, Shape, execute};
+use super::stateful::{self, Cause, Finding, Shape, execute};
 use super::step::Step;
 
 /// When a campaign stops.
@@ -55,6 +56,8 @@ pub struct CampaignConfig {
     pub until_found: bool,
     /// Keep every request sent, per worker (the benchmark replays them).
     pub capture: bool,
+    /// Set on the first SIGINT/SIGTERM: no new sequence starts.
+    pub interrupt: crate::abort::Interrupt,
 }
 
 impl Default for CampaignConfig {
@@ -72,6 +75,7 @@ impl Default for CampaignConfig {
             timeout: Duration::from_secs(30),
             until_found: false,
             capture: false,
+            interrupt: Default::default(),
         }
     }
 }
@@ -86,6 +90,9 @@ pub struct CampaignReport {
     pub findings: Vec<Shrunk>,
     /// How many sequences failed for each cause.
     pub hits: BTreeMap<Cause, u64>,
+    /// A signal stopped the campaign before its end (the sequences that
+    /// were running finished).
+    pub interrupted: bool,
     /// Why the campaign stopped early, if it did (only repeated
     /// authentication failures stop it).
     pub aborted: Option<DriverError>,
@@ -141,6 +148,41 @@ impl CampaignReport {
         } else {
             0.0
         }
+    }
+}
+
+/// Every known secret replaced in what the report shows of the endpoint's
+/// answers (findings, their exchanges, why the campaign stopped): the one
+/// place fuzz output passes before it is printed, saved or written as
+/// JUnit. The captured requests are left as sent (the benchmark re-sends
+/// them and never prints them).
+fn scrub(report: &mut CampaignReport, scrubber: &Scrubber) {
+    for shrunk in &mut report.findings {
+        let execution = &mut shrunk.execution;
+        for (_, exchange) in &mut execution.exchanges {
+            *exchange = scrubber.exchange(exchange);
+        }
+        if let Some(finding) = execution.finding.take() {
+            execution.finding = Some(scrub_finding(finding, scrubber));
+        }
+        shrunk.finding = scrub_finding(shrunk.finding.clone(), scrubber);
+    }
+    for trouble in &mut report.setup_troubles {
+        trouble.reason = scrubber.text(&trouble.reason);
+    }
+    report.aborted = report.aborted.take().map(|e| match e {
+        DriverError::Auth(what) => DriverError::Auth(scrubber.text(&what)),
+        DriverError::Setup { server, reason } => DriverError::Setup {
+            server,
+            reason: scrubber.text(&reason),
+        },
+    });
+}
+
+fn scrub_finding(finding: Finding, scrubber: &Scrubber) -> Finding {
+    Finding {
+        mismatch: finding.mismatch.scrubbed(scrubber),
+        ..finding
     }
 }
 
@@ -316,7 +358,9 @@ pub async fn run(
         }
     }
     report.elapsed = started.elapsed();
+    report.interrupted = config.interrupt.requested();
     report.hits = shared.hits.lock().map(|h| h.clone()).unwrap_or_default();
+    scrub(&mut report, &Scrubber::new(&target.credentials));
     report.findings.sort_by_key(|f| f.finding.cause());
     Ok(report)
 }
@@ -349,7 +393,7 @@ struct Worker {
 
 impl Worker {
     fn next_case(&self, round: u64) -> Option<u64> {
-        if self.shared.stop.load(Ordering::Relaxed) {
+        if self.shared.stop.load(Ordering::Relaxed) || self.config.interrupt.requested() {
             return None;
         }
         let case = round * self.jobs + self.index;

@@ -53,6 +53,29 @@ pub enum Mismatch {
 }
 
 impl Mismatch {
+    /// The same mismatch with every known secret replaced in the text it
+    /// quotes from the endpoint.
+    pub fn scrubbed(self, scrubber: &crate::endpoint::secrets::Scrubber) -> Mismatch {
+        let s = |text: String| scrubber.text(&text);
+        match self {
+            Mismatch::Transport(e) => Mismatch::Transport(s(e)),
+            Mismatch::Body { expected, got } => Mismatch::Body {
+                expected: s(expected),
+                got: s(got),
+            },
+            Mismatch::ReadBack(e) => Mismatch::ReadBack(s(e)),
+            Mismatch::State { expected, got } => Mismatch::State {
+                expected: s(expected),
+                got: s(got),
+            },
+            Mismatch::Stored { expected, got } => Mismatch::Stored {
+                expected: scrub_map(expected, scrubber),
+                got: scrub_map(got, scrubber),
+            },
+            other => other,
+        }
+    }
+
     /// A short stable label: the same bug gives the same class.
     pub fn class(&self) -> String {
         match self {
@@ -260,4 +283,11 @@ pub fn check_stored(expected: &Metadata, got: &Metadata) -> Result<(), Mismatch>
         expected: expected.clone(),
         got: got.clone(),
     })
+}
+
+/// A map with every known secret replaced in its keys and values.
+fn scrub_map(map: Metadata, scrubber: &crate::endpoint::secrets::Scrubber) -> Metadata {
+    map.into_iter()
+        .map(|(k, v)| (scrubber.text(&k), scrubber.text(&v)))
+        .collect()
 }

@@ -1,6 +1,6 @@
 //! Turning a (shrunk) failing sequence into something a person can replay:
 //! the failing exchange, curl commands with tokens as shell variables
-//! (`$OS_TOKEN`, `$OS_ADMIN_TOKEN`, `$OS_READER_TOKEN`), and a declarative
+//! (`$OS_TOKEN`, `$METACONFORM_ADMIN_TOKEN`, ...), and a declarative
 //! case file in the `src/cases/format.rs` format that `metaconform run
 //! --cases DIR` replays.
 
@@ -20,18 +20,26 @@ use crate::profile::Profile;
 use super::shrink::Shrunk;
 use super::step::{Body, Call, ConcurrentVia, ServerPick, Step};
 
-/// The shell variable standing for a token in printed commands.
-pub fn token_variable(token: &str, credentials: &Credentials) -> &'static str {
-    let is = |t: &Option<String>| t.as_deref() == Some(token);
-    if is(&credentials.admin_token) {
-        "$OS_ADMIN_TOKEN"
-    } else if is(&credentials.reader_token) {
-        "$OS_READER_TOKEN"
-    } else if is(&credentials.alt_token) {
-        "$OS_ALT_TOKEN"
-    } else {
-        "$OS_TOKEN"
+/// The shell variable standing for a token in printed commands: the
+/// variable the identity's token is read from (`$OS_TOKEN`,
+/// `$METACONFORM_ADMIN_TOKEN`, ...). A token already scrubbed to its
+/// variable ([`crate::endpoint::secrets::Scrubber`]) stands for itself.
+pub fn token_variable(token: &str, credentials: &Credentials) -> String {
+    if token.starts_with('$') {
+        return token.to_string();
     }
+    let is = |t: &Option<String>| t.as_deref() == Some(token);
+    let identity = if is(&credentials.admin_token) {
+        Identity::Admin
+    } else if is(&credentials.reader_token) {
+        Identity::Reader
+    } else if is(&credentials.alt_token) {
+        Identity::Alt
+    } else {
+        Identity::Owner
+    };
+    let var = crate::endpoint::secrets::token_var(identity).unwrap_or("OS_TOKEN");
+    format!("${var}")
 }
 
 fn shell_quote(text: &str) -> String {
@@ -549,7 +557,10 @@ mod tests {
             body: br#"{"meta":{"it's":"v"}}"#.to_vec(),
         };
         let text = curl(&request, &creds());
-        assert!(text.contains("\"X-Auth-Token: $OS_ADMIN_TOKEN\""), "{text}");
+        assert!(
+            text.contains("\"X-Auth-Token: $METACONFORM_ADMIN_TOKEN\""),
+            "{text}"
+        );
         assert!(!text.contains("admin:p"), "{text}");
         assert!(text.contains(r#"'{"meta":{"it'\''s":"v"}}'"#), "{text}");
     }

@@ -46,6 +46,15 @@ pub fn render(results: &RunResults) -> Result<Vec<u8>, ReportError> {
         suite.add_testcases(cases.into_iter().map(testcase));
         report.add_testsuite(suite);
     }
+    if results.run.interrupted {
+        // Always one suite to carry the mark, even when no case ran.
+        let mut suite = TestSuite::new("metaconform.run");
+        suite.set_system_out(&format!(
+            "interrupted by a signal: {} case(s) ran, the others did not",
+            results.cases.len()
+        ));
+        report.add_testsuite(suite);
+    }
     let mut out = Vec::new();
     report
         .write_xml(&mut out)
@@ -53,7 +62,35 @@ pub fn render(results: &RunResults) -> Result<Vec<u8>, ReportError> {
             what: "JUnit XML",
             message: e.to_string(),
         })?;
+    if results.run.interrupted {
+        out = with_suite_property(&out, "interrupted", "true");
+    }
     Ok(out)
+}
+
+/// `xml` with `<properties><property name=.. value=../></properties>` as
+/// the first child of every `<testsuite>` (where the schema puts it;
+/// junit-report 0.9 writes no properties). Every suite written here has
+/// children, so each opening tag ends with `>`, and attribute values never
+/// hold a raw `>` (the writer escapes it).
+pub fn with_suite_property(xml: &[u8], name: &str, value: &str) -> Vec<u8> {
+    let property = format!(r#"<properties><property name="{name}" value="{value}"/></properties>"#);
+    let text = String::from_utf8_lossy(xml);
+    let mut out = String::with_capacity(text.len() + 128);
+    let mut rest: &str = &text;
+    while let Some(start) = rest.find("<testsuite ") {
+        let Some(end) = rest[start..].find('>') else {
+            break;
+        };
+        let close = start + end + 1;
+        out.push_str(&rest[..close]);
+        if !rest[..close].ends_with("/>") {
+            out.push_str(&property);
+        }
+        rest = &rest[close..];
+    }
+    out.push_str(rest);
+    out.into_bytes()
 }
 
 fn testcase(case: &CaseResult) -> TestCase {
@@ -199,6 +236,7 @@ mod tests {
                 started_at: "2026-01-01T00:00:00Z".into(),
                 duration_ms: 1.0,
                 metaconform_version: "0".into(),
+                interrupted: false,
             },
             summary: Summary::default(),
             cases,

@@ -39,6 +39,8 @@ pub fn merge(shards: Vec<RunResults>, order: &[String]) -> Result<RunResults, Me
             merged.run.started_at = shard.run.started_at.clone();
         }
         merged.run.duration_ms = merged.run.duration_ms.max(shard.run.duration_ms);
+        // One interrupted shard leaves the whole run incomplete.
+        merged.run.interrupted |= shard.run.interrupted;
         for case in shard.cases {
             if !seen.insert(case.id.clone()) {
                 return Err(MergeError::Duplicate(case.id));

@@ -63,6 +63,7 @@ pub fn planning_target(profile: Profile) -> Target {
             reader_token: placeholder(),
             alt_token: placeholder(),
             alt_project_id: placeholder(),
+            secrets: Vec::new(),
             renewal: None,
         },
         servers: vec!["placeholder".into()],

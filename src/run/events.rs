@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::results::{CaseResult, KnownStatus, RunResults, Verdict};
+use super::results::{CaseResult, KnownStatus, RunResults, SkipKind, Verdict};
 use crate::report::failure::{self, Colour};
 
 /// A reporter could not write its output.
@@ -18,6 +18,21 @@ pub enum ReportError {
     },
     #[error("cannot render {what}: {message}")]
     Render { what: &'static str, message: String },
+}
+
+/// What every result goes through on its way to the reporters, cases and
+/// property trials alike: marked against the known failures, and every
+/// secret the run knows scrubbed from every string it holds.
+pub struct Admission<'a> {
+    pub known: &'a super::known_failures::KnownFailures,
+    pub redactor: &'a super::redact::Redactor,
+}
+
+impl Admission<'_> {
+    pub fn admit(&self, mut result: CaseResult) -> CaseResult {
+        self.known.apply(&mut result);
+        self.redactor.case(result)
+    }
 }
 
 /// Something that wants to hear about the run.
@@ -124,7 +139,7 @@ impl Reporter for Terminal {
         let avoidable = results
             .cases
             .iter()
-            .filter(|c| c.verdict == Verdict::Skip && c.gates())
+            .filter(|c| c.skip_kind == Some(SkipKind::Credentials) && c.gates())
             .count();
         if avoidable > 0 {
             let _ = writeln!(
@@ -150,6 +165,12 @@ impl Reporter for Terminal {
                     path.display()
                 );
             }
+            if failed.iter().any(|id| id.starts_with("setup::")) {
+                let _ = writeln!(
+                    out,
+                    "setup::* is the runner's own set-up check on this endpoint, not a case: the cases it blocks run once it passes"
+                );
+            }
             let _ = writeln!(out, "rerun one: metaconform run --exact ID");
         }
         if s.errors > 0 || s.known_failures > 0 || s.fixed > 0 {
@@ -161,6 +182,13 @@ impl Reporter for Terminal {
         }
         if s.skipped > 0 {
             let _ = writeln!(out, "skipped: {}", s.skipped_by_kind);
+        }
+        if results.run.interrupted {
+            let _ = writeln!(
+                out,
+                "interrupted: {} case(s) ran before the signal; the others did not run",
+                results.cases.len()
+            );
         }
         let _ = writeln!(
             out,

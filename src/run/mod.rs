@@ -8,6 +8,7 @@
 //! concurrently on different servers, [`results`] is the outcome as data,
 //! [`events`] fans it out to reporters, [`known_failures`] marks what an
 //! endpoint is known to fail, [`embedded`] makes the mock a target,
+//! [`primitives`] verifies the runner's own setup before cases rely on it,
 //! and [`auth_guard`] stops a run whose AK/SK signatures are refused.
 
 pub mod applicability;
@@ -17,6 +18,7 @@ pub mod embedded;
 pub mod events;
 pub mod execute;
 pub mod known_failures;
+pub mod primitives;
 pub mod properties;
 pub mod redact;
 pub mod rehearsal;
@@ -42,7 +44,12 @@ pub struct RunOptions {
     /// The flavor `resize` asks for (`--resize-flavor`); `None`: a flavor
     /// other than the server's own, from the endpoint's flavor list.
     pub resize_flavor: Option<String>,
+    /// Set on the first SIGINT/SIGTERM: no further case or trial starts;
+    /// those running finish, and the reports say the run was interrupted.
+    pub interrupt: Interrupt,
 }
+
+pub use crate::abort::Interrupt;
 
 impl Default for RunOptions {
     fn default() -> Self {
@@ -51,21 +58,12 @@ impl Default for RunOptions {
             state_timeout: Duration::from_secs(300),
             no_state_changes: false,
             resize_flavor: None,
+            interrupt: Interrupt::default(),
         }
     }
 }
 
-/// The environment variable a user puts this identity's token in; curl
-/// repros refer to it instead of the token.
-pub fn token_var(identity: Identity) -> Option<&'static str> {
-    match identity {
-        Identity::Owner => Some("OS_TOKEN"),
-        Identity::Admin => Some("METACONFORM_ADMIN_TOKEN"),
-        Identity::Reader => Some("METACONFORM_READER_TOKEN"),
-        Identity::Alt => Some("METACONFORM_ALT_TOKEN"),
-        Identity::None => None,
-    }
-}
+pub use crate::endpoint::secrets::token_var;
 
 /// The access key that signs `identity`'s requests ([`Credentials::signing_key`]).
 pub fn signing_key(creds: &Credentials, identity: Identity) -> Option<&AccessKeyPair> {

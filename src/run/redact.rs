@@ -1,77 +1,81 @@
 //! Turning raw exchanges into records safe to write anywhere.
 //!
-//! Header values named in [`crate::endpoint::http::SECRET_HEADERS`] are
-//! replaced by [`redact_headers`]; on top of that every token the run knows
-//! is replaced wherever it appears (a URL, an echoed header, a body), by the
-//! name of the variable that holds it (`$OS_TOKEN`).
+//! Every credential the run knows is replaced wherever it appears (a URL,
+//! a header of either side, a body, an error) by
+//! [`crate::endpoint::secrets::Scrubber`]; the `X-Auth-Token` a request
+//! carried is shown as the variable that holds the identity's token
+//! (`$OS_TOKEN`). [`Redactor::case`] does the same for everything else a
+//! case result holds, at the one place results reach the reporters.
 
 use crate::cases::format::Identity;
 use crate::endpoint::Credentials;
-use crate::endpoint::http::{Exchange, redact_headers};
+use crate::endpoint::http::Exchange;
+use crate::endpoint::secrets::Scrubber;
 
-use super::results::{ExchangeRecord, Purpose, RequestRecord, ResponseRecord, millis};
+use super::results::{CaseResult, ExchangeRecord, Purpose, RequestRecord, ResponseRecord, millis};
 use super::token_var;
 
 /// Known secrets and their placeholders.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
-    secrets: Vec<(String, String)>,
+    scrubber: Scrubber,
 }
 
 impl Redactor {
     pub fn new(creds: &Credentials) -> Self {
-        let mut secrets = Vec::new();
-        for identity in [
-            Identity::Owner,
-            Identity::Admin,
-            Identity::Reader,
-            Identity::Alt,
-        ] {
-            if let (Ok(Some(token)), Some(var)) =
-                (super::token_of(creds, identity), token_var(identity))
-                && !token.is_empty()
-            {
-                secrets.push((token.to_string(), format!("${var}")));
-            }
+        Redactor {
+            scrubber: Scrubber::new(creds),
         }
-        if let Some(key) = &creds.access_key
-            && !key.sk.is_empty()
-        {
-            secrets.push((key.sk.clone(), "$HUAWEICLOUD_SDK_SK".to_string()));
-        }
-        // Longest first, so a token containing another is replaced whole.
-        secrets.sort_by_key(|(s, _)| std::cmp::Reverse(s.len()));
-        Redactor { secrets }
     }
 
     /// `text` with every known secret replaced.
     pub fn text(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for (secret, placeholder) in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = out.replace(secret.as_str(), placeholder);
-            }
-        }
-        out
+        self.scrubber.text(text)
     }
 
-    fn headers(&self, headers: &[(String, String)]) -> Vec<(String, String)> {
-        redact_headers(headers)
-            .into_iter()
-            .map(|(n, v)| (n, self.text(&v)))
-            .collect()
+    /// The secrets this redactor replaces.
+    pub fn scrubber(&self) -> &Scrubber {
+        &self.scrubber
+    }
+
+    /// `result` with every known secret replaced in every string it holds
+    /// that can quote the endpoint: the reason (verdict messages quote
+    /// answers too) and every exchange (recorded through [`Redactor::record`]
+    /// already; scrubbed again here so no path around it can leak).
+    pub fn case(&self, mut result: CaseResult) -> CaseResult {
+        if self.scrubber.is_empty() {
+            return result;
+        }
+        let s = &self.scrubber;
+        result.reason = result.reason.map(|r| s.text(&r));
+        result.known_reason = result.known_reason.map(|r| s.text(&r));
+        for record in &mut result.exchanges {
+            let request = &mut record.request;
+            request.url = s.text(&request.url);
+            request.headers = s.headers(&request.headers);
+            request.body = s.text(&request.body);
+            if let Some(response) = &mut record.response {
+                response.headers = s.headers(&response.headers);
+                response.body = s.text(&response.body);
+            }
+            record.error = record.error.as_ref().map(|e| s.text(e));
+        }
+        result
     }
 
     /// `(text, hex)`: the body as text, plus its exact bytes when they are
-    /// not UTF-8 (hex of the redacted text would leak nothing new: secrets
-    /// are ASCII, so they only occur in the UTF-8 case).
+    /// not UTF-8 (secrets are replaced in the bytes too).
     fn body(&self, bytes: &[u8]) -> (String, Option<String>) {
-        match std::str::from_utf8(bytes) {
-            Ok(text) => (self.text(text), None),
-            Err(_) => (
-                self.text(&String::from_utf8_lossy(bytes)),
-                Some(hex::encode(bytes)),
-            ),
+        let bytes = self.scrubber.bytes(bytes);
+        match String::from_utf8(bytes) {
+            Ok(text) => (text, None),
+            Err(e) => {
+                let bytes = e.into_bytes();
+                (
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                    Some(hex::encode(&bytes)),
+                )
+            }
         }
     }
 
@@ -86,6 +90,7 @@ impl Redactor {
         let (body, body_hex) = self.body(&exchange.request.body);
         let var = token_var(identity).unwrap_or("OS_TOKEN");
         let headers = self
+            .scrubber
             .headers(&exchange.request.headers)
             .into_iter()
             .map(|(n, v)| {
@@ -107,7 +112,7 @@ impl Redactor {
             let (body, body_hex) = self.body(&r.body);
             ResponseRecord {
                 status: r.status,
-                headers: self.headers(&r.headers),
+                headers: self.scrubber.headers(&r.headers),
                 body,
                 body_hex,
             }
@@ -170,6 +175,33 @@ mod tests {
         assert_eq!(record.token_var.as_deref(), Some("OS_TOKEN"));
         let response = record.response.unwrap();
         assert_eq!(response.body_hex.as_deref(), Some("ff61"));
+    }
+
+    #[test]
+    fn a_case_result_loses_secrets_its_reason_quotes() {
+        let creds = Credentials {
+            token: Some("demo:p1".into()),
+            ..Credentials::default()
+        };
+        let result = CaseResult {
+            id: "c".into(),
+            area: "a".into(),
+            name: "n".into(),
+            spec: "1".into(),
+            verdict: crate::run::results::Verdict::Fail,
+            reason: Some("expected 404, got 400 \"token demo:p1 invalid\"".into()),
+            skip_kind: None,
+            step: Some(1),
+            known_failure: None,
+            known_reason: None,
+            duration_ms: 0.0,
+            exchanges: Vec::new(),
+        };
+        let clean = Redactor::new(&creds).case(result);
+        assert_eq!(
+            clean.reason.as_deref(),
+            Some("expected 404, got 400 \"token $OS_TOKEN invalid\"")
+        );
     }
 
     #[test]

@@ -155,6 +155,7 @@ fn twin_of(real: &Target, twin: &Target) -> Target {
             alt_project_id: creds.alt_project_id.clone(),
             access_key: None,
             renewal: None,
+            secrets: Vec::new(),
         },
         servers: real.servers.clone(),
         alt_servers: real.alt_servers.clone(),

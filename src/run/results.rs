@@ -35,6 +35,10 @@ pub struct RunInfo {
     pub started_at: String,
     pub duration_ms: f64,
     pub metaconform_version: String,
+    /// Stopped by SIGINT/SIGTERM: the cases listed are those that ran (or
+    /// were running) before it; the others did not run.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub interrupted: bool,
 }
 
 /// Counts per verdict.
@@ -63,6 +67,9 @@ pub struct SkipCounts {
     pub dialect: usize,
     pub credentials: usize,
     pub user_choice: usize,
+    /// Not run because a setup primitive of the runner is broken.
+    #[serde(default)]
+    pub blocked: usize,
 }
 
 impl SkipCounts {
@@ -72,6 +79,7 @@ impl SkipCounts {
             SkipKind::Dialect => &mut self.dialect,
             SkipKind::Credentials => &mut self.credentials,
             SkipKind::UserChoice => &mut self.user_choice,
+            SkipKind::Blocked => &mut self.blocked,
         } += 1;
     }
 }
@@ -80,8 +88,8 @@ impl std::fmt::Display for SkipCounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} for the dialect, {} by the case file, {} for a missing credential or server, {} by choice",
-            self.dialect, self.case, self.credentials, self.user_choice
+            "{} for the dialect, {} by the case file, {} for a missing credential or server, {} by choice, {} blocked by a broken setup primitive",
+            self.dialect, self.case, self.credentials, self.user_choice, self.blocked
         )
     }
 }
@@ -133,13 +141,17 @@ pub enum SkipKind {
     Credentials,
     /// The user asked for it (`--no-state-changes`).
     UserChoice,
+    /// A setup primitive of the runner is broken on this endpoint (the
+    /// run's root-cause finding, `setup::…`, names it): the case was not
+    /// run. Gates, as the finding does.
+    Blocked,
 }
 
 impl SkipKind {
     /// Whether this skip keeps the run from succeeding: a skip the user
     /// could have avoided by passing what the case needs.
     pub fn gates(self) -> bool {
-        matches!(self, SkipKind::Credentials)
+        matches!(self, SkipKind::Credentials | SkipKind::Blocked)
     }
 }
 

@@ -5,8 +5,9 @@
 //! result to the reporters as soon as it is known. Where the target cannot
 //! empty a server's metadata between cases, each case that runs takes a
 //! server of [`Target::fresh_servers`](crate::endpoint::Target) instead, and is
-//! skipped (naming `--fresh-server`) when none is left. Before anything runs, a
-//! preflight reads the first server: if that fails, nothing runs (exit 3).
+//! skipped (naming `--fresh-server`) when none is left. Before anything runs,
+//! the endpoint's pre-flight checks the endpoint and every identity with
+//! reads: if that fails, nothing runs (exit 3).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,7 +24,6 @@ use super::applicability::{Skip, needs_fresh_server, no_fresh_server};
 use super::events::Reporter;
 use super::execute::{Assignment, Context, Session, not_run, run_case, skipped};
 use super::known_failures::KnownFailures;
-use super::requests;
 use super::results::{
     CaseResult, FORMAT_VERSION, RunInfo, RunResults, Summary, Verdict, millis, now_rfc3339,
     strip_endpoint_secrets,
@@ -36,39 +36,12 @@ use crate::cases::LoadedCase;
 #[error("{0}")]
 pub struct Unreachable(pub String);
 
-/// Read the first server as the owner: the endpoint answers, the token is
-/// accepted and the server exists.
+/// The endpoint's pre-flight ([`crate::endpoint::preflight::announce`]):
+/// reads only, one line per check; on failure nothing runs (exit 3).
 pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
-    let target = &ctx.target;
-    let server = target.servers.first().ok_or_else(|| {
-        Unreachable("no server to test: pass --server ID (a server of the project)".into())
-    })?;
-    let creds = &target.credentials;
-    let key = super::signing_key(creds, Identity::Owner);
-    let sender = requests::Sender {
-        token: super::token_of(creds, Identity::Owner).ok().flatten(),
-        microversion: None,
-        project_header: key.map(|_| target.project_id.as_str()),
-    };
-    let request = requests::show_request(target, server, sender);
-    let exchange = super::execute::dispatch(&ctx.transport, &ctx.auth_guard, request, key).await;
-    match exchange.response {
-        None => Err(Unreachable(format!(
-            "cannot reach {}: {}",
-            super::results::strip_endpoint_secrets(&target.endpoint),
-            exchange.error.as_deref().unwrap_or("no response")
-        ))),
-        Some(r) if r.status == 200 => Ok(()),
-        Some(r) if r.status == 401 && key.is_some() => Err(Unreachable(format!(
-            "GET {} answered 401 to an AK/SK-signed request: check --ak, --sk, --project-id and this machine's clock (X-Sdk-Date must be within 15 minutes)",
-            ctx.redactor.text(&exchange.request.url)
-        ))),
-        Some(r) => Err(Unreachable(format!(
-            "GET {} answered {}: check --endpoint, --project-id, the token and --server",
-            ctx.redactor.text(&exchange.request.url),
-            r.status
-        ))),
-    }
+    crate::endpoint::preflight::announce(&mut Session::new(ctx))
+        .await
+        .map_err(|e| Unreachable(e.0))
 }
 
 /// Run `cases`, tell `reporters` about each result as it comes, and return
@@ -86,14 +59,30 @@ pub async fn run_and_report(
     for r in reporters.iter_mut() {
         r.started(total);
     }
+    let admission = super::events::Admission {
+        known,
+        redactor: &ctx.redactor,
+    };
     let (tx, mut rx) = mpsc::unbounded_channel();
-    // Aborted if this future is dropped (Ctrl-C): no case may go on writing
-    // while the servers are being restored.
-    let runner = AbortOnDrop::spawn(run_all(ctx.clone(), cases, tx));
+    // A broken setup primitive: one root-cause finding, every case blocked
+    // (no case, nothing depends on it).
+    let broken = match cases.is_empty() || ctx.options.interrupt.requested() {
+        true => None,
+        false => super::primitives::verify(&ctx).await,
+    };
+    let (total, runner) = match broken {
+        Some(broken) => (
+            total + 1,
+            AbortOnDrop::spawn(report_blocked(broken, cases, tx)),
+        ),
+        // Aborted if this future is dropped (Ctrl-C): no case may go on
+        // writing while the servers are being restored.
+        None => (total, AbortOnDrop::spawn(run_all(ctx.clone(), cases, tx))),
+    };
     let mut slots: Vec<Option<CaseResult>> = vec![None; total];
     let mut done = 0;
-    while let Some((index, mut result)) = rx.recv().await {
-        known.apply(&mut result);
+    while let Some((index, result)) = rx.recv().await {
+        let result = admission.admit(result);
         done += 1;
         for r in reporters.iter_mut() {
             r.case_finished(&result, done, total);
@@ -117,9 +106,28 @@ pub async fn run_and_report(
             started_at,
             duration_ms: millis(started.elapsed()),
             metaconform_version: env!("CARGO_PKG_VERSION").to_string(),
+            interrupted: ctx.options.interrupt.requested(),
         },
         summary,
         cases,
+    }
+}
+
+/// The root-cause finding (index 0), then every case blocked by it.
+async fn report_blocked(
+    broken: super::primitives::Broken,
+    cases: Arc<Vec<LoadedCase>>,
+    results: mpsc::UnboundedSender<(usize, CaseResult)>,
+) {
+    let _ = results.send((0, broken.0.clone()));
+    for (index, case) in cases.iter().enumerate() {
+        let skip = Skip {
+            kind: super::results::SkipKind::Blocked,
+            reason: broken.blocking_reason(),
+        };
+        if results.send((index + 1, skipped(case, skip))).is_err() {
+            return;
+        }
     }
 }
 
@@ -165,7 +173,7 @@ pub async fn run_all(
     // Every worker's server was quarantined: the cases no worker took are
     // errors naming why, never silently missing from the run.
     let causes = quarantined.lock().map(|q| q.clone()).unwrap_or_default();
-    if causes.is_empty() {
+    if causes.is_empty() || ctx.options.interrupt.requested() {
         return;
     }
     let why: Vec<String> = causes.iter().map(|(s, c)| format!("{s}: {c}")).collect();
@@ -252,8 +260,14 @@ async fn work(worker: usize, shared: &Shared) {
         server,
         alt_server: alt_server.map(String::as_str),
     };
+    if ctx.options.interrupt.requested() {
+        return;
+    }
     baseline(ctx, server).await;
     loop {
+        if ctx.options.interrupt.requested() {
+            return;
+        }
         let index = shared.next.fetch_add(1, Ordering::Relaxed);
         let Some(case) = shared.cases.get(index) else {
             return;
@@ -287,6 +301,7 @@ async fn work(worker: usize, shared: &Shared) {
             return;
         }
         if errored && let Err(cause) = still_usable(ctx, server).await {
+            let cause = ctx.redactor.text(&cause);
             eprintln!(
                 "error: server {server} cannot be brought back ({cause}): quarantined for the rest of the run; the other servers take its cases"
             );

@@ -186,6 +186,11 @@ impl App {
             response = self.internal_error();
         }
         self.apply_body_faults(&mut response);
+        if self.faults.has(&Fault::EchoToken)
+            && let Some(secret) = self.huawei.caller_secret(&request)
+        {
+            super::faults::echo_secret(&mut response, &secret);
+        }
         if !self.faults.has(&Fault::MissingRequestId) {
             respond::add_request_id(&mut response);
         }

@@ -48,6 +48,8 @@ pub enum Fault {
     Error500(f64),
     TruncateBody,
     NonJsonBody,
+    /// The caller's credential is echoed back (see [`echo_secret`]).
+    EchoToken,
     LoneSurrogate,
 }
 
@@ -177,6 +179,11 @@ const CATALOGUE: &[FaultInfo] = &[
         "response bodies are replaced by an HTML page while Content-Type stays JSON",
     ),
     transport(
+        "echo-token",
+        None,
+        "the caller's token (or AK/SK secret key) is echoed in an X-Echo-Token header and in every error message",
+    ),
+    transport(
         "lone-surrogate",
         None,
         "metadata answers end their first value with an unpaired surrogate escape (\\udc80), as a Python endpoint that stored one writes it",
@@ -299,6 +306,7 @@ fn plain(name: &str) -> Option<Fault> {
         "cross-project-visible" => Fault::CrossProjectVisible,
         "truncate-body" => Fault::TruncateBody,
         "non-json-body" => Fault::NonJsonBody,
+        "echo-token" => Fault::EchoToken,
         "lone-surrogate" => Fault::LoneSurrogate,
         _ => return None,
     })
@@ -329,6 +337,7 @@ impl Fault {
             Fault::Error500(_) => "error500",
             Fault::TruncateBody => "truncate-body",
             Fault::NonJsonBody => "non-json-body",
+            Fault::EchoToken => "echo-token",
             Fault::LoneSurrogate => "lone-surrogate",
         }
     }
@@ -525,6 +534,40 @@ impl FaultSet {
             }
             (_, other) => other,
         }
+    }
+}
+
+/// `response` with `secret` (the caller's credential) echoed, as a careless
+/// endpoint does in its error messages (`echo-token`): in an `X-Echo-Token`
+/// header, and appended to every `message` of an error body.
+pub fn echo_secret(response: &mut crate::serve::message::HttpResponse, secret: &str) {
+    response
+        .headers
+        .push(("X-Echo-Token".into(), secret.to_string()));
+    if response.status < 400 {
+        return;
+    }
+    let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) else {
+        return;
+    };
+    append_to_messages(&mut body, &format!(" (credential {secret})"));
+    response.body = body.to_string().into_bytes();
+}
+
+fn append_to_messages(value: &mut Value, tail: &str) {
+    match value {
+        Value::Object(map) => {
+            for (name, field) in map.iter_mut() {
+                match field {
+                    Value::String(text) if name == "message" || name == "error_msg" => {
+                        text.push_str(tail)
+                    }
+                    other => append_to_messages(other, tail),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| append_to_messages(i, tail)),
+        _ => {}
     }
 }
 

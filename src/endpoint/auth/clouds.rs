@@ -206,6 +206,23 @@ pub struct AuthSettings {
     pub token: Option<Secret>,
 }
 
+impl AuthSettings {
+    /// The secrets among the settings (password, application-credential
+    /// secret, token), for scrubbing outputs.
+    pub fn secrets(&self) -> Vec<Secret> {
+        [
+            &self.password,
+            &self.application_credential_secret,
+            &self.token,
+        ]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect()
+    }
+}
+
 /// Where a cloud's settings came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {

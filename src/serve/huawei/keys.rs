@@ -69,6 +69,11 @@ impl AccessKeys {
             .map(|(ak, pair)| (ak.as_str(), pair.sk.as_str()))
     }
 
+    /// The secret key of `ak`, if the mock issued it.
+    pub fn secret_of(&self, ak: &str) -> Option<&str> {
+        self.by_ak.get(ak).map(|pair| pair.sk.as_str())
+    }
+
     /// Who is calling: the signer's project member when the request has an
     /// `Authorization` header, else the token's caller, else `None` (the
     /// model then refuses it as `unauthorized`).

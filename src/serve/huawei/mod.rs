@@ -69,6 +69,21 @@ impl HuaweiState {
         self.jobs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The credential `request` carries: its `X-Auth-Token`, or the secret
+    /// key of the access key that signed it (for the `echo-token` fault).
+    pub fn caller_secret(&self, request: &HttpRequest) -> Option<String> {
+        if let Some(token) = request.header_value("X-Auth-Token") {
+            return Some(token.to_string());
+        }
+        let authorization = request.header_value("Authorization")?;
+        let ak = authorization
+            .split("Access=")
+            .nth(1)?
+            .split([',', ' '])
+            .next()?;
+        self.keys.as_ref()?.secret_of(ak).map(str::to_string)
+    }
+
     /// Who is calling. Non-Huawei dialects read `X-Auth-Token` only; Huawei
     /// dialects also verify an `SDK-HMAC-SHA256` signature, and a bad one
     /// is the gateway's 401 (spec §5.5). `Ok(None)`: no credentials.
