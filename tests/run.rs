@@ -63,7 +63,7 @@ fn counts(line: &str) -> (usize, usize, usize) {
 fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
     let dir = Scratch::new("default");
     let cases = catalogue();
-    let out = run(&dir, &["--cases", cases.to_str().unwrap()]);
+    let out = run(&dir, &["--only-cases", cases.to_str().unwrap()]);
     let stderr = text(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -111,7 +111,7 @@ fn fixture_cases_pass_with_the_state_machinery() {
     let out = run(
         &dir,
         &[
-            "--cases",
+            "--only-cases",
             fixtures().to_str().unwrap(),
             "--jobs",
             "3",
@@ -169,7 +169,7 @@ fn every_fault_makes_at_least_one_case_fail() {
     let cases = catalogue();
     let cases = cases.to_str().unwrap();
     let healthy = Scratch::new("healthy");
-    run(&healthy, &["--cases", cases, "--jobs", "4"]);
+    run(&healthy, &["--only-cases", cases, "--jobs", "4"]);
     let baseline = passed_ids(&results(&healthy));
     assert!(
         !baseline.is_empty(),
@@ -181,7 +181,10 @@ fn every_fault_makes_at_least_one_case_fail() {
             continue;
         }
         let dir = Scratch::new("fault");
-        let out = run(&dir, &["--cases", cases, "--fault", &fault, "--jobs", "4"]);
+        let out = run(
+            &dir,
+            &["--only-cases", cases, "--fault", &fault, "--jobs", "4"],
+        );
         let caught: Vec<String> = if dir.join("results.json").exists() {
             let now = passed_ids(&results(&dir));
             baseline.difference(&now).cloned().collect()
@@ -252,13 +255,17 @@ fn remote_endpoint_runs_and_catches_a_served_fault() {
     let out = run_remote(
         &dir,
         &healthy.info,
-        &["--cases", fixtures.to_str().unwrap()],
+        &["--only-cases", fixtures.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!results(&dir).run.embedded);
 
     let faulty = serve(&["--fault", "ignore-lock"]);
-    let out = run_remote(&dir, &faulty.info, &["--cases", fixtures.to_str().unwrap()]);
+    let out = run_remote(
+        &dir,
+        &faulty.info,
+        &["--only-cases", fixtures.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let results = results(&dir);
     let failed: Vec<_> = results
@@ -281,7 +288,7 @@ fn known_failures_do_not_gate_and_fixed_ones_are_reported() {
     .unwrap();
     let fixtures = fixtures();
     let args = [
-        "--cases",
+        "--only-cases",
         fixtures.to_str().unwrap(),
         "--fault",
         "ignore-lock",
@@ -303,7 +310,7 @@ fn list_json_names_every_selected_case() {
     let out = run(
         &dir,
         &[
-            "--cases",
+            "--only-cases",
             fixtures().to_str().unwrap(),
             "--list",
             "--format",
@@ -326,7 +333,7 @@ fn list_json_names_every_selected_case() {
     let exact = run(
         &dir,
         &[
-            "--cases",
+            "--only-cases",
             fixtures().to_str().unwrap(),
             "--list",
             "--exact",
@@ -346,7 +353,7 @@ fn invalid_case_files_exit_2_with_located_diagnostics() {
         "cases:\n  - id: x\n    name: n\n    spec: \"2.1\"\n    stepz: []\n",
     )
     .unwrap();
-    let out = run(&dir, &["--cases", dir.join("cases").to_str().unwrap()]);
+    let out = run(&dir, &["--only-cases", dir.join("cases").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("bad.yaml:5"), "{stderr}");
@@ -359,7 +366,7 @@ fn endpoint_without_servers_exits_2_and_says_what_to_pass() {
     let out = run(
         &dir,
         &[
-            "--cases",
+            "--only-cases",
             fixtures().to_str().unwrap(),
             "--endpoint",
             "http://127.0.0.1:9/v2.1/abc",
@@ -386,7 +393,7 @@ fn endpoint_nobody_listens_on_exits_3() {
     let out = run(
         &dir,
         &[
-            "--cases",
+            "--only-cases",
             fixtures().to_str().unwrap(),
             "--endpoint",
             &endpoint,
@@ -406,16 +413,39 @@ fn coverage_lists_every_rule_and_fails_when_one_has_no_case() {
     let dir = Scratch::new("coverage");
     let full = run(
         &dir,
-        &["--cases", catalogue().to_str().unwrap(), "--coverage"],
+        &["--only-cases", catalogue().to_str().unwrap(), "--coverage"],
     );
     assert_eq!(full.status.code(), Some(0), "{}", text(&full.stdout));
     assert!(text(&full.stdout).contains("§2.1"));
     let partial = run(
         &dir,
-        &["--cases", fixtures().to_str().unwrap(), "--coverage"],
+        &["--only-cases", fixtures().to_str().unwrap(), "--coverage"],
     );
     assert_eq!(partial.status.code(), Some(1));
     assert!(text(&partial.stdout).contains("rules without cases:"));
+
+    // Each dialect counts the cases it runs: ecs-v1 has no nova-only case,
+    // and nova none of the Huawei system-key rule (§2.7).
+    let applying = |dialect: &str| -> (usize, String) {
+        let out = run(&dir, &["--coverage", "--dialect", dialect]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let first = stdout.lines().next().unwrap_or_default().to_string();
+        let n = first.split(' ').next().unwrap().parse().expect("a count");
+        assert!(
+            first.ends_with(&format!("cases apply to {dialect}")),
+            "{first}"
+        );
+        (n, stdout)
+    };
+    let (nova, nova_text) = applying("nova");
+    let (ecs, ecs_text) = applying("ecs-v1");
+    assert!(ecs < nova && ecs > 0, "ecs-v1 {ecs}, nova {nova}");
+    assert!(
+        nova_text.contains("rules nova runs no case of: 2.7"),
+        "{nova_text}"
+    );
+    assert!(!ecs_text.contains("no case of: 2.7"), "{ecs_text}");
 }
 
 #[test]
@@ -425,7 +455,12 @@ fn a_state_the_action_does_not_lead_to_is_an_error_not_a_hang() {
     let started = std::time::Instant::now();
     let out = run(
         &dir,
-        &["--cases", cases.to_str().unwrap(), "--state-timeout", "60"],
+        &[
+            "--only-cases",
+            cases.to_str().unwrap(),
+            "--state-timeout",
+            "60",
+        ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
@@ -448,7 +483,12 @@ fn every_served_dialect_passes_the_cases_it_can_run() {
         let dir = Scratch::new(dialect);
         let out = run(
             &dir,
-            &["--cases", cases.to_str().unwrap(), "--dialect", dialect],
+            &[
+                "--only-cases",
+                cases.to_str().unwrap(),
+                "--dialect",
+                dialect,
+            ],
         );
         let (passed, failed, _) = counts(&last_line(&out));
         assert!(passed > 0, "{dialect} ran no case");

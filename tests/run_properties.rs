@@ -22,7 +22,7 @@ const TRIALS: [&str; 5] = [
 fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .arg("run")
-        .arg("--cases")
+        .arg("--only-cases")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("cases"))
         .arg("--junit")
         .arg(dir.join("junit.xml"))

@@ -381,14 +381,24 @@ fn save_findings(dir: Option<&Path>, report: &CampaignReport, target: &Target, s
         return true;
     };
     let mut all = true;
+    let mut saved = 0;
     for shrunk in &report.findings {
         match repro::save(dir, shrunk, &target.profile, seed) {
-            Ok(path) => println!("saved {}", path.display()),
+            Ok(path) => {
+                saved += 1;
+                println!("saved {}", path.display());
+            }
             Err(e) => {
                 all = false;
                 eprintln!("note: {} not saved: {e}", shrunk.finding.cause());
             }
         }
+    }
+    if saved > 0 {
+        println!(
+            "run them with the whole catalogue: metaconform run --cases {}",
+            dir.display()
+        );
     }
     all
 }

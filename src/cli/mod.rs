@@ -8,6 +8,8 @@ pub mod fuzz;
 pub mod restore;
 pub mod run;
 pub mod safety;
+pub mod select;
+pub mod stdout;
 
 use std::process::ExitCode;
 
@@ -30,6 +32,10 @@ pub enum Exit {
     /// The endpoint could not be reached or set up at all, or a server
     /// could not be put back as the run found it (its journal is kept).
     Unreachable = 3,
+    /// The selection (filter, `--skip`, `--area`, `--tag`, case folders)
+    /// matched no case and no property trial (`run --no-tests=pass` allows
+    /// it).
+    NoTests = 4,
     /// Stopped by SIGINT or SIGTERM (after restoring the servers).
     Interrupted = 130,
 }

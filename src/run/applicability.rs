@@ -45,6 +45,20 @@ pub fn check(case: &Case, target: &Target, options: &RunOptions) -> Result<(), S
     Ok(())
 }
 
+/// Whether `case` is for `target`'s dialect at all: not skipped for the
+/// dialect's nature (credentials, the user's choices and `skip:` aside).
+/// `run --coverage` counts these.
+pub fn for_dialect(case: &Case, target: &Target) -> bool {
+    let skip = check(case, target, &RunOptions::default());
+    !matches!(
+        skip,
+        Err(Skip {
+            kind: SkipKind::Dialect,
+            ..
+        })
+    )
+}
+
 fn dialect(case: &Case, target: &Target) -> Result<(), Skip> {
     let id = target.profile.id();
     match &case.dialects {

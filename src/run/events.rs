@@ -56,7 +56,8 @@ impl Reporter for JsonWriter {
 
 /// The terminal: a progress line on a TTY, only problems otherwise (a
 /// failed case as a block: step, expected over got, the answer, a curl
-/// repro); always the final `N passed, N failed, N skipped` line on stdout.
+/// repro); on stdout, the catalogue that ran and its size, then always the
+/// final `N passed, N failed, N skipped` line.
 pub struct Terminal {
     progress: bool,
     colour: Colour,
@@ -66,6 +67,8 @@ pub struct Terminal {
     /// printed for its first case only (a dialect without fresh servers
     /// skips hundreds of cases for one reason).
     skip_reasons: std::collections::BTreeMap<String, usize>,
+    /// Which catalogue ran and its size, printed above the final line.
+    catalogue: Option<String>,
 }
 
 impl Terminal {
@@ -86,7 +89,14 @@ impl Terminal {
             },
             transcripts,
             skip_reasons: std::collections::BTreeMap::new(),
+            catalogue: None,
         }
+    }
+
+    /// Print `line` (which catalogue ran, how many cases) in the summary.
+    pub fn with_catalogue(mut self, line: String) -> Self {
+        self.catalogue = Some(line);
+        self
     }
 }
 
@@ -158,6 +168,9 @@ impl Reporter for Terminal {
                 "({} of the failed are errors; {} known failures do not gate; {} known failures now pass)",
                 s.errors, s.known_failures, s.fixed
             );
+        }
+        if let Some(line) = &self.catalogue {
+            let _ = writeln!(out, "{line}");
         }
         let _ = writeln!(
             out,

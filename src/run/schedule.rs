@@ -72,17 +72,21 @@ pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
 }
 
 /// Run `cases`, tell `reporters` about each result as it comes, and return
-/// the whole run (in case order). `known` marks known failures.
+/// the whole run (in case order). `known` marks known failures; `trailing`
+/// trials will follow (the property trials), so progress counts to
+/// `cases + trailing`.
 pub async fn run_and_report(
     ctx: Arc<Context>,
     cases: Arc<Vec<LoadedCase>>,
     known: &KnownFailures,
     reporters: &mut [&mut dyn Reporter],
     embedded: bool,
+    trailing: usize,
 ) -> RunResults {
     let started_at = now_rfc3339();
     let started = Instant::now();
-    let total = cases.len();
+    let count = cases.len();
+    let total = count + trailing;
     for r in reporters.iter_mut() {
         r.started(total);
     }
@@ -90,7 +94,7 @@ pub async fn run_and_report(
     // Aborted if this future is dropped (Ctrl-C): no case may go on writing
     // while the servers are being restored.
     let runner = AbortOnDrop::spawn(run_all(ctx.clone(), cases, tx));
-    let mut slots: Vec<Option<CaseResult>> = vec![None; total];
+    let mut slots: Vec<Option<CaseResult>> = vec![None; count];
     let mut done = 0;
     while let Some((index, mut result)) = rx.recv().await {
         known.apply(&mut result);
