@@ -76,7 +76,7 @@ fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
     assert!(passed > 0, "the catalogue ran no case");
 
     let results = results(&dir);
-    assert_eq!(results.format_version, 1);
+    assert_eq!(results.format_version, metaconform::run::results::FORMAT_VERSION);
     assert!(results.run.embedded);
     assert_eq!(results.cases.len(), passed + skipped);
     for case in &results.cases {
@@ -97,12 +97,62 @@ fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
     assert_eq!(junit.matches("<testcase ").count(), results.cases.len());
     assert!(!junit.contains("<failure") && !junit.contains("<error"));
     assert_eq!(junit.matches("<skipped").count(), skipped);
-    // Tokens never reach the reports; repros name the variable instead.
+    // Skips are counted per suite and in the totals.
+    let suite_skips: usize = junit
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<testsuite "))
+        .map(|l| attribute(l, "skipped"))
+        .sum();
+    assert_eq!(suite_skips, skipped);
+    let totals = junit
+        .lines()
+        .find(|l| l.starts_with("<testsuites "))
+        .expect("<testsuites>");
+    assert_eq!(attribute(totals, "skipped"), skipped);
+    assert_eq!(attribute(totals, "tests"), results.cases.len());
+    // A passing case keeps its request lines, not its transcript.
+    assert!(
+        !junit.contains("curl "),
+        "a passing run's JUnit holds repros"
+    );
+    assert!(junit.contains("step 1: "));
+    // Size guard (format 1 wrote 3.6 MB of JUnit and 6.1 MB of JSON for
+    // this run; now about 0.5 MB and 1.5 MB).
+    let size = |name: &str| std::fs::metadata(dir.join(name)).unwrap().len();
+    assert!(
+        size("junit.xml") < 1_000_000,
+        "junit.xml {} bytes",
+        size("junit.xml")
+    );
+    assert!(
+        size("results.json") < 2_000_000,
+        "results.json {} bytes",
+        size("results.json")
+    );
+    // Tokens never reach the reports; requests name the variable instead.
     let json = std::fs::read_to_string(dir.join("results.json")).unwrap();
     for report in [&junit, &json] {
         assert!(!report.contains("demo:") && !report.contains("admin:"));
     }
-    assert!(junit.contains(r#""X-Auth-Token: $OS_TOKEN""#));
+    let token_header = ("X-Auth-Token".to_string(), "$OS_TOKEN".to_string());
+    assert!(
+        results
+            .cases
+            .iter()
+            .flat_map(|c| &c.exchanges)
+            .any(|e| e.request.headers.contains(&token_header))
+    );
+}
+
+/// The number in `name="N"` on an XML start tag line.
+fn attribute(line: &str, name: &str) -> usize {
+    let start = line
+        .find(&format!(" {name}=\""))
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        + name.len()
+        + 3;
+    let end = line[start..].find('"').unwrap() + start;
+    line[start..end].parse().expect("a count")
 }
 
 #[test]

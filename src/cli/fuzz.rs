@@ -404,37 +404,54 @@ fn save_findings(dir: Option<&Path>, report: &CampaignReport, target: &Target, s
 }
 
 fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Result<()> {
-    use junit_report::{Duration as JDuration, ReportBuilder, TestCase, TestSuiteBuilder};
-    let time = JDuration::seconds_f64(report.elapsed.as_secs_f64());
-    let mut suite = TestSuiteBuilder::new("metaconform fuzz");
-    let campaign_name = format!("fuzz::campaign (seed {seed})");
-    let mut campaign = match &report.aborted {
-        Some(reason) => TestCase::error(&campaign_name, time, "aborted", &reason.to_string()),
-        None => TestCase::success(&campaign_name, time),
+    use crate::report::junit_xml::{self, Case, Problem, ProblemKind, Suite};
+    let case = |name: String, seconds: f64, problem: Option<Problem>, out: String| Case {
+        name,
+        classname: "metaconform.fuzz".to_string(),
+        seconds,
+        problem,
+        system_out: Some(out),
     };
-    campaign.set_system_out(&format!(
-        "{} sequences, {} requests, {:.0} requests/s",
-        report.sequences,
-        report.requests,
-        report.throughput()
-    ));
-    suite.add_testcase(campaign);
+    let aborted = report.aborted.as_ref().map(|reason| Problem {
+        kind: ProblemKind::Error,
+        type_: "aborted".to_string(),
+        message: reason.to_string(),
+        detail: None,
+    });
+    let mut cases = vec![case(
+        format!("fuzz::campaign (seed {seed})"),
+        report.elapsed.as_secs_f64(),
+        aborted,
+        format!(
+            "{} sequences, {} requests, {:.0} requests/s",
+            report.sequences,
+            report.requests,
+            report.throughput()
+        ),
+    )];
     for shrunk in &report.findings {
-        let cause = shrunk.finding.cause();
-        let mut case = TestCase::failure(
-            &format!("fuzz::{cause}"),
-            JDuration::ZERO,
-            &shrunk.finding.mismatch.class(),
-            &shrunk.finding.mismatch.to_string(),
-        );
-        case.set_system_out(&repro::render(shrunk, &Credentials::default()));
-        suite.add_testcase(case);
+        let problem = Problem {
+            kind: ProblemKind::Failure,
+            type_: shrunk.finding.mismatch.class(),
+            message: shrunk.finding.mismatch.to_string(),
+            detail: None,
+        };
+        cases.push(case(
+            format!("fuzz::{}", shrunk.finding.cause()),
+            0.0,
+            Some(problem),
+            repro::render(shrunk, &Credentials::default()),
+        ));
     }
-    let junit = ReportBuilder::new().add_testsuite(suite.build()).build();
-    let mut file = std::fs::File::create(path)?;
-    junit
-        .write_xml(&mut file)
-        .map_err(|e| std::io::Error::other(e.to_string()))
+    let suite = Suite {
+        name: "metaconform fuzz".to_string(),
+        timestamp: None,
+        cases,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    std::fs::write(path, junit_xml::render("metaconform fuzz", &[suite]))
 }
 
 fn exit_for(report: &CampaignReport, saved: bool) -> Exit {

@@ -39,14 +39,14 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     std::fs::write(path, bytes).map_err(io)
 }
 
-/// Writes `results.json`.
+/// Writes `results.json` (compact JSON: `jq .` shows it indented).
 pub struct JsonWriter {
     pub path: PathBuf,
 }
 
 impl Reporter for JsonWriter {
     fn finished(&mut self, results: &RunResults) -> Result<(), ReportError> {
-        let text = serde_json::to_vec_pretty(results).map_err(|e| ReportError::Render {
+        let text = serde_json::to_vec(results).map_err(|e| ReportError::Render {
             what: "results.json",
             message: e.to_string(),
         })?;
