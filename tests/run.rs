@@ -76,7 +76,10 @@ fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
     assert!(passed > 0, "the catalogue ran no case");
 
     let results = results(&dir);
-    assert_eq!(results.format_version, metaconform::run::results::FORMAT_VERSION);
+    assert_eq!(
+        results.format_version,
+        metaconform::run::results::FORMAT_VERSION
+    );
     assert!(results.run.embedded);
     assert_eq!(results.cases.len(), passed + skipped);
     for case in &results.cases {

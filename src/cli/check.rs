@@ -1,4 +1,6 @@
-//! `metaconform check`: validate case files without running them.
+//! `metaconform check`: validate case files without running them. Exit 0
+//! when every file is valid, 2 (usage and input errors, as for every
+//! subcommand) with every diagnostic otherwise.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;

@@ -1,6 +1,13 @@
 //! `metaconform fuzz`: flags, target set-up (an endpoint, or the embedded
 //! mock when none is given), the campaign, and its summary, repro files and
 //! JUnit report.
+//!
+//! Exit codes ([`Exit`], the same meanings as `run`'s): 0 no finding; 1 a
+//! finding, a finding that could not be saved, or a server the campaign
+//! could not prepare mid-way; 2 bad usage (flags, `--jobs 0`, `--junit -`,
+//! an AK/SK pair, too few servers); 3 the endpoint could not be reached or
+//! kept refusing the tokens, or a server could not be put back; 130 stopped
+//! by SIGINT or SIGTERM after putting the servers back.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,9 +57,9 @@ pub struct FuzzArgs {
         conflicts_with = "sequences"
     )]
     pub cases: Option<u64>,
-    /// Parallel workers (each needs its own server).
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
+    /// Parallel workers (each needs its own server); at least 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
     /// Request rate cap over all workers, e.g. `20/s`.
     #[arg(long, value_parser = parse_rate)]
     pub rate: Option<f64>,
@@ -72,8 +79,9 @@ pub struct FuzzArgs {
     /// Write each shrunk finding as a case file into this directory.
     #[arg(long)]
     pub save: Option<PathBuf>,
-    /// Write a JUnit XML report.
-    #[arg(long)]
+    /// Write a JUnit XML report to this file (not `-`: stdout carries the
+    /// summary).
+    #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
     pub junit: Option<PathBuf>,
     /// Where the data-safety journal goes (with --endpoint): what each
     /// server held before the campaign, so it can be put back.
@@ -165,7 +173,7 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
             Some(n) => StopRule::Sequences(n),
             None => StopRule::Budget(args.budget),
         },
-        jobs: args.jobs.max(1),
+        jobs: usize::from(args.jobs),
         rate: args.rate,
         max_steps: args.max_steps.max(1),
         state_changes: args.state_changes,

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod cloud;
 pub mod common;
+pub mod completions;
 pub mod fuzz;
 pub mod restore;
 pub mod run;
@@ -71,6 +72,20 @@ pub enum Command {
     /// Put servers back as a run found them, from the journal it left
     /// (after a crash or kill -9); takes the same endpoint flags as run.
     Restore(Box<restore::RestoreArgs>),
+    /// Print the completion script for a shell (bash, zsh, fish).
+    Completions(completions::CompletionsArgs),
+}
+
+/// A report flag's file (`--junit`, `--json`): `-` is refused, since
+/// stdout carries the summary and a report there would be mixed with it.
+pub fn report_file(text: &str) -> Result<std::path::PathBuf, String> {
+    match text {
+        "-" => Err(
+            "writing a report to stdout is not supported (stdout carries the summary): pass a file, e.g. reports/junit.xml".into(),
+        ),
+        "" => Err("pass a file name".into()),
+        _ => Ok(text.into()),
+    }
 }
 
 /// The async runtime every subcommand runs on (two workers: the machines
@@ -131,5 +146,6 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::main(args),
         Command::Run(args) => run::main(*args),
         Command::Restore(args) => restore::main(*args),
+        Command::Completions(args) => completions::main(args),
     }
 }

@@ -74,9 +74,13 @@ pub struct RunArgs {
     /// A server of the second project (repeatable).
     #[arg(long = "alt-server", value_name = "ID")]
     pub alt_servers: Vec<String>,
-    #[arg(long, default_value = "reports/junit.xml")]
+    /// The JUnit XML report: every case, with the whole transcript of those
+    /// that failed (a file; not `-`, stdout carries the summary).
+    #[arg(long, value_name = "FILE", default_value = "reports/junit.xml", value_parser = crate::cli::report_file)]
     pub junit: PathBuf,
-    #[arg(long, default_value = "reports/results.json")]
+    /// The results file: every case and every exchange, as JSON (a file;
+    /// not `-`).
+    #[arg(long, value_name = "FILE", default_value = "reports/results.json", value_parser = crate::cli::report_file)]
     pub json: PathBuf,
     /// Cases run at once, each on its own server.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
@@ -493,20 +497,17 @@ fn fresh_servers_needed(cases: &[LoadedCase], profile: Profile, options: &RunOpt
         .count()
 }
 
+/// Every reporter finishes; the reports that could not be written are
+/// named once each, in one error.
 fn finish(results: &RunResults, reporters: &mut [&mut dyn Reporter]) -> Result<(), CliError> {
-    let mut failed = None;
-    for r in reporters.iter_mut() {
-        if let Err(e) = r.finished(results) {
-            eprintln!("error: {e}");
-            failed = Some(e);
-        }
-    }
-    match failed {
-        Some(e) => Err(CliError(
-            Exit::Failures,
-            format!("error: reports incomplete: {e}"),
-        )),
-        None => Ok(()),
+    let failed: Vec<String> = reporters
+        .iter_mut()
+        .filter_map(|r| r.finished(results).err())
+        .map(|e| format!("error: reports incomplete: {e}"))
+        .collect();
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(CliError(Exit::Failures, failed.join("\n"))),
     }
 }
 

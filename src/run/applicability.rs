@@ -118,17 +118,18 @@ fn identity_available(identity: Identity, target: &Target) -> Result<(), Skip> {
         .map_err(|flag| {
             Skip::new(
                 SkipKind::Credentials,
-                format!("needs a {} token: pass {flag}", identity_name(identity)),
+                format!("needs {} token: pass {flag}", identity_name(identity)),
             )
         })
 }
 
+/// The identity with its article, as in "needs an admin token".
 fn identity_name(identity: Identity) -> &'static str {
     match identity {
-        Identity::Owner => "project member",
-        Identity::Admin => "admin",
-        Identity::Reader => "read-only",
-        Identity::Alt => "second project's",
+        Identity::Owner => "a project member's",
+        Identity::Admin => "an admin",
+        Identity::Reader => "a read-only",
+        Identity::Alt => "a second project's",
         Identity::None => "no",
     }
 }
@@ -294,6 +295,11 @@ mod tests {
         let skip = check(&c, &target("nova", owner_only()), &RunOptions::default()).unwrap_err();
         assert_eq!(skip.kind, SkipKind::Credentials);
         assert!(skip.reason.contains("--admin-token"), "{}", skip.reason);
+        assert!(
+            skip.reason.starts_with("needs an admin token"),
+            "{}",
+            skip.reason
+        );
         assert!(skip.kind.gates());
     }
 
