@@ -61,14 +61,16 @@ fn the_whole_run_includes_and_passes_the_five_trials() {
         .collect();
     assert_eq!(verdicts, expected);
     let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
-    let suite = r#"name="metaconform.prop" package="testsuite/metaconform.prop" tests="5" errors="0" failures="0""#;
+    let suite = r#"name="metaconform.prop" tests="5" failures="0" errors="0" skipped="0""#;
     assert!(
         junit.contains(suite),
         "no prop suite of 5 passing trials in the JUnit file"
     );
     for trial in TRIALS {
         assert!(
-            junit.contains(&format!(r#"<testcase name="{trial}" time="#)),
+            junit.contains(&format!(
+                r#"<testcase name="{trial}" classname="metaconform.prop" time="#
+            )),
             "{trial} missing from the JUnit file"
         );
     }
