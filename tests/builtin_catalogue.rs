@@ -49,13 +49,11 @@ fn runs_outside_a_checkout_with_the_builtin_catalogue() {
 #[test]
 fn a_local_cases_folder_is_added_only_when_asked() {
     let dir = Scratch::new("local-cases");
-    let area = dir.join("cases").join("mine");
-    std::fs::create_dir_all(&area).expect("mkdir");
-    std::fs::write(
-        area.join("one.yaml"),
+    write_file(
+        &dir,
+        "cases/mine/one.yaml",
         "cases:\n  - id: mine.one\n    name: one\n    spec: \"3.1\"\n    steps:\n      - op: list\n        expect: {outcome: ok}\n",
-    )
-    .expect("write");
+    );
     let builtin = listed(&Scratch::new("no-cases"));
     let ids = listed(&dir);
     assert_eq!(ids, builtin, "./cases must not replace the catalogue");

@@ -43,11 +43,7 @@ fn progress_counts_cases_and_trials_out_of_one_total() {
     let trials = property_trials();
     let total = cases.len() + trials.len();
     let profile = metaconform::profile::builtin("nova").unwrap();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = metaconform::cli::runtime().expect("a runtime");
     let recorder = runtime.block_on(async {
         let (server, target) = embedded::start(profile, 3, Vec::new()).await.unwrap();
         let ctx = Arc::new(Context {

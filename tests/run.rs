@@ -399,13 +399,11 @@ fn list_json_names_every_selected_case() {
 #[test]
 fn invalid_case_files_exit_2_with_located_diagnostics() {
     let dir = Scratch::new("bad-cases");
-    let area = dir.join("cases/broken");
-    std::fs::create_dir_all(&area).unwrap();
-    std::fs::write(
-        area.join("bad.yaml"),
+    write_file(
+        &dir,
+        "cases/broken/bad.yaml",
         "cases:\n  - id: x\n    name: n\n    spec: \"2.1\"\n    stepz: []\n",
-    )
-    .unwrap();
+    );
     let out = run(&dir, &["--only-cases", dir.join("cases").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);

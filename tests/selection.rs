@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{BIN, Scratch, catalogue, text};
+use common::{BIN, Scratch, catalogue, text, write_file};
 use metaconform::cases::load_builtin;
 
 /// `metaconform ARGS` in `dir`, reports there too, no ambient credentials.
@@ -136,13 +136,11 @@ fn fuzz_save_then_run_keeps_the_whole_catalogue_and_adds_the_saved_case() {
 #[test]
 fn an_id_in_the_catalogue_and_a_folder_is_exit_2_naming_both_files() {
     let dir = Scratch::new("clash");
-    let area = dir.join("extra/charset");
-    std::fs::create_dir_all(&area).unwrap();
-    std::fs::write(
-        area.join("again.yaml"),
+    write_file(
+        &dir,
+        "extra/charset/again.yaml",
         "cases:\n  - id: charset.alone.41\n    name: n\n    spec: \"2.1\"\n    steps: [{op: list, expect: {outcome: ok}}]\n",
-    )
-    .unwrap();
+    );
     let out = metaconform(&dir, &["run", "--cases", "extra", "--list"]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");

@@ -193,10 +193,11 @@ impl CaseResult {
 
 pub use crate::endpoint::servers::Purpose;
 
-/// One request and its response, secrets redacted.
+/// One request and its response, secrets redacted; `Q` and `S` are how
+/// they are held (packed on disk, see [`super::stored`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExchangeRecord {
+pub struct ExchangeRecord<Q = RequestRecord, S = ResponseRecord> {
     pub purpose: Purpose,
     /// The 1-based step, for steps and their read-backs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -205,11 +206,32 @@ pub struct ExchangeRecord {
     /// a token was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_var: Option<String>,
-    pub request: RequestRecord,
-    pub response: Option<ResponseRecord>,
+    pub request: Q,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<S>,
     /// Transport error, when nothing came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub elapsed_ms: f64,
+}
+
+impl<Q, S> ExchangeRecord<Q, S> {
+    /// The same exchange with its request and response turned by `q`, `s`.
+    pub fn try_map<Q2, S2, E>(
+        self,
+        q: impl FnOnce(Q) -> Result<Q2, E>,
+        s: impl FnOnce(S) -> Result<S2, E>,
+    ) -> Result<ExchangeRecord<Q2, S2>, E> {
+        Ok(ExchangeRecord {
+            purpose: self.purpose,
+            step: self.step,
+            token_var: self.token_var,
+            request: q(self.request)?,
+            response: self.response.map(s).transpose()?,
+            error: self.error,
+            elapsed_ms: self.elapsed_ms,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::results::{
-    CaseResult, ExchangeRecord, FORMAT_VERSION, Purpose, RequestRecord, ResponseRecord, RunInfo,
-    RunResults, Summary,
+    CaseResult, ExchangeRecord, FORMAT_VERSION, RequestRecord, ResponseRecord, RunInfo, RunResults,
+    Summary,
 };
 
 /// Bodies this long (in characters) or longer go to the `bodies` table.
@@ -56,21 +56,8 @@ pub enum Segment {
     Repeat { char: char, times: usize },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StoredExchange {
-    purpose: Purpose,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    step: Option<usize>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    token_var: Option<String>,
-    request: StoredMessage,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    response: Option<StoredMessage>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    error: Option<String>,
-    elapsed_ms: f64,
-}
+/// An exchange as written: request and response packed.
+pub type StoredExchange = ExchangeRecord<StoredMessage, StoredMessage>;
 
 /// A request (`method`, `url`) or a response (`status`), packed.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -163,28 +150,28 @@ impl Packer {
     }
 
     fn exchange(&mut self, e: ExchangeRecord, endpoint: &str) -> StoredExchange {
-        let request = StoredMessage {
-            method: Some(e.request.method),
-            url: Some(relative_url(e.request.url, endpoint)),
-            ..self.message(
-                &e.request.headers,
-                &e.request.body,
-                e.request.body_hex.as_deref(),
-            )
-        };
-        let response = e.response.map(|r| StoredMessage {
-            status: Some(r.status),
-            ..self.message(&r.headers, &r.body, r.body_hex.as_deref())
-        });
-        StoredExchange {
-            purpose: e.purpose,
-            step: e.step,
-            token_var: e.token_var,
-            request,
-            response,
-            error: e.error,
-            elapsed_ms: e.elapsed_ms,
-        }
+        let packer = std::cell::RefCell::new(self);
+        let packed: Result<_, std::convert::Infallible> = e.try_map(
+            |q| {
+                Ok(StoredMessage {
+                    method: Some(q.method),
+                    url: Some(relative_url(q.url, endpoint)),
+                    ..packer
+                        .borrow_mut()
+                        .message(&q.headers, &q.body, q.body_hex.as_deref())
+                })
+            },
+            |r| {
+                Ok(StoredMessage {
+                    status: Some(r.status),
+                    ..packer
+                        .borrow_mut()
+                        .message(&r.headers, &r.body, r.body_hex.as_deref())
+                })
+            },
+        );
+        let Ok(stored) = packed;
+        stored
     }
 }
 
@@ -272,36 +259,30 @@ impl Tables<'_> {
     }
 
     fn exchange(&self, e: StoredExchange) -> Result<ExchangeRecord, StoredError> {
-        let (method, url) = (e.request.method.clone(), e.request.url.clone());
-        let request = self.parts(e.request)?;
-        let request = RequestRecord {
-            method: method.ok_or(StoredError::Missing("method"))?,
-            url: absolute_url(url.ok_or(StoredError::Missing("url"))?, self.endpoint),
-            headers: request.headers,
-            body: request.body,
-            body_hex: request.body_hex,
-        };
-        let response = match e.response {
-            None => None,
-            Some(r) => {
-                let status = r.status.ok_or(StoredError::Missing("response status"))?;
-                let parts = self.parts(r)?;
-                Some(ResponseRecord {
-                    status,
-                    headers: parts.headers,
-                    body: parts.body,
-                    body_hex: parts.body_hex,
-                })
-            }
-        };
-        Ok(ExchangeRecord {
-            purpose: e.purpose,
-            step: e.step,
-            token_var: e.token_var,
-            request,
-            response,
-            error: e.error,
-            elapsed_ms: e.elapsed_ms,
+        e.try_map(|q| self.request(q), |r| self.response(r))
+    }
+
+    fn request(&self, mut m: StoredMessage) -> Result<RequestRecord, StoredError> {
+        let method = m.method.take().ok_or(StoredError::Missing("method"))?;
+        let url = m.url.take().ok_or(StoredError::Missing("url"))?;
+        let parts = self.parts(m)?;
+        Ok(RequestRecord {
+            method,
+            url: absolute_url(url, self.endpoint),
+            headers: parts.headers,
+            body: parts.body,
+            body_hex: parts.body_hex,
+        })
+    }
+
+    fn response(&self, m: StoredMessage) -> Result<ResponseRecord, StoredError> {
+        let status = m.status.ok_or(StoredError::Missing("response status"))?;
+        let parts = self.parts(m)?;
+        Ok(ResponseRecord {
+            status,
+            headers: parts.headers,
+            body: parts.body,
+            body_hex: parts.body_hex,
         })
     }
 }
@@ -368,6 +349,7 @@ pub fn join(segments: &[Segment]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::results::Purpose;
 
     #[test]
     fn segments_collapse_long_runs_and_join_back() {
