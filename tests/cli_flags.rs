@@ -336,3 +336,31 @@ fn completions_for_bash_zsh_and_fish() {
     }
     assert_eq!(metaconform(&["completions", "tcsh"]).status.code(), Some(2));
 }
+
+/// `fuzz` and `check` print to a stdout nobody reads any more (`| head
+/// -0`) without panicking: the lines are lost, the exit code is the
+/// command's own.
+#[test]
+fn a_closed_stdout_never_panics_fuzz_or_check() {
+    use std::process::Stdio;
+    let catalogue = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
+    let catalogue = catalogue.to_str().unwrap();
+    for args in [
+        &["fuzz", "--seed", "1", "--sequences", "3"][..],
+        &["check", "--cases", catalogue][..],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_remove("OS_TOKEN")
+            .env_remove("METACONFORM_ENDPOINT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

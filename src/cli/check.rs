@@ -23,7 +23,7 @@ pub fn main(args: CheckArgs) -> ExitCode {
     match load_dir(&args.cases) {
         Ok(cases) => {
             let files: BTreeSet<_> = cases.iter().map(|c| &c.file).collect();
-            println!("{} cases in {} files", cases.len(), files.len());
+            crate::say!("{} cases in {} files", cases.len(), files.len());
             Exit::Success.into()
         }
         Err(diags) => {

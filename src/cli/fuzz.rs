@@ -213,7 +213,7 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         Some(_) => format!("embedded server with faults {}", fault_names(&args)),
         None => target.endpoint.clone(),
     };
-    println!(
+    crate::say!(
         "metaconform fuzz: dialect {}, seed {seed}, {} worker(s), {where_}",
         target.profile.id(),
         config.jobs
@@ -330,7 +330,7 @@ fn fresh_seed() -> u64 {
 }
 
 fn print_summary(report: &CampaignReport, credentials: &Credentials) {
-    println!(
+    crate::say!(
         "{} sequence(s), {} request(s) in {:.1}s ({:.0} requests/s){}",
         report.sequences,
         report.requests,
@@ -342,7 +342,7 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
             String::new()
         }
     );
-    println!(
+    crate::say!(
         "findings: {} (deduplicated by cause)",
         report.findings.len()
     );
@@ -352,13 +352,13 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
             .get(&shrunk.finding.cause())
             .copied()
             .unwrap_or(1);
-        println!(
+        crate::say!(
             "\n[{hits} failing sequence(s)] {}",
             repro::render(shrunk, credentials)
         );
     }
     if let Some(reason) = &report.aborted {
-        println!("stopped early: {reason}");
+        crate::say!("stopped early: {reason}");
     }
 }
 
@@ -371,7 +371,7 @@ async fn print_bench(report: &CampaignReport) {
                 fuzz_elapsed: report.elapsed,
                 raw_elapsed,
             };
-            println!(
+            crate::say!(
                 "bench: fuzz {:.0} requests/s, raw reqwest replay of the same {} requests {:.0} requests/s: {:.0}% of the ceiling",
                 bench.fuzz_rate(),
                 requests,
@@ -394,7 +394,7 @@ fn save_findings(dir: Option<&Path>, report: &CampaignReport, target: &Target, s
         match repro::save(dir, shrunk, &target.profile, seed) {
             Ok(path) => {
                 saved += 1;
-                println!("saved {}", path.display());
+                crate::say!("saved {}", path.display());
             }
             Err(e) => {
                 all = false;
@@ -403,7 +403,7 @@ fn save_findings(dir: Option<&Path>, report: &CampaignReport, target: &Target, s
         }
     }
     if saved > 0 {
-        println!(
+        crate::say!(
             "run them with the whole catalogue: metaconform run --cases {}",
             dir.display()
         );

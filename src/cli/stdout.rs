@@ -1,6 +1,8 @@
-//! Printing listings to stdout when the reader may stop early
-//! (`run --list | head -1`): a closed pipe ends the listing as a normal
-//! end (exit 0, no panic, no message); any other write error is reported.
+//! Printing to stdout when the reader may stop early (`run --list | head
+//! -1`, `fuzz | head`): a closed pipe is a normal end, never a panic. A
+//! listing ([`emit`]) then ends with exit 0; a progress or summary line
+//! ([`say!`](crate::say)) is dropped and the command goes on, so servers
+//! are still put back.
 
 use std::io::{ErrorKind, Write};
 
@@ -9,6 +11,23 @@ use crate::cli::{CliError, Exit};
 /// Write `text` to stdout; a reader that went away is not an error.
 pub fn emit(text: &str) -> Result<(), CliError> {
     write_to(&mut std::io::stdout().lock(), text)
+}
+
+/// One line to stdout; a write error (a closed pipe) loses the line.
+pub fn line(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    let _ = out
+        .write_fmt(args)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+}
+
+/// `println!` that never panics (see [`line`]).
+#[macro_export]
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::line(format_args!($($arg)*))
+    };
 }
 
 fn write_to(out: &mut impl Write, text: &str) -> Result<(), CliError> {
