@@ -11,17 +11,14 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{BIN, Scratch, catalogue, text, write_file};
+use common::{BIN, Scratch, catalogue, command, text, write_file};
 use metaconform::cases::load_builtin;
 
 /// `metaconform ARGS` in `dir`, reports there too, no ambient credentials.
 fn metaconform(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
+    command()
         .current_dir(dir)
         .args(args)
-        .env_remove("OS_TOKEN")
-        .env_remove("METACONFORM_ENDPOINT")
-        .env("CI", "true")
         .output()
         .expect("run metaconform")
 }
