@@ -97,8 +97,13 @@ pub fn plural(n: usize, noun: &str) -> String {
     }
 }
 
+/// Clashes shown one by one; past this, one line counts the rest.
+const SHOWN_CLASHES: usize = 5;
+
 /// One diagnostic per id that two sources define, at the second place,
-/// naming the first. (Within one source the loader has checked already.)
+/// naming the first (at most [`SHOWN_CLASHES`], then a count: `--cases
+/// cases` in a checkout repeats the whole catalogue). Within one source
+/// the loader has checked already.
 fn clashes(cases: &[LoadedCase]) -> Vec<Diagnostic> {
     let mut first: BTreeMap<&str, &LoadedCase> = BTreeMap::new();
     let mut diags = Vec::new();
@@ -110,6 +115,15 @@ fn clashes(cases: &[LoadedCase]) -> Vec<Diagnostic> {
             }
             Some(original) => diags.push(clash(id, original, case)),
         }
+    }
+    if diags.len() > SHOWN_CLASHES {
+        let more = diags.len() - SHOWN_CLASHES;
+        let file = diags[SHOWN_CLASHES].file.clone();
+        diags.truncate(SHOWN_CLASHES);
+        diags.push(
+            Diagnostic::new(&file, 0, 0, format!("{more} more case ids are defined twice"))
+                .with_help("--cases adds a folder to the built-in catalogue; to run a copy of the catalogue itself (a checkout's cases/), pass it with --only-cases"),
+        );
     }
     diags
 }
@@ -155,6 +169,24 @@ mod tests {
             [Source::Dir(a), Source::Dir(b)]
         );
         assert_eq!(Source::from_flags(&[], &[]), [Source::Builtin]);
+    }
+
+    #[test]
+    fn the_catalogue_added_to_itself_is_a_short_error() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
+        let diags = Catalogue::load(&[Source::Builtin, Source::Dir(dir)]).unwrap_err();
+        assert_eq!(diags.len(), SHOWN_CLASHES + 1);
+        assert!(
+            diags[0]
+                .message
+                .contains("is also defined in the built-in catalogue")
+        );
+        let last = &diags[SHOWN_CLASHES];
+        assert!(
+            last.message.ends_with("more case ids are defined twice"),
+            "{last}"
+        );
+        assert!(last.help.as_deref().unwrap().contains("--only-cases"));
     }
 
     #[test]
