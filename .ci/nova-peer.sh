@@ -69,6 +69,40 @@ for k in differ:
 sys.exit(1 if differ else 0)
 PY
 
+# Servers the run creates itself, and a dry run: real Nova's POST /servers,
+# DELETE and server tags (the lease), and nothing left behind or changed.
+echo "== --create-servers and --dry-run against Nova"
+project_state() {
+    "$NOVA_PEER_VENV/bin/python" - "$(field endpoint)" "$(field token)" <<'PY'
+import json, sys, urllib.request
+endpoint, token = sys.argv[1:3]
+def get(path, version="2.26"):
+    request = urllib.request.Request(endpoint + path, headers={
+        "X-Auth-Token": token, "OpenStack-API-Version": "compute " + version})
+    return json.load(urllib.request.urlopen(request))
+state = {}
+for server in get("/servers")["servers"]:
+    shown = get("/servers/" + server["id"])["server"]
+    state[server["id"]] = [shown["metadata"], shown["OS-EXT-STS:vm_state"],
+                           shown["locked"], sorted(shown.get("tags", []))]
+print(json.dumps(state, sort_keys=True))
+PY
+}
+before="$(project_state)"
+metaconform run states.actions "${endpoint_flags[@]}" --no-props --jobs 2 \
+    --create-servers 2 --image "$(field image)" --flavor "$(field flavor)" \
+    --junit "$out/junit-created.xml" --json "$out/results-created.json"
+metaconform run mr. "${endpoint_flags[@]}" "${servers[@]}" "${alt_servers[@]}" --no-props \
+    --dry-run > "$out/dry-run.txt"
+grep -q "write(s)" "$out/dry-run.txt"
+if [[ "$(project_state)" != "$before" ]]; then
+    echo "nova-peer: --create-servers or --dry-run left the project changed" >&2
+    echo "before: $before" >&2
+    echo "after:  $(project_state)" >&2
+    exit 1
+fi
+echo "nova-peer: created servers deleted, dry run wrote nothing"
+
 # A short campaign: findings are Nova's (exit 1 is expected; see the
 # known-failures file for the classes); a usage error (2), an abort (3) or
 # a crash fails the stage. Its journal puts the servers back.

@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -30,11 +31,27 @@ const FILTER: &str = "charset.colon";
 /// internal in r1 (both dead); anything else gets Keystone's 401.
 struct Keystone {
     addr: SocketAddr,
+    /// Tokens issued so far.
+    issued: Arc<AtomicUsize>,
     _runtime: tokio::runtime::Runtime,
+}
+
+/// What the first token a [`Keystone`] issues is like.
+#[derive(Clone, Copy, PartialEq)]
+enum FirstToken {
+    /// The serve child's member token, valid until 2099.
+    Valid,
+    /// Already expired, and a value the serve child refuses (401): a run
+    /// passes only if it renews the token before using it.
+    Expired,
 }
 
 impl Keystone {
     fn start(info: &StartupInfo) -> Keystone {
+        Keystone::issuing(info, FirstToken::Valid)
+    }
+
+    fn issuing(info: &StartupInfo, first: FirstToken) -> Keystone {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -45,22 +62,31 @@ impl Keystone {
             .unwrap();
         let addr = listener.local_addr().unwrap();
         let info = Arc::new(info.clone());
+        let issued = Arc::new(AtomicUsize::new(0));
+        let counter = issued.clone();
         runtime.spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
-                let info = info.clone();
+                let (info, counter) = (info.clone(), counter.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(
                         move |req: hyper::Request<hyper::body::Incoming>| {
-                            let info = info.clone();
+                            let (info, counter) = (info.clone(), counter.clone());
                             async move {
                                 let ok = req.method() == hyper::Method::POST
                                     && req.uri().path() == "/v3/auth/tokens";
                                 let body = req.into_body().collect().await?.to_bytes();
                                 let body: Value = serde_json::from_slice(&body).unwrap_or_default();
-                                Ok::<_, hyper::Error>(answer(ok && accepts(&body), &info))
+                                let ok = ok && accepts(&body);
+                                let n = if ok {
+                                    counter.fetch_add(1, Ordering::SeqCst)
+                                } else {
+                                    0
+                                };
+                                let expired = ok && n == 0 && first == FirstToken::Expired;
+                                Ok::<_, hyper::Error>(answer(ok, expired, &info))
                             }
                         },
                     );
@@ -73,6 +99,7 @@ impl Keystone {
         });
         Keystone {
             addr,
+            issued,
             _runtime: runtime,
         }
     }
@@ -97,11 +124,23 @@ fn accepts(body: &Value) -> bool {
     by_password || by_credential
 }
 
-fn answer(ok: bool, info: &StartupInfo) -> hyper::Response<Full<Bytes>> {
+/// Keystone's answer; an `expired` token has passed its `expires_at` and
+/// is a value the serve child refuses.
+fn answer(ok: bool, expired: bool, info: &StartupInfo) -> hyper::Response<Full<Bytes>> {
+    let expires_at = if expired {
+        "2001-01-01T00:00:00.000000Z"
+    } else {
+        "2099-01-01T00:00:00.000000Z"
+    };
+    let value = if expired {
+        "expired-token-from-keystone".to_string()
+    } else {
+        info.token.clone()
+    };
     let (status, token, body) = if ok {
         let endpoint = |interface: &str, region: &str, url: &str| json!({"interface": interface, "region": region, "region_id": region, "url": url});
         let body = json!({"token": {
-            "expires_at": "2099-01-01T00:00:00.000000Z",
+            "expires_at": expires_at,
             "project": {"id": info.project_id, "name": "demo"},
             "user": {"id": "demo"},
             "catalog": [
@@ -113,7 +152,7 @@ fn answer(ok: bool, info: &StartupInfo) -> hyper::Response<Full<Bytes>> {
                 ]},
             ],
         }});
-        (201, Some(info.token.clone()), body)
+        (201, Some(value), body)
     } else {
         let body = json!({"error": {"code": 401, "title": "Unauthorized",
             "message": "The request you have made requires authentication."}});
@@ -237,6 +276,31 @@ fn run_with_os_cloud_authenticates_and_passes_without_showing_the_password() {
     assert!(stderr.contains(&serve.info.endpoint), "{stderr}");
     let results = results(&dir);
     assert!(!results.run.embedded);
+    assert!(!results.cases.is_empty());
+    assert_no_secret(&dir, &out);
+}
+
+#[test]
+fn an_expired_keystone_token_is_renewed_before_it_is_used() {
+    let dir = Scratch::new("auth-renew");
+    let serve = spawn_serve(&["--servers", "2"]);
+    let keystone = Keystone::issuing(&serve.info, FirstToken::Expired);
+    write_config(&dir, &keystone, PASSWORD);
+    let args = run_args(&serve.info, &["--os-cloud", "mock"]);
+    let env = config_env(&dir);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = metaconform(&dir, &args, &env);
+    let stderr = text(&out.stderr);
+    // The first token opened the catalog; every request to the endpoint
+    // carried the renewed one (the serve child refuses the first).
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stderr}\n{}",
+        text(&out.stdout)
+    );
+    assert_eq!(keystone.issued.load(Ordering::SeqCst), 2, "{stderr}");
+    let results = results(&dir);
     assert!(!results.cases.is_empty());
     assert_no_secret(&dir, &out);
 }

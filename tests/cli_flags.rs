@@ -2,7 +2,7 @@
 //! (`EndpointArgs`, `CloudArgs`), with the same names and meanings; fuzz's
 //! old spellings (`--dialects-dir`, `--cases N`) still parse; and fuzz
 //! builds its remote target from those flags as run does (`--token-file`,
-//! the second project), refusing AK/SK, which its driver cannot sign.
+//! the second project) and signs with AK/SK as run does.
 
 mod common;
 
@@ -132,30 +132,80 @@ fn fuzz_cases_warns_that_it_is_now_sequences() {
     );
 }
 
-#[test]
-fn fuzz_refuses_ak_sk_with_a_usage_error() {
-    let out = metaconform(&[
+/// `fuzz --endpoint` against a Huawei `serve` process whose member signs
+/// every request with AK/SK (`--ak`, `--sk-file`); no token for the member.
+fn fuzz_signed(dialect: &str, sk_of: impl Fn(&str) -> String) -> (Output, String) {
+    let served = spawn_serve(&["--dialect", dialect, "--servers", "2"]);
+    let info = &served.info;
+    let ak = info.ak.clone().expect("Huawei dialects print an AK");
+    let sk = sk_of(info.sk.as_deref().expect("Huawei dialects print an SK"));
+    let dir = Scratch::new("fuzz-aksk");
+    let sk_file = dir.join("sk");
+    std::fs::write(&sk_file, format!("{sk}\n")).expect("write sk");
+    let mut args: Vec<String> = [
         "fuzz",
         "--dialect",
-        "ecs-os",
-        "--endpoint",
-        "http://127.0.0.1:9/v2.1/0123abcd",
-        "--ak",
-        "HPUAEXAMPLEACCESSKEY",
-        "--sk",
-        "secret",
-        "--server",
-        "s1",
+        dialect,
+        "--seed",
+        "7",
         "--sequences",
-        "1",
-    ]);
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(
-        stderr.contains("fuzz cannot sign requests with AK/SK"),
-        "{stderr}"
+        "25",
+        "--endpoint",
+        &info.endpoint,
+        "--project-id",
+        &info.project_id,
+        "--ak",
+        &ak,
+        "--sk-file",
+        sk_file.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    for s in &info.servers {
+        args.extend(["--server".to_string(), s.clone()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    (metaconform(&args), sk)
+}
+
+#[test]
+fn fuzz_signs_with_ak_sk_as_run_does() {
+    for dialect in ["ecs-os", "ecs-v1"] {
+        let (out, sk) = fuzz_signed(dialect, str::to_string);
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{dialect}: {stdout}{stderr}");
+        assert!(stdout.contains("findings: 0"), "{dialect}: {stdout}");
+        assert!(
+            !stdout.contains(&sk) && !stderr.contains(&sk),
+            "{dialect}: the SK leaked"
+        );
+    }
+}
+
+#[test]
+fn fuzz_with_a_wrong_sk_stops_on_authentication() {
+    // Change the last character to one it is not.
+    let wrong = |sk: &str| {
+        let last = if sk.ends_with('x') { 'y' } else { 'x' };
+        format!("{}{last}", &sk[..sk.len() - 1])
+    };
+    let (out, sk) = fuzz_signed("ecs-v1", wrong);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_ne!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert_ne!(
+        out.status.code(),
+        Some(1),
+        "not a finding: {stdout}{stderr}"
     );
-    assert!(!stderr.contains("secret"), "{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("401"),
+        "{stdout}{stderr}"
+    );
+    assert!(
+        !stdout.contains(&sk) && !stderr.contains(&sk),
+        "the SK leaked"
+    );
 }
 
 #[test]

@@ -21,6 +21,10 @@ struct Held {
     metadata: BTreeMap<String, Value>,
     vm_state: String,
     locked: bool,
+    /// Server tags: the user's own, and a run's lease while it runs.
+    tags: Vec<String>,
+    /// The flavor's id: a resize a case confirmed must be undone.
+    flavor: Value,
 }
 
 fn block<T>(future: impl Future<Output = T>) -> T {
@@ -42,11 +46,21 @@ fn project_url(info: &StartupInfo, alt: bool) -> String {
 }
 
 async fn call(method: &str, url: String, token: &str, body: Option<Value>) -> (u16, Value) {
+    call_at("2.9", method, url, token, body).await
+}
+
+async fn call_at(
+    version: &str,
+    method: &str,
+    url: String,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let client = reqwest::Client::new();
     let mut request = client
         .request(method.parse().expect("method"), url)
         .header("X-Auth-Token", token)
-        .header("X-OpenStack-Nova-API-Version", "2.9");
+        .header("X-OpenStack-Nova-API-Version", version);
     if let Some(body) = body {
         request = request
             .header("Content-Type", "application/json")
@@ -70,6 +84,9 @@ fn everything(info: &StartupInfo) -> BTreeMap<String, Held> {
         for (id, alt) in servers {
             let token = if alt { &info.alt_token } else { &info.token };
             let url = format!("{}/servers/{id}", project_url(info, alt));
+            let (status, tags) = call_at("2.26", "GET", format!("{url}/tags"), token, None).await;
+            assert_eq!(status, 200, "{tags}");
+            let tags = serde_json::from_value(tags["tags"].clone()).expect("tags");
             let (status, body) = call("GET", url, token, None).await;
             assert_eq!(status, 200, "{body}");
             let server = &body["server"];
@@ -83,6 +100,8 @@ fn everything(info: &StartupInfo) -> BTreeMap<String, Held> {
                         .expect("vm_state")
                         .into(),
                     locked: server["locked"].as_bool().expect("locked"),
+                    tags,
+                    flavor: server["flavor"]["id"].clone(),
                 },
             );
         }
@@ -107,6 +126,12 @@ fn lend(info: &StartupInfo) {
         for (i, body) in writes {
             let url = format!("{}/metadata", own(&info.servers[i]));
             assert_eq!(call("PUT", url, t, Some(body)).await.0, 200);
+        }
+        // The user's own tag, and the lease of a run long gone (expired in
+        // 2001): neither blocks a run, and neither is touched.
+        for tag in ["team-blue", "metaconform-lease:deadbeef0000:1000000000"] {
+            let url = format!("{}/tags/{tag}", own(&info.servers[0]));
+            assert_eq!(call_at("2.26", "PUT", url, t, None).await.0, 201);
         }
         let act = |i: usize, body: Value| {
             let url = format!("{}/action", own(&info.servers[i]));
@@ -236,6 +261,27 @@ fn a_finished_run_leaves_lent_servers_as_it_found_them() {
         journals(&dir).is_empty(),
         "a restored run removes its journal"
     );
+}
+
+#[test]
+fn a_confirmed_resize_is_undone_on_a_lent_server() {
+    let dir = Scratch::new("safekeeping-resize");
+    let (serve, before) = lent_serve();
+    assert!(before.values().all(|h| !h.flavor.is_null()), "{before:?}");
+    let mut run = start_run(&dir, &serve.info, "states.actions.resize-confirm");
+    let status = wait_with_timeout(&mut run, Duration::from_secs(120));
+    let err = stderr_of(&mut run);
+    assert_eq!(status.code(), Some(0), "{err}");
+    let results = common::results(&dir);
+    assert!(
+        results
+            .cases
+            .iter()
+            .any(|c| c.id == "states.actions.resize-confirm"
+                && c.verdict == metaconform::run::results::Verdict::Pass),
+        "the resize case did not run"
+    );
+    assert_eq!(everything(&serve.info), before, "{err}");
 }
 
 #[test]
@@ -478,4 +524,239 @@ fn a_server_that_cannot_be_brought_back_is_quarantined_not_a_cascade() {
         "{} cases, {quarantined} name the quarantine",
         results.cases.len()
     );
+}
+
+#[test]
+fn a_second_run_refuses_a_server_another_run_holds() {
+    // The whole catalogue at 1 ms per answer: the first run is busy for
+    // longer than the second takes to start; it is stopped with SIGINT.
+    let serve = spawn_serve(&["--servers", "3", "--fault", "latency=1"]);
+    lend(&serve.info);
+    let before = everything(&serve.info);
+    let first_dir = Scratch::new("lease-first");
+    let mut first = start_run(&first_dir, &serve.info, "");
+    wait_for_journal(&first_dir, &mut first);
+    let held = everything(&serve.info);
+    let lease: Vec<&String> = held[&serve.info.servers[0]]
+        .tags
+        .iter()
+        .filter(|t| t.starts_with("metaconform-lease:") && !t.contains("deadbeef"))
+        .collect();
+    assert_eq!(lease.len(), 1, "the running run holds one lease: {held:?}");
+
+    let second_dir = Scratch::new("lease-second");
+    let mut second = start_run(&second_dir, &serve.info, "mr.");
+    let status = wait_with_timeout(&mut second, Duration::from_secs(60));
+    let err = stderr_of(&mut second);
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("is leased by another metaconform run") && err.contains("nothing was changed"),
+        "{err}"
+    );
+    assert!(journals(&second_dir).is_empty(), "{err}");
+
+    assert!(
+        first.try_wait().expect("wait").is_none(),
+        "the first run ended before the second was refused: the test proves nothing"
+    );
+    signal(&first, "-INT");
+    let status = wait_with_timeout(&mut first, Duration::from_secs(120));
+    let err = stderr_of(&mut first);
+    assert_eq!(status.code(), Some(130), "{err}");
+    // Lease gone; the user's tag and the dead run's expired lease kept.
+    assert_eq!(everything(&serve.info), before, "{err}");
+}
+
+/// `run FILTER` against the first lent server only, one job, as every
+/// identity; `extra` flags appended. Returns (exit code, stdout, stderr).
+fn run_on_first_server(
+    dir: &Path,
+    info: &StartupInfo,
+    filter: &str,
+    extra: &[&str],
+) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN)
+        .arg("run")
+        .arg(filter)
+        .args(["--endpoint", &info.endpoint, "--jobs", "1", "--no-props"])
+        .args(["--server", &info.servers[0]])
+        .args(identity_flags(info))
+        .arg("--journal-dir")
+        .arg(dir.join("journals"))
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .args(extra)
+        .env("OS_TOKEN", &info.token)
+        .env_remove("OS_PROJECT_ID")
+        .output()
+        .expect("run");
+    (
+        out.status.code(),
+        common::text(&out.stdout),
+        common::text(&out.stderr),
+    )
+}
+
+#[test]
+fn dry_run_writes_nothing_and_lists_the_writes_the_run_then_makes() {
+    let (serve, before) = lent_serve();
+    let info = &serve.info;
+    let filter = "mr.";
+    let dir = Scratch::new("dry-run");
+    let (code, listing, err) = run_on_first_server(&dir, info, filter, &["--dry-run"]);
+    assert_eq!(code, Some(0), "{listing}{err}");
+    assert_eq!(everything(info), before, "a dry run changed a server");
+    assert!(journals(&dir).is_empty() && !dir.join("results.json").exists());
+    let server = &info.servers[0];
+    assert!(
+        listing.contains(&format!("server {server} (Project): ")),
+        "{listing}"
+    );
+    let listed: Vec<String> = listing
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert!(!listed.is_empty(), "{listing}");
+
+    // The real run makes exactly those writes, in that order.
+    let (code, _, err) = run_on_first_server(&dir, info, filter, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let results = common::results(&dir);
+    let endpoint = info.endpoint.trim_end_matches('/');
+    let made: Vec<String> = results
+        .cases
+        .iter()
+        .flat_map(|c| &c.exchanges)
+        .filter(|e| !matches!(e.request.method.as_str(), "GET" | "HEAD"))
+        .map(|e| {
+            let path = e
+                .request
+                .url
+                .strip_prefix(endpoint)
+                .unwrap_or(&e.request.url);
+            format!("{} {path} {}", e.request.method, e.request.body)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert_eq!(listed, made);
+    assert_eq!(everything(info), before);
+}
+
+/// The ids of the project's servers, as the member lists them.
+fn project_servers(info: &StartupInfo) -> Vec<String> {
+    block(async {
+        let url = format!("{}/servers", info.endpoint);
+        let (status, body) = call("GET", url, &info.token, None).await;
+        assert_eq!(status, 200, "{body}");
+        let mut ids: Vec<String> = body["servers"]
+            .as_array()
+            .expect("servers")
+            .iter()
+            .filter_map(|s| s["id"].as_str().map(str::to_string))
+            .collect();
+        ids.sort();
+        ids
+    })
+}
+
+/// `run FILTER --create-servers N` against `info`, no lent server; the
+/// member's token from `token`.
+fn start_creating_run(dir: &Path, info: &StartupInfo, filter: &str, token: &str) -> Child {
+    Command::new(BIN)
+        .arg("run")
+        .arg(filter)
+        .args(["--endpoint", &info.endpoint, "--jobs", "2", "--no-props"])
+        .args(["--create-servers", "2", "--image", "img-1", "--flavor", "1"])
+        .arg("--journal-dir")
+        .arg(dir.join("journals"))
+        .arg("--junit")
+        .arg(dir.join("junit.xml"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .env("OS_TOKEN", token)
+        .env_remove("OS_PROJECT_ID")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn run")
+}
+
+#[test]
+fn created_servers_are_tested_on_and_deleted_at_the_end() {
+    let serve = spawn_serve(&["--servers", "1"]);
+    let info = &serve.info;
+    let before = project_servers(info);
+    let dir = Scratch::new("create-servers");
+    let mut run = start_creating_run(&dir, info, "mr.", &info.token);
+    let status = wait_with_timeout(&mut run, Duration::from_secs(120));
+    let err = stderr_of(&mut run);
+    assert_eq!(status.code(), Some(0), "{err}");
+    assert_eq!(err.matches("created server ").count(), 2, "{err}");
+    let results = common::results(&dir);
+    let on_created = results
+        .cases
+        .iter()
+        .flat_map(|c| &c.exchanges)
+        .filter(|e| !before.iter().any(|id| e.request.url.contains(id.as_str())))
+        .count();
+    assert!(on_created > 0, "no request went to a created server");
+    assert_eq!(
+        project_servers(info),
+        before,
+        "created servers left behind\n{err}"
+    );
+    assert!(journals(&dir).is_empty(), "{err}");
+}
+
+#[test]
+fn restore_deletes_the_servers_a_killed_run_created() {
+    let serve = spawn_serve(&["--servers", "1", "--fault", "latency=1"]);
+    let info = &serve.info;
+    let before = project_servers(info);
+    let dir = Scratch::new("create-kill9");
+    let mut run = start_creating_run(&dir, info, "", &info.token);
+    // Wait until both servers are created (journaled), then kill.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while project_servers(info).len() < before.len() + 2 {
+        assert!(Instant::now() < deadline, "the run created no servers");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&run, "-KILL");
+    let _ = wait_with_timeout(&mut run, Duration::from_secs(10));
+    assert_eq!(project_servers(info).len(), before.len() + 2);
+    let journal = journals(&dir).pop().expect("the killed run's journal");
+    let out = Command::new(BIN)
+        .arg("restore")
+        .arg(&journal)
+        .env("OS_TOKEN", &info.token)
+        .output()
+        .expect("restore");
+    let text = format!("{}{}", common::text(&out.stdout), common::text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(project_servers(info), before, "{text}");
+}
+
+#[test]
+fn a_creation_the_endpoint_refuses_leaves_nothing_behind() {
+    let serve = spawn_serve(&["--servers", "1"]);
+    let info = &serve.info;
+    let before = project_servers(info);
+    let dir = Scratch::new("create-refused");
+    // A reader may not create servers (403).
+    let mut run = start_creating_run(&dir, info, "mr.", &info.reader_token);
+    let status = wait_with_timeout(&mut run, Duration::from_secs(60));
+    let err = stderr_of(&mut run);
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(
+        err.contains("cannot create server") && err.contains("403"),
+        "{err}"
+    );
+    assert_eq!(project_servers(info), before);
+    assert!(journals(&dir).is_empty(), "{err}");
 }

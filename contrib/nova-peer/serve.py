@@ -405,6 +405,7 @@ def main():
         'same_project_admin_token': tokens['same_project_admin_token'],
         'flavor': '1',
         'resize_flavor': '2',
+        'image': IMAGE_ID,
         'nova_version': _version('nova'),
         'placement_version': _version('openstack-placement'),
         'pid': os.getpid(),

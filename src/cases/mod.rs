@@ -8,6 +8,7 @@ pub mod check;
 pub mod coverage;
 pub mod format;
 pub mod loader;
+pub mod partition;
 pub mod selection;
 pub mod sources;
 pub mod table;

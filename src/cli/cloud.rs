@@ -11,15 +11,18 @@
 
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use clap::Args;
 
+use crate::endpoint::auth::Connection;
 use crate::endpoint::auth::catalog::{self, Interface};
 use crate::endpoint::auth::clouds::{self, Cloud, Config, Env};
 use crate::endpoint::auth::discovery;
 use crate::endpoint::auth::keystone::{AuthRequest, Token};
 use crate::endpoint::auth::tls::TlsConfig;
+use crate::endpoint::auth::token_source::TokenSource;
 use crate::endpoint::http::Transport;
 use crate::model::microversion::Microversion;
 use crate::profile::Profile;
@@ -83,6 +86,8 @@ pub struct Session {
     pub endpoint: String,
     pub project_id: String,
     pub token: Token,
+    /// Renews `token` before it expires, for the rest of the run.
+    pub renewal: Arc<TokenSource>,
 }
 
 /// Why the cloud flags could not be honoured: bad settings (exit 2) or a
@@ -136,15 +141,16 @@ impl CloudArgs {
 
     /// Authenticate if [`CloudArgs::wanted`] and no token was given, and
     /// fill in `remote`; apply `--microversion` to `profile`. Returns the
-    /// TLS settings every request must use.
+    /// TLS settings every request must use and the member token's renewal.
     pub async fn fill(
         &self,
         env: &Env,
         dirs: &[PathBuf],
         remote: Remote<'_>,
         profile: &mut Profile,
-    ) -> Result<TlsConfig, CloudError> {
+    ) -> Result<Connection, CloudError> {
         let token_given = remote.token.is_some() || remote.token_file;
+        let mut renewal = None;
         let tls = if self.wanted(env) && !token_given {
             let (session, tls) = self
                 .connect(env, dirs, remote.endpoint.as_deref(), profile)
@@ -162,6 +168,7 @@ impl CloudArgs {
             *remote.endpoint = Some(session.endpoint);
             *remote.project_id = Some(session.project_id);
             *remote.token = Some(session.token.value.expose().to_string());
+            renewal = Some(session.renewal);
             tls
         } else {
             if self.os_cloud.is_some() && token_given && remote.endpoint.is_none() {
@@ -183,7 +190,7 @@ impl CloudArgs {
             &tls,
         )
         .await?;
-        Ok(tls)
+        Ok(Connection { tls, renewal })
     }
 
     /// Pick the cloud, get a token, find the compute endpoint. `endpoint`
@@ -209,6 +216,7 @@ impl CloudArgs {
             .send(&transport)
             .await
             .map_err(|e| CloudError::Auth(e.to_string()))?;
+        let renewal = TokenSource::new(request, transport).with_token(token.clone());
         let project_id = token.project_id.clone().ok_or_else(|| {
             CloudError::Auth(format!(
                 "{}: Keystone's token names no project; scope it with project_id or project_name",
@@ -240,6 +248,7 @@ impl CloudArgs {
                 endpoint,
                 project_id,
                 token,
+                renewal: Arc::new(renewal),
             },
             tls,
         ))
@@ -310,14 +319,7 @@ pub fn describe(session: &Session) -> String {
         .and_then(|t| t.duration_since(SystemTime::now()).ok())
         .map_or(String::new(), |left| {
             let minutes = left.as_secs() / 60;
-            // The runner keeps the first token (TokenSource renews, but
-            // is not wired into run/fuzz yet).
-            let warning = if minutes < 60 {
-                "; a run or campaign longer than that will get 401s"
-            } else {
-                ""
-            };
-            format!(", token valid for {minutes} min{warning}")
+            format!(", token valid for {minutes} min (renewed before it expires)")
         });
     format!(
         "authenticated with {}: compute endpoint {}, project {}{until}",
@@ -335,7 +337,7 @@ pub async fn connect(
     cloud: &CloudArgs,
     flags: &mut crate::cli::common::EndpointArgs,
     profile: &mut crate::profile::Profile,
-) -> Result<crate::endpoint::auth::tls::TlsConfig, crate::cli::CliError> {
+) -> Result<Connection, crate::cli::CliError> {
     use crate::cli::{CliError, Exit};
     let env = crate::endpoint::auth::clouds::process_env();
     let remote = Remote {

@@ -103,6 +103,7 @@ impl EndpointArgs {
             reader_token: self.reader_token.clone(),
             alt_token: self.alt_token.clone(),
             alt_project_id: self.alt_project_id.clone(),
+            renewal: None,
         })
     }
 

@@ -3,11 +3,11 @@
 //! JUnit report.
 //!
 //! Exit codes ([`Exit`], the same meanings as `run`'s): 0 no finding; 1 a
-//! finding, a finding that could not be saved, or a server the campaign
-//! could not prepare mid-way; 2 bad usage (flags, `--jobs 0`, `--junit -`,
-//! an AK/SK pair, too few servers); 3 the endpoint could not be reached or
-//! kept refusing the tokens, or a server could not be put back; 130 stopped
-//! by SIGINT or SIGTERM after putting the servers back.
+//! finding (a server that could not be prepared is one) or a finding that
+//! could not be saved; 2 bad usage (flags, `--jobs 0`, `--junit -`, too few
+//! servers); 3 the endpoint could not be reached or kept refusing the
+//! credentials, or a server could not be put back; 130 stopped by SIGINT or
+//! SIGTERM after putting the servers back.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -18,7 +18,6 @@ use clap::Args;
 use crate::cli::common::{EndpointArgs, ServerSet};
 use crate::cli::safety;
 use crate::cli::{CliError, Exit};
-use crate::endpoint::http::Transport;
 use crate::endpoint::{Credentials, Target};
 use crate::fuzz::campaign::{self, CampaignConfig, CampaignError, CampaignReport, StopRule};
 use crate::fuzz::driver::{Driver, DriverError};
@@ -186,14 +185,12 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         capture: args.bench,
         ..CampaignConfig::default()
     };
-    let tls = crate::cli::cloud::connect(&args.cloud, &mut args.endpoint, &mut profile).await?;
+    let connection =
+        crate::cli::cloud::connect(&args.cloud, &mut args.endpoint, &mut profile).await?;
     let (server, target) = match &args.endpoint.endpoint {
         Some(endpoint) => (
             None,
-            Target {
-                tls,
-                ..remote_target(&args, endpoint, profile)?
-            },
+            remote_target(&args, endpoint, profile)?.connected(connection),
         ),
         None => {
             let count = args.embedded_servers.unwrap_or((2 * config.jobs).max(3));
@@ -276,7 +273,8 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
 /// The connection that snapshots and restores the servers, outside the
 /// campaign's workers (paced like them).
 fn housekeeper(target: &Target, config: &CampaignConfig) -> Result<Driver, CliError> {
-    let transport = Transport::with_tls(config.timeout, &target.tls)
+    let transport = target
+        .transport(config.timeout)
         .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
     Ok(Driver::new(target.clone(), transport, config.rate, false))
 }
@@ -305,14 +303,6 @@ fn remote_target(
         fresh_servers: Vec::new(),
     };
     let target = args.endpoint.target(endpoint, profile, servers)?;
-    if target.credentials.access_key.is_some() {
-        // The fuzzer's driver sends every request with `X-Auth-Token` and
-        // cannot sign one yet (`Transport::send`, not `send_signed`).
-        return Err(CliError(
-            Exit::Usage,
-            "error: fuzz cannot sign requests with AK/SK yet (its driver sends X-Auth-Token only): pass a token instead (--token-file FILE, OS_TOKEN or --token), and unset HUAWEICLOUD_SDK_AK/HUAWEICLOUD_SDK_SK if they are set".into(),
-        ));
-    }
     Ok(target)
 }
 
@@ -355,6 +345,23 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
         crate::say!(
             "\n[{hits} failing sequence(s)] {}",
             repro::render(shrunk, credentials)
+        );
+    }
+    for trouble in &report.setup_troubles {
+        crate::say!(
+            "\n[{} sequence(s) could not start] preparing server {} failed (first at request {}): {}",
+            trouble.count,
+            trouble.server,
+            trouble.first_at_request,
+            trouble.reason
+        );
+    }
+    if report.requests > 0 {
+        crate::say!(
+            "budget: {} of {} request(s) prepared servers ({:.0}%), the rest tested",
+            report.setup_requests,
+            report.requests,
+            100.0 * report.setup_requests as f64 / report.requests as f64
         );
     }
     if let Some(reason) = &report.aborted {
@@ -451,6 +458,26 @@ fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Resu
             repro::render(shrunk, &Credentials::default()),
         ));
     }
+    for (n, trouble) in report.setup_troubles.iter().enumerate() {
+        let problem = Problem {
+            kind: ProblemKind::Failure,
+            type_: "setup".to_string(),
+            message: format!(
+                "{} sequence(s) could not start: preparing server {} failed: {}",
+                trouble.count, trouble.server, trouble.reason
+            ),
+            detail: None,
+        };
+        cases.push(Case {
+            system_out: None,
+            ..case(
+                format!("fuzz::setup-{}", n + 1),
+                0.0,
+                Some(problem),
+                String::new(),
+            )
+        });
+    }
     let suite = Suite {
         name: "metaconform fuzz".to_string(),
         timestamp: None,
@@ -468,7 +495,7 @@ fn exit_for(report: &CampaignReport, saved: bool) -> Exit {
         Some(DriverError::Setup { .. }) => return Exit::Failures,
         None => {}
     }
-    if !report.findings.is_empty() || !saved {
+    if !report.findings.is_empty() || !report.setup_troubles.is_empty() || !saved {
         Exit::Failures
     } else {
         Exit::Success

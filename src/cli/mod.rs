@@ -5,7 +5,10 @@ pub mod check;
 pub mod cloud;
 pub mod common;
 pub mod completions;
+pub mod diff;
+pub mod dry_run;
 pub mod fuzz;
+pub mod merge;
 pub mod restore;
 pub mod run;
 pub mod safety;
@@ -72,6 +75,12 @@ pub enum Command {
     /// Put servers back as a run found them, from the journal it left
     /// (after a crash or kill -9); takes the same endpoint flags as run.
     Restore(Box<restore::RestoreArgs>),
+    /// Compare two runs' results files: new failures, fixed, still
+    /// failing, behaviour changed, added, removed (exit 1 on new failures).
+    Diff(diff::DiffArgs),
+    /// Merge the results of `run --partition` shards into one results file
+    /// (and JUnit), as one unsharded run would have written them.
+    Merge(merge::MergeArgs),
     /// Print the completion script for a shell (bash, zsh, fish).
     Completions(completions::CompletionsArgs),
 }
@@ -146,6 +155,8 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::main(args),
         Command::Run(args) => run::main(*args),
         Command::Restore(args) => restore::main(*args),
+        Command::Diff(args) => diff::main(args),
+        Command::Merge(args) => merge::main(args),
         Command::Completions(args) => completions::main(args),
     }
 }

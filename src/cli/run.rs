@@ -26,13 +26,13 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use crate::cases::LoadedCase;
+use crate::cases::partition::Partition;
 use crate::cli::common::{EndpointArgs, ServerSet};
 use crate::cli::safety;
 use crate::cli::select::{Plan, SelectArgs};
 use crate::cli::stdout;
 use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
-use crate::endpoint::http::Transport;
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial};
 use crate::profile::Profile;
 use crate::report::junit::JunitWriter;
@@ -54,6 +54,11 @@ pub struct RunArgs {
     /// List the selected cases and exit.
     #[arg(long)]
     pub list: bool,
+    /// Run one shard of the selection: `count:K/N` deals the cases out in
+    /// turn, `hash:K/N` by a hash of the id (stable when the selection
+    /// changes); merge the shards' results with `metaconform merge`.
+    #[arg(long, value_name = "count:K/N|hash:K/N")]
+    pub partition: Option<Partition>,
     /// Output format of --list.
     #[arg(long, value_enum, default_value_t = ListFormat::Human)]
     pub format: ListFormat,
@@ -85,8 +90,14 @@ pub struct RunArgs {
     /// Cases run at once, each on its own server.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
-    /// YAML list of `{id, reason}`: reported, but not failing the run.
-    #[arg(long)]
+    /// Baseline: a YAML list of `{id, reason, link?, expires?: YYYY-MM-DD}`;
+    /// listed failures are reported but do not fail the run, until their
+    /// entry expires (also --known-failures).
+    #[arg(
+        long = "baseline",
+        visible_alias = "known-failures",
+        value_name = "FILE"
+    )]
     pub known_failures: Option<PathBuf>,
     /// Embedded server only: inject a fault (see `serve --list-faults`).
     #[arg(long = "fault", value_name = "NAME[=VALUE]")]
@@ -119,12 +130,19 @@ pub struct RunArgs {
     /// Leave out the property trials (`prop::*`).
     #[arg(long)]
     pub no_props: bool,
+    /// With --endpoint: write nothing; read the servers, rehearse the run
+    /// on the reference model seeded with what they hold, and list every
+    /// write it would make, per server.
+    #[arg(long)]
+    pub dry_run: bool,
     /// Where the data-safety journal goes (with --endpoint): what each
     /// server held before the run, so it can be put back.
     #[arg(long, value_name = "DIR", default_value = "reports")]
     pub journal_dir: PathBuf,
     #[command(flatten)]
     pub cloud: crate::cli::cloud::CloudArgs,
+    #[command(flatten)]
+    pub create: safety::CreateArgs,
 }
 
 /// How the project member authenticates against the embedded server.
@@ -154,20 +172,30 @@ pub fn main(args: RunArgs) -> ExitCode {
 
 fn run(mut args: RunArgs) -> Result<Exit, CliError> {
     let mut profile = args.endpoint.profile()?;
-    let plan = args.select.plan(args.select.catalogue()?, args.no_props)?;
+    let mut plan = args.select.plan(args.select.catalogue()?, args.no_props)?;
+    if !args.list && !args.coverage {
+        args.select.require_some(&plan)?;
+    }
+    if let Some(partition) = args.partition {
+        plan = shard(partition, plan);
+    }
     if args.list {
         return list(&plan.cases, &plan.trials, args.format);
     }
     if args.coverage {
         return print_coverage(&plan.cases, &profile);
     }
-    args.select.require_some(&plan)?;
     let known = match &args.known_failures {
         Some(path) => {
             KnownFailures::load(path).map_err(|d| CliError(Exit::Usage, d.to_string()))?
         }
         None => KnownFailures::default(),
     };
+    for (id, day) in known.expired(crate::run::known_failures::today()) {
+        eprintln!(
+            "warning: the baseline entry for '{id}' expired on {day}: it no longer excuses a failure; review it (fix the endpoint, or renew the entry with a new expires)"
+        );
+    }
     let ids: Vec<&str> = plan
         .cases
         .iter()
@@ -178,7 +206,7 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         eprintln!("warning: known-failures lists '{id}', which is not a selected case");
     }
     let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
-    let tls = runtime.block_on(crate::cli::cloud::connect(
+    let connection = runtime.block_on(crate::cli::cloud::connect(
         &args.cloud,
         &mut args.endpoint,
         &mut profile,
@@ -186,13 +214,72 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
     check_auth_flag(&args)?;
     let faults = parse_faults(&args)?;
     let remote = match &args.endpoint.endpoint {
-        Some(endpoint) => Some(Target {
-            tls,
-            ..remote_target(&args, endpoint, profile.clone())?
-        }),
+        Some(endpoint) => {
+            Some(remote_target(&args, endpoint, profile.clone())?.connected(connection))
+        }
         None => None,
     };
+    if args.create.recipe().is_some() && remote.is_none() {
+        return Err(CliError(
+            Exit::Usage,
+            "error: --create-servers creates servers on --endpoint; the embedded server has its own".into(),
+        ));
+    }
+    if args.dry_run && args.create.recipe().is_some() {
+        return Err(CliError(
+            Exit::Usage,
+            "error: --dry-run lists the writes to lent servers; servers the run would create are new and empty: drop --create-servers".into(),
+        ));
+    }
+    if args.dry_run {
+        let target = remote.ok_or_else(|| {
+            CliError(
+                Exit::Usage,
+                "error: --dry-run lists the writes to a lent endpoint's servers: pass --endpoint (the embedded server is disposable)".into(),
+            )
+        })?;
+        let options = run_options(&args);
+        return runtime.block_on(crate::cli::dry_run::execute(
+            &args, options, plan.cases, target,
+        ));
+    }
     runtime.block_on(execute(args, profile, plan, known, faults, remote))
+}
+
+fn run_options(args: &RunArgs) -> RunOptions {
+    RunOptions {
+        jobs: usize::from(args.jobs),
+        state_timeout: Duration::from_secs(args.state_timeout),
+        no_state_changes: args.no_state_changes,
+        resize_flavor: args.resize_flavor.clone(),
+    }
+}
+
+/// This shard's cases and trials: the trials are dealt out after the
+/// cases, as if they followed them in one list. The catalogue line says
+/// which shard ran.
+fn shard(partition: Partition, plan: Plan) -> Plan {
+    let offset = plan.cases.len();
+    let cases = partition.apply(plan.cases, |c| c.case.id.as_str());
+    let trials: Vec<PropertyTrial> = plan
+        .trials
+        .into_iter()
+        .enumerate()
+        .filter(|(i, t)| partition.keeps(offset + i, t.name))
+        .map(|(_, t)| t)
+        .collect();
+    let catalogue_line = format!(
+        "{}; this shard ({partition}): {} and {}",
+        plan.catalogue_line,
+        crate::cases::sources::plural(cases.len(), "case"),
+        crate::cases::sources::plural(trials.len(), "trial")
+    );
+    Plan {
+        cases,
+        trials,
+        catalogue_line,
+        ..plan
+    }
 }
 
 fn list(
@@ -320,10 +407,19 @@ fn parse_faults(args: &RunArgs) -> Result<Vec<Fault>, CliError> {
 
 /// The target the flags describe, or what is missing.
 fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Target, CliError> {
-    if args.servers.is_empty() {
+    if args.servers.is_empty() && args.create.recipe().is_none() {
         return Err(CliError(
             Exit::Usage,
-            "error: --endpoint needs servers to test: pass --server ID (a server of the project that the run may change; one per --jobs)".into(),
+            "error: --endpoint needs servers to test: pass --server ID (a server of the project that the run may change; one per --jobs), or --create-servers N --image REF --flavor REF".into(),
+        ));
+    }
+    if args.create.recipe().is_some() && !crate::endpoint::provision::can_create(&profile) {
+        return Err(CliError(
+            Exit::Usage,
+            format!(
+                "error: --create-servers creates servers the Nova way (POST /servers, microversion 2.37); the {} dialect does not: pass --server ID",
+                profile.id()
+            ),
         ));
     }
     let servers = ServerSet {
@@ -349,12 +445,7 @@ async fn execute(
         ..
     } = plan;
     let embedded_run = remote.is_none();
-    let options = RunOptions {
-        jobs: usize::from(args.jobs),
-        state_timeout: Duration::from_secs(args.state_timeout),
-        no_state_changes: args.no_state_changes,
-        resize_flavor: args.resize_flavor.clone(),
-    };
+    let options = run_options(&args);
     let (server, target) = match remote {
         Some(target) => (None, target),
         None => {
@@ -384,25 +475,35 @@ async fn execute(
             (Some(server), target)
         }
     };
-    let transport = Transport::with_tls(args.timeout, &target.tls)
+    let transport = target
+        .transport(args.timeout)
         .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?
         .paced(args.rate);
-    let ctx = Arc::new(Context {
+    let mut ctx = Context {
         redactor: Redactor::new(&target.credentials),
         target,
         transport,
         options,
         auth_guard: Arc::default(),
-    });
+    };
     let mut signals =
         crate::cli::ShutdownSignals::install().map_err(|m| CliError(Exit::Usage, m))?;
-    if let Err(e) = preflight(&ctx).await {
+    let lent = !ctx.target.servers.is_empty();
+    if lent && let Err(e) = preflight(&ctx).await {
         return Err(CliError(Exit::Unreachable, format!("error: {e}")));
     }
-    let journal = match ctx.target.disposable {
+    let mut journal = match ctx.target.disposable {
         true => None,
         false => Some(safety::take_snapshot(&mut Session::new(&ctx), &args.journal_dir).await?),
     };
+    if let (Some((count, recipe)), Some(journal)) = (args.create.recipe(), journal.as_mut())
+        && let Err(e) = provision(&mut ctx, journal, count, &recipe, lent).await
+    {
+        let mut session = Session::new(&ctx);
+        safety::put_back(&mut session, journal.clone(), &mut signals, false).await?;
+        return Err(e);
+    }
+    let ctx = Arc::new(ctx);
     let mut terminal = Terminal::detect(Some(args.junit.clone())).with_catalogue(catalogue_line);
     let mut json = JsonWriter { path: args.json };
     let mut junit = JunitWriter { path: args.junit };
@@ -451,6 +552,25 @@ async fn execute(
         return Err(CliError(Exit::Unreachable, AuthGuard::message()));
     }
     Ok(exit_code(&results))
+}
+
+/// Create the `--create-servers` servers and add them to the target; the
+/// pre-flight check runs on them when no server was lent.
+async fn provision(
+    ctx: &mut Context,
+    journal: &mut crate::endpoint::journal::Journal,
+    count: u16,
+    recipe: &crate::endpoint::provision::Recipe,
+    lent: bool,
+) -> Result<(), CliError> {
+    let created = safety::create_servers(&mut Session::new(ctx), journal, count, recipe).await?;
+    ctx.target.servers.extend(created);
+    if !lent {
+        preflight(ctx)
+            .await
+            .map_err(|e| CliError(Exit::Unreachable, format!("error: {e}")))?;
+    }
+    Ok(())
 }
 
 /// The cases, then the property trials (unless AK/SK signing was refused).

@@ -6,10 +6,81 @@
 
 use std::path::Path;
 
+use clap::Args;
+
 use crate::cli::{CliError, Exit, ShutdownSignals};
 use crate::endpoint::journal::Journal;
+use crate::endpoint::provision::{self, Network, Recipe};
 use crate::endpoint::safekeeping;
 use crate::endpoint::servers::Conversation;
+
+/// `--create-servers N --image REF --flavor REF [--network ...]`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct CreateArgs {
+    /// With --endpoint: create N disposable servers to test on (besides
+    /// any --server), deleted at the end, after failures and on Ctrl-C;
+    /// each is in the journal, so `restore` deletes it after a crash.
+    #[arg(long, value_name = "N", requires_all = ["image", "flavor"])]
+    pub create_servers: Option<u16>,
+    /// Image of the created servers (`imageRef`).
+    #[arg(long, value_name = "REF", requires = "create_servers")]
+    pub image: Option<String>,
+    /// Flavor of the created servers (`flavorRef`).
+    #[arg(long, value_name = "REF", requires = "create_servers")]
+    pub flavor: Option<String>,
+    /// Network of the created servers: none (default), auto, or a network id.
+    #[arg(
+        long,
+        value_name = "none|auto|ID",
+        default_value = "none",
+        requires = "create_servers"
+    )]
+    pub network: Network,
+}
+
+impl CreateArgs {
+    /// How many servers to create, and from what.
+    pub fn recipe(&self) -> Option<(u16, Recipe)> {
+        let count = self.create_servers.filter(|n| *n > 0)?;
+        let recipe = Recipe {
+            image: self.image.clone()?,
+            flavor: self.flavor.clone()?,
+            network: self.network.clone(),
+        };
+        Some((count, recipe))
+    }
+}
+
+/// Create `count` servers from `recipe`, each recorded in `journal` as soon
+/// as the endpoint accepts it, then wait until all are active. On failure
+/// the journal still names every server created, for [`put_back`].
+pub async fn create_servers<C: Conversation>(
+    conversation: &mut C,
+    journal: &mut Journal,
+    count: u16,
+    recipe: &Recipe,
+) -> Result<Vec<String>, CliError> {
+    let failed = |e: String| CliError(Exit::Unreachable, format!("error: {e}"));
+    let run = Journal::run_id(&journal.path);
+    let mut created = Vec::new();
+    for n in 1..=count {
+        let name = format!("metaconform-{run}-{n}");
+        let id = provision::create(conversation, recipe, &name)
+            .await
+            .map_err(|e| failed(e.0))?;
+        journal
+            .record_created(&id)
+            .map_err(|e| failed(e.to_string()))?;
+        eprintln!("created server {id} ({name}); it is deleted at the end");
+        created.push(id);
+    }
+    for id in &created {
+        provision::await_active(conversation, id)
+            .await
+            .map_err(|e| failed(format!("created server {id} did not become active: {e}")))?;
+    }
+    Ok(created)
+}
 
 /// Snapshot every server the command may change, before its first write.
 pub async fn take_snapshot<C: Conversation>(
@@ -17,12 +88,15 @@ pub async fn take_snapshot<C: Conversation>(
     dir: &Path,
 ) -> Result<Journal, CliError> {
     let path = Journal::new_path(dir);
-    let journal = safekeeping::snapshot(conversation, path).await.map_err(|e| {
+    let (journal, notes) = safekeeping::snapshot(conversation, path).await.map_err(|e| {
         CliError(
             Exit::Unreachable,
             format!("error: cannot snapshot the servers before the first write, nothing was changed: {e}"),
         )
     })?;
+    for note in notes {
+        eprintln!("warning: {note}; do not let another run use it at the same time");
+    }
     eprintln!(
         "journal: {} ({} server(s) to put back; if this run is killed: metaconform restore {} with the same endpoint flags)",
         journal.path.display(),

@@ -64,7 +64,7 @@ pub struct Plan {
     /// `catalogue: built-in (724 cases), 5 property trials; ...`.
     pub catalogue_line: String,
     /// `built-in (724 cases), 5 property trials`.
-    catalogue: String,
+    pub catalogue: String,
 }
 
 impl SelectArgs {

@@ -4,12 +4,17 @@
 //! which keeps the bytes both ways so reports can show transcripts and curl
 //! repros and results can be diffed body by body. Secrets are redacted when a
 //! record is rendered, not when it is kept (see [`redact_headers`]).
+//!
+//! Reads are bounded: an answer whose body grows past [`MAX_BODY_BYTES`] is
+//! cut there and recorded as a failed exchange naming the limit, so a huge
+//! or endless body can neither exhaust memory nor pass as an answer.
 
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
 use crate::endpoint::auth::tls::TlsConfig;
+use crate::endpoint::auth::token_source::TokenSource;
 
 /// A request about to be sent (and, afterwards, as sent).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -40,9 +45,16 @@ impl RecordedResponse {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The body as JSON, if it is JSON.
+    /// The body as JSON, if it is JSON; unpaired surrogate escapes (which
+    /// Python endpoints write) are kept as text ([`crate::endpoint::lossless_json`]).
     pub fn json(&self) -> Option<serde_json::Value> {
-        serde_json::from_slice(&self.body).ok()
+        crate::endpoint::lossless_json::parse(&self.body).map(|p| p.value)
+    }
+
+    /// How many unpaired surrogate escapes the body holds (0 when it is
+    /// not JSON at all).
+    pub fn lone_surrogates(&self) -> usize {
+        crate::endpoint::lossless_json::parse(&self.body).map_or(0, |p| p.lone_surrogates)
     }
 }
 
@@ -64,6 +76,19 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
     s.serialize_f64(d.as_secs_f64() * 1000.0)
 }
 
+/// The most body bytes kept from one answer (8 MiB). A metadata answer at
+/// Nova's quota is a few hundred KiB at most; anything past this is cut and
+/// the exchange reports it instead of a response.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// The exchange error of an answer whose body passed [`MAX_BODY_BYTES`].
+fn body_too_large(status: u16) -> String {
+    format!(
+        "the answer (status {status}) has a body larger than {} MiB; metaconform stopped reading it there",
+        MAX_BODY_BYTES / (1024 * 1024)
+    )
+}
+
 /// Why nothing came back.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -78,6 +103,7 @@ pub struct Transport {
     client: reqwest::Client,
     timeout: Duration,
     pace: Option<std::sync::Arc<crate::endpoint::throttle::SharedPace>>,
+    renewal: Option<std::sync::Arc<TokenSource>>,
 }
 
 impl Transport {
@@ -99,6 +125,7 @@ impl Transport {
             client,
             timeout,
             pace: None,
+            renewal: None,
         })
     }
 
@@ -109,9 +136,32 @@ impl Transport {
         self
     }
 
+    /// Keep the member's Keystone token fresh: every request carrying a
+    /// token `source` issued gets its current one ([`TokenSource::refresh`]).
+    pub fn renewing(mut self, source: Option<std::sync::Arc<TokenSource>>) -> Transport {
+        self.renewal = source;
+        self
+    }
+
     /// Send `request`; a connection failure is recorded in the exchange, not
     /// returned as an error, so it lands in the report like any answer.
-    pub async fn send(&self, request: RecordedRequest) -> Exchange {
+    pub async fn send(&self, mut request: RecordedRequest) -> Exchange {
+        if let Some(source) = &self.renewal
+            && let Err(e) = source.refresh(&mut request).await
+        {
+            return Exchange {
+                request,
+                response: None,
+                error: Some(format!("not sent: cannot renew the Keystone token: {e}")),
+                elapsed: Duration::ZERO,
+            };
+        }
+        self.send_as_built(request).await
+    }
+
+    /// Send `request` with the headers it has, no token renewal (Keystone's
+    /// own requests).
+    pub async fn send_as_built(&self, request: RecordedRequest) -> Exchange {
         if let Some(pace) = &self.pace {
             pace.wait().await;
         }
@@ -212,11 +262,16 @@ impl Transport {
                 .map_err(|e| e.to_string())?;
             let status = response.status().as_u16();
             let headers = collect_headers(response.headers());
-            let body = response
-                .into_body()
+            let body = http_body_util::Limited::new(response.into_body(), MAX_BODY_BYTES)
                 .collect()
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| {
+                    if e.is::<http_body_util::LengthLimitError>() {
+                        body_too_large(status)
+                    } else {
+                        e.to_string()
+                    }
+                })?
                 .to_bytes()
                 .to_vec();
             Ok(RecordedResponse {
@@ -233,16 +288,14 @@ impl Transport {
     async fn try_send(&self, request: &RecordedRequest) -> Result<RecordedResponse, String> {
         let method = reqwest::Method::from_bytes(request.method.as_bytes())
             .map_err(|_| format!("not an HTTP method: {:?}", request.method))?;
-        self.send_with(method, request)
-            .await
-            .map_err(|e| describe(&e))
+        self.send_with(method, request).await
     }
 
     async fn send_with(
         &self,
         method: reqwest::Method,
         request: &RecordedRequest,
-    ) -> Result<RecordedResponse, reqwest::Error> {
+    ) -> Result<RecordedResponse, String> {
         let mut builder = self.client.request(method, &request.url);
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
@@ -250,10 +303,16 @@ impl Transport {
         if !request.body.is_empty() {
             builder = builder.body(request.body.clone());
         }
-        let response = builder.send().await?;
+        let mut response = builder.send().await.map_err(|e| describe(&e))?;
         let status = response.status().as_u16();
         let headers = collect_headers(response.headers());
-        let body = response.bytes().await?.to_vec();
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(body_too_large(status));
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(RecordedResponse {
             status,
             headers,
@@ -402,5 +461,51 @@ mod tests {
         assert!(exchange.response.is_none());
         let error = exchange.error.unwrap_or_default();
         assert!(error.contains("not an HTTP method: \"GE T\""), "{error}");
+    }
+
+    /// A loopback server whose every answer is a 200 with an endless chunked
+    /// body; it writes until the client hangs up.
+    async fn endless_body_server() -> std::net::SocketAddr {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    let _ = stream.read(&mut buf).await;
+                    let head = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\n";
+                    if stream.write_all(head.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    let chunk = format!("10000\r\n{}\r\n", "x".repeat(0x10000));
+                    while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn an_endless_body_is_cut_at_the_limit_and_reported() {
+        let addr = endless_body_server().await;
+        let transport = Transport::new(Duration::from_secs(30)).unwrap();
+        // Both send paths: reqwest, and the verbatim one for dot segments.
+        for path in ["/servers/s/metadata", "/servers/s/metadata/."] {
+            let exchange = transport
+                .send(RecordedRequest {
+                    method: "GET".into(),
+                    url: format!("http://{addr}{path}"),
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                })
+                .await;
+            assert!(exchange.response.is_none(), "{path}: kept a response");
+            let error = exchange.error.unwrap_or_default();
+            assert!(
+                error.contains("status 200") && error.contains("larger than 8 MiB"),
+                "{path}: {error}"
+            );
+        }
     }
 }

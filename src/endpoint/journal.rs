@@ -29,6 +29,8 @@ pub enum ServerRole {
     Fresh,
     /// A server of the second project (`--alt-server`).
     Alt,
+    /// A server the run created (`--create-servers`): deleted, not restored.
+    Created,
 }
 
 /// One server as the run found it.
@@ -43,6 +45,15 @@ pub struct ServerSnapshot {
     pub locked: Option<bool>,
     /// The user metadata (system-owned keys left out: they are never touched).
     pub metadata: BTreeMap<String, String>,
+    /// The flavor id, where the endpoint shows one: a resize a case
+    /// confirmed is undone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<String>,
+    /// The run's lease tag on the server ([`crate::endpoint::lease`]),
+    /// removed once the server is back; `None` where it could not be
+    /// leased.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<String>,
 }
 
 /// The journal file's contents.
@@ -96,6 +107,14 @@ pub struct Journal {
 }
 
 impl Journal {
+    /// The run id in a journal's file name (`journal-<id>.json`), which
+    /// names the run's leases too.
+    pub fn run_id(path: &Path) -> String {
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let stem = stem.unwrap_or_default();
+        stem.strip_prefix("journal-").unwrap_or(&stem).to_string()
+    }
+
     /// A new journal's path in `dir`: unique per run, so shards and parallel
     /// runs never overwrite each other's.
     pub fn new_path(dir: &Path) -> PathBuf {
@@ -108,6 +127,21 @@ impl Journal {
         let journal = Journal { path, file };
         journal.save()?;
         Ok(journal)
+    }
+
+    /// Record a server the run has just created, so that restoring (by the
+    /// run or by `metaconform restore`) deletes it.
+    pub fn record_created(&mut self, id: &str) -> Result<(), JournalError> {
+        self.file.servers.push(ServerSnapshot {
+            id: id.to_string(),
+            role: ServerRole::Created,
+            vm_state: None,
+            locked: None,
+            metadata: BTreeMap::new(),
+            flavor: None,
+            lease: None,
+        });
+        self.save()
     }
 
     fn save(&self) -> Result<(), JournalError> {
@@ -177,6 +211,8 @@ mod tests {
                 vm_state: Some("stopped".into()),
                 locked: Some(true),
                 metadata: [("owner".to_string(), "team".to_string())].into(),
+                flavor: None,
+                lease: None,
             }],
         }
     }

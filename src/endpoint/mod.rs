@@ -8,6 +8,9 @@ pub mod auth;
 pub mod flavors;
 pub mod http;
 pub mod journal;
+pub mod lease;
+pub mod lossless_json;
+pub mod provision;
 pub mod requests;
 pub mod safekeeping;
 pub mod servers;
@@ -60,6 +63,9 @@ pub struct Credentials {
     /// Member of a second project, for isolation cases.
     pub alt_token: Option<String>,
     pub alt_project_id: Option<String>,
+    /// Where the member's token came from Keystone: the source that renews
+    /// it before it expires (the transport swaps it into each request).
+    pub renewal: Option<std::sync::Arc<auth::token_source::TokenSource>>,
 }
 
 impl Credentials {
@@ -130,6 +136,7 @@ impl Target {
                 reader_token: Some(info.reader_token.clone()),
                 alt_token: Some(info.alt_token.clone()),
                 alt_project_id: Some(info.alt_project_id.clone()),
+                renewal: None,
             },
             servers: info.servers.clone(),
             alt_servers: info.alt_servers.clone(),
@@ -168,6 +175,40 @@ impl Target {
         use crate::model::pipeline::Op;
         self.profile.op(&Op::Replace).is_some()
             && (self.profile.file.system_keys.is_empty() || self.disposable)
+    }
+
+    /// Who `identity` is on the wire: its token, or, for a member who signs
+    /// with AK/SK, the `X-Project-Id` header the signature covers (spec
+    /// §7.4). The transport signs what carries a [`Credentials::signing_key`].
+    pub fn sender<'s>(
+        &'s self,
+        identity: Identity,
+        microversion: Option<&'s str>,
+    ) -> requests::Sender<'s> {
+        let signed = self.credentials.signing_key(identity).is_some();
+        requests::Sender {
+            token: self.credentials.token_of(identity).ok().flatten(),
+            microversion,
+            project_header: signed.then_some(self.project_id.as_str()),
+        }
+    }
+
+    /// This target reached through `connection` (TLS settings, token
+    /// renewal).
+    pub fn connected(mut self, connection: auth::Connection) -> Target {
+        self.tls = connection.tls;
+        self.credentials.renewal = connection.renewal;
+        self
+    }
+
+    /// A transport to this target: its TLS settings, its member token
+    /// renewed, each request bounded by `timeout`.
+    pub fn transport(
+        &self,
+        timeout: std::time::Duration,
+    ) -> Result<http::Transport, http::TransportError> {
+        Ok(http::Transport::with_tls(timeout, &self.tls)?
+            .renewing(self.credentials.renewal.clone()))
     }
 
     /// The URL of a server resource (`/servers/{server}` etc.), relative to

@@ -4,8 +4,10 @@
 //! lock) before the first write and writes a [`Journal`]; [`restore`] brings
 //! each server back: settled, unlocked and active (writes allowed), then its
 //! user metadata, then its original state and lock, then reads it all back
-//! to prove it. System-owned keys are neither recorded nor written. The
-//! embedded server is disposable and needs none of this.
+//! to prove it. System-owned keys are neither recorded nor written. Each
+//! server carries the run's lease ([`lease`]) from before the snapshot
+//! until it is back. The embedded server is disposable and needs none of
+//! this.
 
 use std::collections::BTreeMap;
 
@@ -13,11 +15,13 @@ use serde_json::json;
 
 use crate::cases::format::Identity;
 use crate::endpoint::journal::{JOURNAL_VERSION, Journal, JournalFile, ServerRole, ServerSnapshot};
+use crate::endpoint::lease::{self, Taken};
 use crate::endpoint::{Credentials, Target};
 use crate::model::pipeline::Op;
 use crate::model::server::{ServerAction, VmState};
 
-use crate::endpoint::servers::{Conversation, Housekeeping, Purpose, SetupError};
+use crate::endpoint::requests::Action;
+use crate::endpoint::servers::{Conversation, Goal, Housekeeping, Purpose, SetupError};
 use crate::run::results::{now_rfc3339, strip_endpoint_secrets};
 
 /// The servers a run may change, each with its role.
@@ -40,26 +44,38 @@ pub fn servers_at_risk(target: &Target) -> Vec<(String, ServerRole)> {
 /// servers; for the second project's, its member if known, else the admin.
 pub fn keeper(credentials: &Credentials, role: ServerRole) -> Option<Identity> {
     match role {
-        ServerRole::Project | ServerRole::Fresh => Some(Identity::Owner),
+        ServerRole::Project | ServerRole::Fresh | ServerRole::Created => Some(Identity::Owner),
         ServerRole::Alt if credentials.alt_token.is_some() => Some(Identity::Alt),
         ServerRole::Alt if credentials.admin_token.is_some() => Some(Identity::Admin),
         ServerRole::Alt => None,
     }
 }
 
-/// Read every server at risk and write the journal to `path`. Servers of
-/// the second project that no identity can read are left out: no
-/// credential the run holds can write to them either.
+/// Lease and read every server at risk and write the journal to `path`;
+/// also the notes on servers that could not be leased. Servers of the
+/// second project that no identity can read are left out: no credential
+/// the run holds can write to them either. When one server is leased by
+/// another run, the leases taken so far are given back and nothing is
+/// written.
 pub async fn snapshot<C: Conversation>(
     session: &mut C,
     path: std::path::PathBuf,
-) -> Result<Journal, SetupError> {
-    let mut servers = Vec::new();
+) -> Result<(Journal, Vec<String>), SetupError> {
+    let run = Journal::run_id(&path);
+    let mut servers: Vec<ServerSnapshot> = Vec::new();
+    let mut notes = Vec::new();
     for (id, role) in servers_at_risk(session.target()) {
         let Some(identity) = keeper(&session.target().credentials, role) else {
             continue;
         };
-        servers.push(read_server(session, &id, role, identity).await?);
+        let read = lease_and_read(session, &id, role, identity, &run, &mut notes).await;
+        match read {
+            Ok(server) => servers.push(server),
+            Err(e) => {
+                give_back_leases(session, &servers).await;
+                return Err(e);
+            }
+        }
     }
     let target = session.target();
     let file = JournalFile {
@@ -70,12 +86,56 @@ pub async fn snapshot<C: Conversation>(
         dialect: target.profile.id().to_string(),
         project_id: target.project_id.clone(),
         alt_project_id: target.credentials.alt_project_id.clone(),
-        servers,
+        servers: servers.clone(),
     };
-    Journal::create(path, file).map_err(|e| SetupError(e.to_string()))
+    match Journal::create(path, file) {
+        Ok(journal) => Ok((journal, notes)),
+        Err(e) => {
+            give_back_leases(session, &servers).await;
+            Err(SetupError(e.to_string()))
+        }
+    }
 }
 
-async fn read_server<C: Conversation>(
+/// Take the run's lease on one server, then read it.
+async fn lease_and_read<C: Conversation>(
+    session: &mut C,
+    id: &str,
+    role: ServerRole,
+    identity: Identity,
+    run: &str,
+    notes: &mut Vec<String>,
+) -> Result<ServerSnapshot, SetupError> {
+    let lease = match lease::take(session, id, identity, run).await? {
+        Taken::Held(tag) => Some(tag),
+        Taken::Unleased(reason) => {
+            notes.push(format!("server {id} is not leased: {reason}"));
+            None
+        }
+    };
+    match read_server(session, id, role, identity).await {
+        Ok(server) => Ok(ServerSnapshot { lease, ..server }),
+        Err(e) => {
+            if let Some(tag) = &lease {
+                let _ = lease::release(session, id, identity, tag).await;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Remove the leases of `servers` (a snapshot that could not finish).
+async fn give_back_leases<C: Conversation>(session: &mut C, servers: &[ServerSnapshot]) {
+    for server in servers {
+        let identity = keeper(&session.target().credentials, server.role);
+        if let (Some(tag), Some(identity)) = (&server.lease, identity) {
+            let _ = lease::release(session, &server.id, identity, tag).await;
+        }
+    }
+}
+
+/// What `id` holds now, read as `identity` (reads only).
+pub async fn read_server<C: Conversation>(
     session: &mut C,
     id: &str,
     role: ServerRole,
@@ -91,6 +151,8 @@ async fn read_server<C: Conversation>(
         vm_state: view.vm_state,
         locked: view.locked,
         metadata,
+        flavor: view.flavor,
+        lease: None,
     })
 }
 
@@ -132,13 +194,39 @@ async fn restore_server<C: Conversation>(
             "server {id}: no credential to restore it with (pass --alt-token or --admin-token)"
         ))
     })?;
+    if snapshot.role == ServerRole::Created {
+        crate::endpoint::provision::delete(session, id).await?;
+        return Ok(Vec::new());
+    }
+    let kept = put_back_server(session, snapshot, identity).await?;
+    if let Some(tag) = &snapshot.lease {
+        lease::release(session, id, identity, tag).await?;
+    }
+    Ok(kept)
+}
+
+async fn put_back_server<C: Conversation>(
+    session: &mut C,
+    snapshot: &ServerSnapshot,
+    identity: Identity,
+) -> Result<Vec<String>, SetupError> {
+    let id = snapshot.id.as_str();
     let found = read_server(session, id, snapshot.role, identity).await?;
+    let found = ServerSnapshot {
+        lease: snapshot.lease.clone(),
+        ..found
+    };
     if &found == snapshot {
         return Ok(Vec::new());
     }
     let kept = undeletable_keys(session, snapshot, &found)?;
     // Writable first: settled, unlocked, active.
     session.bring_back(id, true, identity).await?;
+    if let (Some(was), Some(now)) = (&snapshot.flavor, &found.flavor)
+        && was != now
+    {
+        resize_back(session, id, was, identity).await?;
+    }
     if found.metadata != snapshot.metadata {
         write_metadata(session, id, &found.metadata, &snapshot.metadata, identity).await?;
     }
@@ -159,6 +247,7 @@ async fn restore_server<C: Conversation>(
     }
     let mut now = read_server(session, id, snapshot.role, identity).await?;
     now.metadata.retain(|k, _| !kept.contains(k));
+    now.lease = snapshot.lease.clone();
     if &now != snapshot {
         return Err(SetupError(format!(
             "server {id} is not as it was: found vm_state {:?}, locked {:?}, metadata {:?}; expected vm_state {:?}, locked {:?}, metadata {:?}",
@@ -171,6 +260,31 @@ async fn restore_server<C: Conversation>(
         )));
     }
     Ok(kept)
+}
+
+/// Resize an active server back to flavor `flavor` and confirm it (a case
+/// resized it and confirmed the resize).
+async fn resize_back<C: Conversation>(
+    session: &mut C,
+    id: &str,
+    flavor: &str,
+    identity: Identity,
+) -> Result<(), SetupError> {
+    let mut resize = Action::from_model(&ServerAction::Resize);
+    resize.args = json!({ "flavorRef": flavor });
+    session
+        .send_action(id, &resize, identity, Purpose::Cleanup)
+        .await?;
+    session
+        .wait_for(id, Some(VmState::Resized), Purpose::Cleanup)
+        .await?;
+    session
+        .act(id, &ServerAction::ConfirmResize, identity, Purpose::Cleanup)
+        .await?;
+    session
+        .wait_until(id, Goal::LeftFrom(VmState::Resized), Purpose::Cleanup)
+        .await?;
+    Ok(())
 }
 
 /// The keys cases added that this dialect has no way to delete: allowed

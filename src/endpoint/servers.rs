@@ -84,6 +84,8 @@ pub struct ServerView {
     pub task_state: Option<String>,
     /// `None` when the answer does not say (Nova before 2.9).
     pub locked: Option<bool>,
+    /// The flavor's id, where the answer names one (Nova before 2.47).
+    pub flavor: Option<String>,
 }
 
 impl ServerView {
@@ -100,6 +102,14 @@ impl ServerView {
         Some(ServerView {
             vm_state: text("OS-EXT-STS:vm_state").or_else(from_status),
             task_state: text("OS-EXT-STS:task_state"),
+            flavor: server
+                .get("flavor")
+                .and_then(|f| f.get("id"))
+                .and_then(|id| match id {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                }),
             locked: server.get("locked").and_then(Value::as_bool),
         })
     }
@@ -255,13 +265,25 @@ pub trait Housekeeping: Conversation {
         if action.name == "resize" {
             action.args = self.resize_args(server, purpose).await?;
         }
+        self.send_action(server, &action, identity, purpose).await
+    }
+
+    /// Send `action` as built (arguments included); anything but 2xx is a
+    /// setup error.
+    async fn send_action(
+        &mut self,
+        server: &str,
+        action: &Action,
+        identity: Identity,
+        purpose: Purpose,
+    ) -> Result<(), SetupError> {
         let identity = if action.admin_only() {
             Identity::Admin
         } else {
             identity
         };
         let sender = self.sender(identity, None);
-        let request = requests::action_request(self.target(), &action, server, sender)
+        let request = requests::action_request(self.target(), action, server, sender)
             .map_err(|e| SetupError(e.to_string()))?;
         let exchange = self.exchange(request, purpose, None, identity).await;
         match exchange.response.map(|r| r.status) {
@@ -524,12 +546,7 @@ pub trait Housekeeping: Conversation {
     }
 
     fn sender<'s>(&'s self, identity: Identity, microversion: Option<&'s str>) -> Sender<'s> {
-        let signed = self.target().credentials.signing_key(identity).is_some();
-        Sender {
-            token: self.target().credentials.token_of(identity).ok().flatten(),
-            microversion,
-            project_header: signed.then_some(self.target().project_id.as_str()),
-        }
+        self.target().sender(identity, microversion)
     }
 }
 

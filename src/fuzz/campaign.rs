@@ -19,7 +19,6 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use crate::abort::AbortOnDrop;
 use crate::cases::format::Identity;
 use crate::endpoint::Target;
-use crate::endpoint::http::Transport;
 
 use super::driver::{Driver, DriverError};
 use super::shrink::{ShrinkLimits, Shrunk, shrink};
@@ -87,13 +86,51 @@ pub struct CampaignReport {
     pub findings: Vec<Shrunk>,
     /// How many sequences failed for each cause.
     pub hits: BTreeMap<Cause, u64>,
-    /// Why the campaign stopped early, if it did.
+    /// Why the campaign stopped early, if it did (only repeated
+    /// authentication failures stop it).
     pub aborted: Option<DriverError>,
+    /// Sequences that could not even start because the endpoint misbehaved
+    /// while the servers were prepared, deduplicated by what went wrong:
+    /// findings too, and the campaign went on past them.
+    pub setup_troubles: Vec<SetupTrouble>,
+    /// Requests sent to prepare servers (resets, state driving), of
+    /// `requests`.
+    pub setup_requests: u64,
     /// Normalised request lines, worker by worker (when recording).
     pub log: Vec<String>,
     pub backoffs: u64,
     /// Every request sent, per worker (when capturing).
     pub captured: Vec<Vec<crate::endpoint::http::RecordedRequest>>,
+}
+
+/// One way preparing a server failed, and how often.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupTrouble {
+    pub server: String,
+    /// What went wrong the first time.
+    pub reason: String,
+    pub count: u64,
+    /// The campaign's request count when it was first seen (this worker's).
+    pub first_at_request: u64,
+}
+
+impl SetupTrouble {
+    /// What two troubles must share to be one: the reason without numbers
+    /// and ids, so "answered 502" twice is one trouble.
+    fn class(&self) -> String {
+        self.reason
+            .chars()
+            .map(|c| if c.is_ascii_hexdigit() { '#' } else { c })
+            .collect()
+    }
+}
+
+/// Add `trouble` to `all`, counting it where its class is already there.
+fn note_trouble(all: &mut Vec<SetupTrouble>, trouble: SetupTrouble) {
+    match all.iter_mut().find(|t| t.class() == trouble.class()) {
+        Some(seen) => seen.count += trouble.count,
+        None => all.push(trouble),
+    }
 }
 
 impl CampaignReport {
@@ -112,7 +149,7 @@ impl CampaignReport {
 pub enum CampaignError {
     #[error("{jobs} workers need at least {jobs} servers, the target has {servers}")]
     TooFewServers { jobs: usize, servers: usize },
-    #[error("the target has no token for the owner (--token)")]
+    #[error("the target has no credentials for the owner (--token, or --ak and --sk)")]
     NoToken,
     #[error("{0}")]
     Transport(String),
@@ -205,6 +242,8 @@ struct Shared {
 
 struct WorkerResult {
     requests: u64,
+    setup_requests: u64,
+    setup_troubles: Vec<SetupTrouble>,
     sequences: u64,
     findings: Vec<Shrunk>,
     aborted: Option<DriverError>,
@@ -218,7 +257,8 @@ pub async fn run(
     target: &Target,
     config: &CampaignConfig,
 ) -> Result<CampaignReport, CampaignError> {
-    if target.credentials.token.is_none() {
+    let creds = &target.credentials;
+    if creds.token.is_none() && creds.signing_key(Identity::Owner).is_none() {
         return Err(CampaignError::NoToken);
     }
     let jobs = config.jobs.max(1);
@@ -237,7 +277,8 @@ pub async fn run(
     let mut tasks = Vec::new();
     for w in 0..jobs {
         let servers = target.servers[w * per..(w + 1) * per].to_vec();
-        let transport = Transport::with_tls(config.timeout, &target.tls)
+        let transport = target
+            .transport(config.timeout)
             .map_err(|e| CampaignError::Transport(e.to_string()))?;
         let worker = Worker {
             index: w as u64,
@@ -263,6 +304,10 @@ pub async fn run(
             .await
             .map_err(|e| CampaignError::Worker(e.to_string()))?;
         report.requests += result.requests;
+        report.setup_requests += result.setup_requests;
+        for trouble in result.setup_troubles {
+            note_trouble(&mut report.setup_troubles, trouble);
+        }
         report.sequences += result.sequences;
         report.findings.extend(result.findings);
         report.log.extend(result.log);
@@ -315,6 +360,8 @@ impl Worker {
         let shape = shape_for(&driver.target, &self.config, self.servers.len());
         let mut result = WorkerResult {
             requests: 0,
+            setup_requests: 0,
+            setup_troubles: Vec::new(),
             sequences: 0,
             findings: Vec::new(),
             aborted: None,
@@ -341,6 +388,23 @@ impl Worker {
                     }
                 }
                 Ok(None) => {}
+                Err(DriverError::Setup { server, reason }) => {
+                    // The endpoint misbehaved while a server was prepared:
+                    // a finding; back off a little and go on.
+                    let trouble = SetupTrouble {
+                        server,
+                        reason,
+                        count: 1,
+                        first_at_request: driver.requests,
+                    };
+                    note_trouble(&mut result.setup_troubles, trouble);
+                    let streak = result.setup_troubles.iter().map(|t| t.count).sum::<u64>();
+                    let pause = Duration::from_millis(10 * streak.min(10));
+                    tokio::time::sleep(pause).await;
+                    if self.config.until_found {
+                        self.shared.stop.store(true, Ordering::Relaxed);
+                    }
+                }
                 Err(e) => {
                     self.shared.stop.store(true, Ordering::Relaxed);
                     result.aborted = Some(e);
@@ -350,6 +414,7 @@ impl Worker {
             result.sequences += 1;
         }
         result.requests = driver.requests;
+        result.setup_requests = driver.setup_requests;
         result.backoffs = driver.backoffs();
         result.log = driver.log.take().unwrap_or_default();
         result.captured = driver.captured.take().unwrap_or_default();

@@ -56,6 +56,8 @@ pub struct Driver {
     throttle: Throttle,
     /// Requests sent (retries included).
     pub requests: u64,
+    /// Of `requests`, those sent to prepare servers (housekeeping).
+    pub setup_requests: u64,
     /// Normalised request lines, when recording (determinism checks).
     pub log: Option<Vec<String>>,
     /// The requests themselves, when capturing (the benchmark replays them).
@@ -69,6 +71,7 @@ impl Driver {
             transport,
             throttle: Throttle::new(rate),
             requests: 0,
+            setup_requests: 0,
             log: record.then(Vec::new),
             captured: None,
         }
@@ -85,31 +88,22 @@ impl Driver {
         self.throttle.backoffs
     }
 
-    fn token(&self, who: Identity) -> Option<&str> {
-        let c = &self.target.credentials;
-        match who {
-            Identity::Owner => c.token.as_deref(),
-            Identity::Admin => c.admin_token.as_deref(),
-            Identity::Reader => c.reader_token.as_deref(),
-            Identity::Alt => c.alt_token.as_deref(),
-            Identity::None => None,
-        }
-    }
-
-    /// Whether the target has credentials for `who`.
+    /// Whether the target has credentials for `who` (a token, or the
+    /// member's AK/SK).
     pub fn has_identity(&self, who: Identity) -> bool {
-        who == Identity::None || self.token(who).is_some()
+        who == Identity::None
+            || self
+                .target
+                .credentials
+                .token_of(who)
+                .is_ok_and(|t| t.is_some())
+            || self.target.credentials.signing_key(who).is_some()
     }
 
+    /// `who`'s headers ([`Target::sender`]): a token, or the project header
+    /// an AK/SK signature covers.
     fn headers(&self, who: Identity, json_body: bool) -> Vec<(String, String)> {
-        let mut headers = vec![("Accept".to_string(), "application/json".to_string())];
-        if let Some(token) = self.token(who) {
-            headers.push(("X-Auth-Token".into(), token.to_string()));
-        }
-        if json_body {
-            headers.push(("Content-Type".into(), "application/json".into()));
-        }
-        headers
+        self.target.sender(who, None).headers(json_body)
     }
 
     /// The request for a metadata operation.
@@ -163,13 +157,18 @@ impl Driver {
         self.target.profile.file.servers.action_form == ActionForm::Batch
     }
 
-    /// Send one request, pacing and retrying on throttling answers.
-    pub async fn send(&mut self, request: RecordedRequest) -> Exchange {
+    /// Send one request as `who` (signed with AK/SK where `who` signs),
+    /// pacing and retrying on throttling answers.
+    pub async fn send(&mut self, request: RecordedRequest, who: Identity) -> Exchange {
+        let key = self.target.credentials.signing_key(who).cloned();
         let mut attempt = 0;
         loop {
             self.throttle.pace().await;
             self.record(&request);
-            let exchange = self.transport.send(request.clone()).await;
+            let exchange = self
+                .transport
+                .send_signed(request.clone(), key.as_ref())
+                .await;
             self.requests += 1;
             let wait = exchange
                 .response
@@ -186,16 +185,22 @@ impl Driver {
         }
     }
 
-    /// Send `requests` all at once (concurrent writers); answers come back in
-    /// request order. Throttling answers are not retried here: they show up
-    /// as refused writes.
-    pub async fn send_all(&mut self, requests: Vec<RecordedRequest>) -> Vec<Exchange> {
+    /// Send `requests` all at once as `who` (concurrent writers); answers
+    /// come back in request order. Throttling answers are not retried here:
+    /// they show up as refused writes.
+    pub async fn send_all(
+        &mut self,
+        requests: Vec<RecordedRequest>,
+        who: Identity,
+    ) -> Vec<Exchange> {
         self.throttle.pace().await;
+        let key = self.target.credentials.signing_key(who).cloned();
         let mut tasks = tokio::task::JoinSet::new();
         for (index, request) in requests.iter().cloned().enumerate() {
             self.record(&request);
             let transport = self.transport.clone();
-            tasks.spawn(async move { (index, transport.send(request).await) });
+            let key = key.clone();
+            tasks.spawn(async move { (index, transport.send_signed(request, key.as_ref()).await) });
         }
         let mut answers: Vec<Option<Exchange>> = vec![None; requests.len()];
         while let Some(joined) = tasks.join_next().await {
@@ -261,21 +266,10 @@ impl Driver {
 
     /// `GET /servers/{id}` (at a microversion that shows `locked`).
     pub async fn show(&mut self, server_id: &str) -> Result<ServerView, String> {
-        let url = self
-            .target
-            .server_url(&self.target.profile.file.servers.show, server_id);
-        let mut headers = self.headers(Identity::Owner, false);
-        if let Some(v) = lock_visible_version(&self.target) {
-            headers.push(("OpenStack-API-Version".into(), format!("compute {v}")));
-            headers.push(("X-OpenStack-Nova-API-Version".into(), v));
-        }
-        let request = RecordedRequest {
-            method: "GET".into(),
-            url,
-            headers,
-            body: Vec::new(),
-        };
-        let exchange = self.send(request).await;
+        let version = lock_visible_version(&self.target);
+        let sender = self.target.sender(Identity::Owner, version.as_deref());
+        let request = crate::endpoint::requests::show_request(&self.target, server_id, sender);
+        let exchange = self.send(request, Identity::Owner).await;
         let json = ok_json(&exchange)?;
         parse_server_view(&json)
     }
@@ -290,7 +284,7 @@ impl Driver {
                 .ok_or_else(|| "server show has no metadata".to_string()),
             ReadBack::List => {
                 let request = self.meta_request(world, &Op::List, Identity::Owner, pick, None);
-                let exchange = self.send(request).await;
+                let exchange = self.send(request, Identity::Owner).await;
                 let json = ok_json(&exchange)?;
                 parse_metadata(json.get("metadata"))
             }
@@ -392,7 +386,10 @@ impl Conversation for Driver {
         identity: Identity,
     ) -> Exchange {
         let request = crate::endpoint::requests::in_project_of(request, identity, &self.target);
-        self.send(request).await
+        let before = self.requests;
+        let exchange = self.send(request, identity).await;
+        self.setup_requests += self.requests - before;
+        exchange
     }
 }
 

@@ -10,6 +10,8 @@ use std::fmt;
 
 use serde_json::Value;
 
+use crate::endpoint::lossless_json;
+
 use crate::endpoint::http::Exchange;
 use crate::model::Metadata;
 use crate::model::outcome::{Outcome, OutcomeKind, Success};
@@ -45,6 +47,9 @@ pub enum Mismatch {
     State { expected: String, got: String },
     /// Acknowledged concurrent writes missing from the stored map.
     LostWrites { keys: Vec<String> },
+    /// The answer holds unpaired surrogate escapes (`\udc80`): the
+    /// endpoint stored something no Unicode string can hold.
+    LoneSurrogate { count: usize },
 }
 
 impl Mismatch {
@@ -67,6 +72,7 @@ impl Mismatch {
             }
             Mismatch::State { .. } => "action-state".into(),
             Mismatch::LostWrites { .. } => "lost-writes".into(),
+            Mismatch::LoneSurrogate { .. } => "lone-surrogate".into(),
         }
     }
 }
@@ -107,6 +113,10 @@ impl fmt::Display for Mismatch {
             Mismatch::LostWrites { keys } => {
                 write!(f, "acknowledged writes lost: {}", keys.join(", "))
             }
+            Mismatch::LoneSurrogate { count } => write!(
+                f,
+                "the endpoint stored and returned {count} unpaired surrogate escape(s): no Unicode string holds them"
+            ),
         }
     }
 }
@@ -153,6 +163,10 @@ pub fn check_answer(
     {
         return Err(Mismatch::MissingHeader(name.to_string()));
     }
+    let count = response.lone_surrogates();
+    if count > 0 {
+        return Err(Mismatch::LoneSurrogate { count });
+    }
     match &decision.outcome {
         Outcome::Success(success) => {
             check_success_body(profile, op, success, &response.body, request)
@@ -171,7 +185,7 @@ fn check_success_body(
     let Some(expected) = success_body(success) else {
         return Ok(());
     };
-    let got: Option<Value> = serde_json::from_slice(body).ok();
+    let got: Option<Value> = lossless_json::parse(body).map(|p| p.value);
     let echo_allowed = profile.file.merge_may_echo_request && *op == Op::Merge;
     let fits = match (&got, echo_allowed) {
         (Some(got), false) => *got == expected,
@@ -219,7 +233,7 @@ fn check_error_body(
     if kind == OutcomeKind::TooLarge {
         return Ok(());
     }
-    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let json: Option<Value> = lossless_json::parse(body).map(|p| p.value);
     let Some(Value::Object(top)) = json else {
         return Err(Mismatch::NotJson { status });
     };

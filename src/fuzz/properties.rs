@@ -17,7 +17,6 @@ use serde_json::{Map, Value};
 
 use crate::cases::format::Identity;
 use crate::endpoint::Target;
-use crate::endpoint::http::Transport;
 use crate::model::pipeline::Op;
 use crate::profile::Profile;
 
@@ -138,7 +137,7 @@ async fn run_property(
             TrialVerdict::Skip(format!("{name} does not apply to this dialect/target"));
         return result;
     };
-    let transport = match Transport::with_tls(Duration::from_secs(30), &target.tls) {
+    let transport = match target.transport(Duration::from_secs(30)) {
         Ok(t) => t,
         Err(e) => {
             result.verdict = TrialVerdict::Error(e.to_string());

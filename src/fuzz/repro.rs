@@ -247,6 +247,7 @@ fn spec_section(finding: &super::stateful::Finding) -> &'static str {
             _ => "5.1",
         },
         M::Body { .. } | M::Stored { .. } | M::LostWrites { .. } => "3.1",
+        M::LoneSurrogate { .. } => "2.3",
         M::MissingHeader(_) => "1.2",
         M::Action { .. } | M::State { .. } => "4.2",
         M::NotJson { .. } => "5.2",

@@ -637,7 +637,7 @@ async fn meta_step(
         _ => None,
     };
     let request = driver.meta_request(world, op, step.who, step.server, body);
-    let exchange = driver.send(request).await;
+    let exchange = driver.send(request, step.who).await;
     let request_map = request_entries(&bytes);
     let checked = oracle::check_answer(
         &driver.target.profile,
@@ -713,7 +713,7 @@ async fn action_step_run(
     let preview = world.preview_action(step.server, action, step.who);
     let id = world.server_id(step.server).to_string();
     let request = driver.action_request(&id, action, step.who);
-    let exchange = driver.send(request).await;
+    let exchange = driver.send(request, step.who).await;
     let status = exchange.response.as_ref().map(|r| r.status);
     trace.push(exchange);
     let Some(status) = status else {
@@ -792,7 +792,7 @@ async fn concurrent_run(
         after.commit(pick, &decision);
         plan.push(driver.meta_request(world, &op, Identity::Owner, pick, Some(&body)));
     }
-    let exchanges = driver.send_all(plan).await;
+    let exchanges = driver.send_all(plan, Identity::Owner).await;
     let mut acknowledged = Vec::new();
     let mut failure = None;
     for (exchange, (key, value)) in exchanges.iter().zip(writes) {

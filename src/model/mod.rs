@@ -21,6 +21,7 @@ pub mod outcome;
 pub mod pipeline;
 pub mod rules;
 pub mod server;
+pub mod tags;
 
 use std::collections::BTreeMap;
 

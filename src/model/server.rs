@@ -179,6 +179,8 @@ pub struct ServerRecord {
     pub metadata: Metadata,
     /// ECS v1 automatic recovery (spec §9).
     pub auto_recovery: bool,
+    /// Server tags, in the order they were added ([`super::tags`]).
+    pub tags: Vec<String>,
 }
 
 impl ServerRecord {
@@ -198,6 +200,7 @@ impl ServerRecord {
             old_flavor: None,
             metadata,
             auto_recovery: super::autorecovery::DEFAULT,
+            tags: Vec::new(),
         }
     }
 }

@@ -125,6 +125,17 @@ impl Profile {
         self.file.error_shape
     }
 
+    /// Whether the dialect serves Nova's server tags: a Nova fault shape
+    /// and microversions up to 2.26 or more (not legacy `/v2`).
+    pub fn serves_tags(&self) -> bool {
+        let rules = &self.rules;
+        self.error_shape() == ErrorShape::NovaFault
+            && !rules.legacy
+            && rules
+                .microversions
+                .is_some_and(|(_, max)| max >= crate::model::tags::TAGS_FROM)
+    }
+
     /// Whether a server can be brought to `state` through this API.
     pub fn reachable(&self, state: VmState) -> bool {
         !self.file.unreachable_states.contains(&state)

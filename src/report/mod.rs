@@ -3,7 +3,9 @@
 //! a failed case ([`failure`]), and the JUnit file ([`junit`], written by
 //! [`junit_xml`]) CI systems read.
 
+pub mod diff;
 pub mod failure;
 pub mod junit;
 pub mod junit_xml;
+pub mod merge;
 pub mod transcript;

@@ -49,6 +49,12 @@ pub fn response(
     {
         broken.push(finding);
     }
+    let lone = response.lone_surrogates();
+    if lone > 0 {
+        broken.push(format!(
+            "the endpoint stored and returned {lone} unpaired surrogate escape(s) (\\uD800-\\uDFFF without a pair): no Unicode string holds them"
+        ));
+    }
     broken.extend(body(expect, response));
     broken.extend(headers(&expect.headers, response));
     broken.extend(error_fields(expect, response));

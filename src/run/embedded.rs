@@ -63,6 +63,7 @@ pub fn planning_target(profile: Profile) -> Target {
             reader_token: placeholder(),
             alt_token: placeholder(),
             alt_project_id: placeholder(),
+            renewal: None,
         },
         servers: vec!["placeholder".into()],
         alt_servers: vec!["placeholder".into()],

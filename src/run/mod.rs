@@ -20,6 +20,7 @@ pub mod execute;
 pub mod known_failures;
 pub mod properties;
 pub mod redact;
+pub mod rehearsal;
 pub mod requests;
 pub mod results;
 pub mod schedule;

@@ -21,7 +21,7 @@ use super::message::{HttpRequest, HttpResponse};
 use super::respond;
 use super::routes::{Captures, Handler, Mount, Resolved, Site, decode_path};
 use super::world::{Projects, World};
-use super::{flavors, metadata, servers, versions};
+use super::{flavors, metadata, servers, tags, versions};
 
 /// Why an [`App`] could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +171,9 @@ impl App {
             .unwrap_or(0)
     }
 
-    fn world(&self) -> MutexGuard<'_, World> {
+    /// The servers, locked for one read-decide-write (or for seeding a
+    /// twin of real servers, [`crate::run::rehearsal`]).
+    pub fn world(&self) -> MutexGuard<'_, World> {
         // A poisoned lock only means another request panicked mid-way; the
         // world is plain data and stays usable.
         self.world.lock().unwrap_or_else(|e| e.into_inner())
@@ -267,11 +269,36 @@ impl App {
         if self.faults.has(&Fault::NonJsonBody) && !response.body.is_empty() {
             response.body = b"<html><body><h1>502 Bad Gateway</h1></body></html>".to_vec();
         }
+        if self.faults.has(&Fault::LoneSurrogate) {
+            response.body = with_lone_surrogate(&response.body);
+        }
         if self.faults.has(&Fault::TruncateBody) {
             let half = response.body.len() / 2;
             response.body.truncate(half);
         }
     }
+}
+
+/// A metadata answer (`{"metadata": {...}}` or `{"meta": {...}}`) whose
+/// first value ends in `\udc80`, the escape of an unpaired surrogate;
+/// other bodies as they are.
+fn with_lone_surrogate(body: &[u8]) -> Vec<u8> {
+    const MARK: &str = "\u{E000}lone\u{E000}";
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return body.to_vec();
+    };
+    let wrapper = ["metadata", "meta"]
+        .into_iter()
+        .find(|w| value.get(*w).is_some_and(|m| m.is_object()));
+    let first = wrapper
+        .and_then(|w| value.get_mut(w))
+        .and_then(|m| m.as_object_mut())
+        .and_then(|m| m.values_mut().find(|v| v.is_string()));
+    let Some(serde_json::Value::String(text)) = first else {
+        return body.to_vec();
+    };
+    text.push_str(MARK);
+    value.to_string().replace(MARK, "\\udc80").into_bytes()
 }
 
 fn dispatch(call: &Call<'_>, handler: Handler) -> HttpResponse {
@@ -286,6 +313,7 @@ fn dispatch(call: &Call<'_>, handler: Handler) -> HttpResponse {
         Handler::FlavorList { detail } => flavors::list(call, detail),
         Handler::FlavorShow => flavors::show(call),
         Handler::EndpointVersion => servers::endpoint_version(call),
+        Handler::Tags(route) => tags::handle(call, route),
         Handler::HuaweiV1(route) => huawei::v1::handle(call, route),
     }
 }

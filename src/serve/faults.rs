@@ -48,6 +48,7 @@ pub enum Fault {
     Error500(f64),
     TruncateBody,
     NonJsonBody,
+    LoneSurrogate,
 }
 
 /// A fault's name, parameter and one-line description (`--list-faults`).
@@ -165,6 +166,11 @@ const CATALOGUE: &[FaultInfo] = &[
         None,
         "response bodies are replaced by an HTML page while Content-Type stays JSON",
     ),
+    info(
+        "lone-surrogate",
+        None,
+        "metadata answers end their first value with an unpaired surrogate escape (\\udc80), as a Python endpoint that stored one writes it",
+    ),
 ];
 
 const fn info(
@@ -271,6 +277,7 @@ fn plain(name: &str) -> Option<Fault> {
         "cross-project-visible" => Fault::CrossProjectVisible,
         "truncate-body" => Fault::TruncateBody,
         "non-json-body" => Fault::NonJsonBody,
+        "lone-surrogate" => Fault::LoneSurrogate,
         _ => return None,
     })
 }
@@ -300,6 +307,7 @@ impl Fault {
             Fault::Error500(_) => "error500",
             Fault::TruncateBody => "truncate-body",
             Fault::NonJsonBody => "non-json-body",
+            Fault::LoneSurrogate => "lone-surrogate",
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod respond;
 pub mod routes;
 pub mod servers;
 pub mod startup;
+pub mod tags;
 pub mod versions;
 pub mod world;
 

@@ -37,12 +37,23 @@ pub enum Handler {
     },
     /// `GET /flavors/{flavor}`.
     FlavorShow,
+    /// `GET /servers/{id}/tags`, `PUT` and `DELETE /servers/{id}/tags/{tag}`
+    /// (microversion 2.26; the tag is the route's key).
+    Tags(TagRoute),
     /// `GET {endpoint}`: the version document, behind authentication (the
     /// discovery request clients send to the catalog URL).
     EndpointVersion,
     /// Huawei v1 routes without a Nova counterpart (batch actions, jobs,
     /// automatic recovery, v1 limits).
     HuaweiV1(V1Route),
+}
+
+/// A server-tag route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TagRoute {
+    List,
+    Add,
+    Remove,
 }
 
 /// The metadata operation a route names; the key comes from the path.
@@ -194,6 +205,20 @@ impl RouteTable {
         }
         for (spec, op) in metadata_routes(profile) {
             table.add(method_name(spec.method), &spec.path, Handler::Metadata(op));
+        }
+        if profile.serves_tags() {
+            let tags = format!("{}/tags", servers.show);
+            table.add("GET", &tags, Handler::Tags(TagRoute::List));
+            table.add(
+                "PUT",
+                &format!("{tags}/{{key}}"),
+                Handler::Tags(TagRoute::Add),
+            );
+            table.add(
+                "DELETE",
+                &format!("{tags}/{{key}}"),
+                Handler::Tags(TagRoute::Remove),
+            );
         }
         table
     }

@@ -71,6 +71,11 @@ impl World {
         self.servers.get_mut(id)
     }
 
+    /// Put `server` in the world as it is (a twin of a real server).
+    pub fn insert(&mut self, server: ServerRecord) {
+        self.servers.insert(server.id.clone(), server);
+    }
+
     pub fn remove(&mut self, id: &str) -> Option<ServerRecord> {
         self.servers.remove(id)
     }

@@ -85,8 +85,13 @@ pub fn text(bytes: &[u8]) -> String {
 
 /// The `results.json` a run wrote into `dir`.
 pub fn results(dir: &Path) -> RunResults {
-    let bytes = std::fs::read(dir.join("results.json")).expect("results.json written");
-    serde_json::from_slice(&bytes).expect("results.json parses as the results format")
+    results_at(&dir.join("results.json"))
+}
+
+/// A results file anywhere.
+pub fn results_at(path: &Path) -> RunResults {
+    let bytes = std::fs::read(path).expect("results file written");
+    serde_json::from_slice(&bytes).expect("the results file parses as the results format")
 }
 
 /// A running `metaconform serve`, killed on drop.

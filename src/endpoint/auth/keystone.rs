@@ -338,7 +338,7 @@ impl AuthRequest {
             ],
             body: self.body().to_string().into_bytes(),
         };
-        let exchange = transport.send(request).await;
+        let exchange = transport.send_as_built(request).await;
         let Some(response) = exchange.response else {
             return Err(KeystoneError::Unreachable {
                 url,

@@ -79,3 +79,12 @@ mod tests {
         );
     }
 }
+
+/// What authenticating gives every request to an endpoint: the TLS
+/// settings, and the source that renews the member's token when it came
+/// from Keystone.
+#[derive(Debug, Default)]
+pub struct Connection {
+    pub tls: tls::TlsConfig,
+    pub renewal: Option<std::sync::Arc<token_source::TokenSource>>,
+}

@@ -1,0 +1,69 @@
+//! `metaconform diff OLD NEW`: what changed between two runs' results files
+//! ([`crate::report::diff`]). Exit 1 when NEW has failures OLD did not, 0
+//! otherwise, 2 when a file cannot be read.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::cli::{CliError, Exit};
+use crate::report::diff::{DiffFormat, diff, render};
+use crate::run::results::{FORMAT_VERSION, RunResults};
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier run's results.json.
+    pub old: PathBuf,
+    /// The later run's results.json.
+    pub new: PathBuf,
+    /// Output: a human summary, JSON (`new_failures`, `fixed`,
+    /// `still_failing`, `changed`, `added`, `removed`) or Markdown for a CI
+    /// job summary.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Human)]
+    pub format: DiffFormat,
+}
+
+pub fn main(args: DiffArgs) -> ExitCode {
+    match run(&args) {
+        Ok(exit) => exit.into(),
+        Err(CliError(exit, message)) => {
+            eprintln!("{message}");
+            exit.into()
+        }
+    }
+}
+
+fn run(args: &DiffArgs) -> Result<Exit, CliError> {
+    let old = load(&args.old)?;
+    let new = load(&args.new)?;
+    let found = diff(&old, &new);
+    print!("{}", render(&found, args.format));
+    Ok(match found.has_new_failures() {
+        true => Exit::Failures,
+        false => Exit::Success,
+    })
+}
+
+/// A results file, or a usage error naming the file, the place and the fix.
+pub fn load(path: &Path) -> Result<RunResults, CliError> {
+    let usage = |message: String| CliError(Exit::Usage, format!("error: {message}"));
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(format!("cannot read {}: {e}", path.display())))?;
+    let results: RunResults = serde_json::from_str(&text).map_err(|e| {
+        usage(format!(
+            "{}:{}:{}: not a metaconform results file: {e} (write one with `metaconform run --json FILE`)",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    if results.format_version != FORMAT_VERSION {
+        return Err(usage(format!(
+            "{}: results format version {}, this metaconform reads {FORMAT_VERSION}",
+            path.display(),
+            results.format_version
+        )));
+    }
+    Ok(results)
+}

@@ -1,0 +1,200 @@
+//! Disposable servers a run creates for itself (`run --create-servers N
+//! --image REF --flavor REF [--network none|auto|ID]`) and deletes at the
+//! end, after failures and on Ctrl-C.
+//!
+//! Each server is recorded in the run's journal the moment the endpoint
+//! answers its create request, so `metaconform restore JOURNAL` deletes it
+//! after a crash or `kill -9` too. Servers are created at microversion 2.37
+//! (the first that takes `"networks": "none"` and `"auto"`) and waited for
+//! until active, bounded by `--state-timeout`.
+
+use serde_json::{Value, json};
+
+use crate::cases::format::Identity;
+use crate::endpoint::http::RecordedRequest;
+use crate::endpoint::servers::{Conversation, Goal, Housekeeping, Purpose, SetupError};
+use crate::model::server::VmState;
+use crate::profile::format::ActionForm;
+
+/// The microversion servers are created at.
+const CREATE_VERSION: &str = "2.37";
+
+/// What the servers are made of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipe {
+    /// Image id (`imageRef`).
+    pub image: String,
+    /// Flavor id (`flavorRef`).
+    pub flavor: String,
+    pub network: Network,
+}
+
+/// `--network`: Nova's `"networks"` of a create request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Network {
+    /// `"none"`: no port (the default; metadata needs no network).
+    #[default]
+    None,
+    /// `"auto"`: Nova allocates one.
+    Auto,
+    /// One port on this network.
+    Id(String),
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Network, String> {
+        match text {
+            "" => Err("--network needs none, auto or a network id".into()),
+            "none" => Ok(Network::None),
+            "auto" => Ok(Network::Auto),
+            id => Ok(Network::Id(id.to_string())),
+        }
+    }
+}
+
+impl Network {
+    fn to_body(&self) -> Value {
+        match self {
+            Network::None => json!("none"),
+            Network::Auto => json!("auto"),
+            Network::Id(id) => json!([{ "uuid": id }]),
+        }
+    }
+}
+
+/// Whether the dialect creates servers the Nova way (`POST /servers`).
+pub fn can_create(profile: &crate::profile::Profile) -> bool {
+    profile.file.servers.action_form == ActionForm::PerServer
+        && profile.rules.microversions.is_some()
+        && !profile.rules.legacy
+}
+
+/// `POST /servers` for one server named `name`; its id once the endpoint
+/// accepted it (202).
+pub async fn create<C: Conversation>(
+    conversation: &mut C,
+    recipe: &Recipe,
+    name: &str,
+) -> Result<String, SetupError> {
+    let target = conversation.target();
+    let body = json!({"server": {
+        "name": name,
+        "imageRef": recipe.image,
+        "flavorRef": recipe.flavor,
+        "networks": recipe.network.to_body(),
+    }});
+    let request = RecordedRequest {
+        method: "POST".into(),
+        url: target.url(&target.profile.file.servers.create, "", None),
+        headers: target
+            .sender(Identity::Owner, Some(CREATE_VERSION))
+            .headers(true),
+        body: body.to_string().into_bytes(),
+    };
+    let exchange = conversation
+        .exchange(request, Purpose::Setup, None, Identity::Owner)
+        .await;
+    let response = exchange.response.as_ref().ok_or_else(|| {
+        let error = exchange.error.as_deref().unwrap_or("no answer");
+        SetupError(format!("cannot create server {name}: {error}"))
+    })?;
+    if response.status != 202 {
+        return Err(SetupError(format!(
+            "cannot create server {name}: the endpoint answered {} {}",
+            response.status,
+            crate::run::check::snippet(&response.body)
+        )));
+    }
+    response
+        .json()
+        .and_then(|b| b["server"]["id"].as_str().map(str::to_string))
+        .ok_or_else(|| {
+            SetupError(format!(
+                "server {name} was accepted, but the answer names no id"
+            ))
+        })
+}
+
+/// Wait until a created server is active (or fail with its last view).
+pub async fn await_active<C: Conversation>(
+    conversation: &mut C,
+    id: &str,
+) -> Result<(), SetupError> {
+    conversation
+        .wait_until(id, Goal::In(VmState::Active), Purpose::Setup)
+        .await
+        .map(|_| ())
+}
+
+/// `DELETE /servers/{id}`, then wait until showing it answers 404.
+pub async fn delete<C: Conversation>(conversation: &mut C, id: &str) -> Result<(), SetupError> {
+    let target = conversation.target();
+    let request = RecordedRequest {
+        method: "DELETE".into(),
+        url: target.server_url(&target.profile.file.servers.delete, id),
+        headers: target.sender(Identity::Owner, None).headers(false),
+        body: Vec::new(),
+    };
+    let exchange = conversation
+        .exchange(request, Purpose::Cleanup, None, Identity::Owner)
+        .await;
+    match exchange.response.as_ref().map(|r| r.status) {
+        Some(204 | 202 | 404) => {}
+        Some(status) => {
+            return Err(SetupError(format!(
+                "cannot delete created server {id}: the endpoint answered {status}"
+            )));
+        }
+        None => {
+            let error = exchange.error.as_deref().unwrap_or("no answer");
+            return Err(SetupError(format!(
+                "cannot delete created server {id}: {error}"
+            )));
+        }
+    }
+    await_gone(conversation, id).await
+}
+
+/// Poll server show until it answers 404, backing off, bounded by the
+/// state timeout.
+async fn await_gone<C: Conversation>(conversation: &mut C, id: &str) -> Result<(), SetupError> {
+    let deadline = std::time::Instant::now() + conversation.settings().state_timeout;
+    let mut pause = std::time::Duration::from_millis(50);
+    loop {
+        let target = conversation.target();
+        let request = crate::endpoint::requests::show_request(
+            target,
+            id,
+            target.sender(Identity::Owner, None),
+        );
+        let exchange = conversation
+            .exchange(request, Purpose::Cleanup, None, Identity::Owner)
+            .await;
+        if exchange.response.as_ref().is_some_and(|r| r.status == 404) {
+            return Ok(());
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(SetupError(format!(
+                "created server {id} is still there after the state timeout; delete it by hand"
+            )));
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(std::time::Duration::from_secs(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn network_flag_reads_nova_choices() {
+        assert_eq!("none".parse(), Ok(Network::None));
+        assert_eq!("auto".parse(), Ok(Network::Auto));
+        assert_eq!("net-1".parse(), Ok(Network::Id("net-1".into())));
+        assert!("".parse::<Network>().is_err());
+        assert_eq!(Network::Id("n".into()).to_body(), json!([{"uuid": "n"}]));
+    }
+}

@@ -1,0 +1,247 @@
+//! Two runs compared case by case (`metaconform diff OLD NEW`): what newly
+//! fails, what was fixed, what still fails, what behaves differently under
+//! the same verdict, and which cases were added or removed. The comparison
+//! is of typed results (verdicts, the status and error name of every step's
+//! answer), never of rendered text.
+//!
+//! "Behaviour changed" compares what the endpoint said to each step:
+//! status and error name (a Nova fault's key, a Huawei `error_code`).
+//! Bodies are not compared whole: they carry server ids and request ids
+//! that differ between any two runs.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::run::results::{CaseResult, Purpose, RunResults, Verdict};
+
+/// One case as a run saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaseSide {
+    pub verdict: Verdict,
+    /// Per step answer: `status` or `status error-name`.
+    pub answers: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A case that is in a category, with both sides where they exist.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Entry {
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old: Option<CaseSide>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub new: Option<CaseSide>,
+}
+
+/// The comparison of two runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ResultsDiff {
+    /// Failing or erroring in NEW, not in OLD (added cases included).
+    pub new_failures: Vec<Entry>,
+    /// Failing or erroring in OLD, passing in NEW.
+    pub fixed: Vec<Entry>,
+    /// Failing or erroring in both.
+    pub still_failing: Vec<Entry>,
+    /// Neither newly failing nor fixed, but a verdict or an answer differs
+    /// (a pass became a skip, a step's 400 became a 409).
+    pub changed: Vec<Entry>,
+    /// Only in NEW.
+    pub added: Vec<Entry>,
+    /// Only in OLD.
+    pub removed: Vec<Entry>,
+}
+
+impl ResultsDiff {
+    /// Whether the NEW run fails a gate that only new failures close.
+    pub fn has_new_failures(&self) -> bool {
+        !self.new_failures.is_empty()
+    }
+}
+
+/// Compare `old` with `new`.
+pub fn diff(old: &RunResults, new: &RunResults) -> ResultsDiff {
+    let sides = |run: &RunResults| -> BTreeMap<String, CaseSide> {
+        run.cases.iter().map(|c| (c.id.clone(), side(c))).collect()
+    };
+    let (old, new) = (sides(old), sides(new));
+    let mut out = ResultsDiff::default();
+    for (id, now) in &new {
+        let was = old.get(id);
+        let entry = Entry {
+            id: id.clone(),
+            old: was.cloned(),
+            new: Some(now.clone()),
+        };
+        match was {
+            None => {
+                if failing(now.verdict) {
+                    out.new_failures.push(entry.clone());
+                }
+                out.added.push(entry);
+            }
+            Some(was) => match (failing(was.verdict), failing(now.verdict)) {
+                (false, true) => out.new_failures.push(entry),
+                (true, false) if now.verdict == Verdict::Pass => out.fixed.push(entry),
+                (true, true) => out.still_failing.push(entry),
+                _ if was != now => out.changed.push(entry),
+                _ => {}
+            },
+        }
+    }
+    for (id, was) in &old {
+        if !new.contains_key(id) {
+            out.removed.push(Entry {
+                id: id.clone(),
+                old: Some(was.clone()),
+                new: None,
+            });
+        }
+    }
+    out
+}
+
+fn failing(verdict: Verdict) -> bool {
+    matches!(verdict, Verdict::Fail | Verdict::Error)
+}
+
+fn side(case: &CaseResult) -> CaseSide {
+    let answers = case
+        .exchanges
+        .iter()
+        .filter(|e| e.purpose == Purpose::Step)
+        .map(|e| match &e.response {
+            Some(r) => match error_name(&r.body) {
+                Some(name) => format!("{} {name}", r.status),
+                None => r.status.to_string(),
+            },
+            None => "no answer".to_string(),
+        })
+        .collect();
+    CaseSide {
+        verdict: case.verdict,
+        answers,
+        reason: case.reason.clone(),
+    }
+}
+
+/// The error's name in a body: Nova's fault key (`{"badRequest": {...}}`)
+/// or a Huawei `error_code`.
+fn error_name(body: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(body).ok()?;
+    let object = value.as_object()?;
+    if let Some(code) = object.get("error_code").and_then(Value::as_str) {
+        return Some(code.to_string());
+    }
+    if let Some(code) = object
+        .get("error")
+        .and_then(|e| e.get("code"))
+        .and_then(Value::as_str)
+    {
+        return Some(code.to_string());
+    }
+    match object.iter().next() {
+        Some((key, inner)) if object.len() == 1 && inner.get("code").is_some() => Some(key.clone()),
+        _ => None,
+    }
+}
+
+/// How `diff` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DiffFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+/// Render `d` in `format`.
+pub fn render(d: &ResultsDiff, format: DiffFormat) -> String {
+    match format {
+        DiffFormat::Json => serde_json::to_string_pretty(d).unwrap_or_default() + "\n",
+        DiffFormat::Human => render_text(d, false),
+        DiffFormat::Markdown => render_text(d, true),
+    }
+}
+
+fn sections(d: &ResultsDiff) -> [(&'static str, &Vec<Entry>); 6] {
+    [
+        ("new failures", &d.new_failures),
+        ("fixed", &d.fixed),
+        ("still failing", &d.still_failing),
+        ("behaviour changed", &d.changed),
+        ("added", &d.added),
+        ("removed", &d.removed),
+    ]
+}
+
+fn render_text(d: &ResultsDiff, markdown: bool) -> String {
+    let mut out = String::new();
+    if markdown {
+        out.push_str("## metaconform diff\n\n| | cases |\n|---|---|\n");
+        for (title, entries) in sections(d) {
+            out.push_str(&format!("| {title} | {} |\n", entries.len()));
+        }
+    }
+    for (title, entries) in sections(d) {
+        if entries.is_empty() {
+            continue;
+        }
+        out.push_str(&match markdown {
+            true => format!("\n### {title} ({})\n\n", entries.len()),
+            false => format!("{title} ({}):\n", entries.len()),
+        });
+        for entry in entries {
+            let line = describe(entry);
+            out.push_str(&match markdown {
+                true => format!("- `{}`: {line}\n", entry.id),
+                false => format!("  {}  {line}\n", entry.id),
+            });
+        }
+    }
+    let counts: Vec<String> = sections(d)
+        .iter()
+        .map(|(title, entries)| format!("{} {title}", entries.len()))
+        .collect();
+    if !markdown {
+        out.push_str(&counts.join(", "));
+        out.push('\n');
+    }
+    out
+}
+
+fn describe(entry: &Entry) -> String {
+    let show = |side: &CaseSide| {
+        let verdict = format!("{:?}", side.verdict).to_lowercase();
+        match side.answers.is_empty() {
+            true => verdict,
+            false => format!("{verdict} [{}]", side.answers.join(", ")),
+        }
+    };
+    match (&entry.old, &entry.new) {
+        (Some(old), Some(new)) => format!("{} -> {}", show(old), show(new)),
+        (None, Some(new)) => show(new),
+        (Some(old), None) => show(old),
+        (None, None) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_names_of_both_families() {
+        assert_eq!(
+            error_name(r#"{"badRequest": {"code": 400, "message": "m"}}"#),
+            Some("badRequest".into())
+        );
+        assert_eq!(
+            error_name(r#"{"error_code": "Ecs.0605", "error_msg": "m"}"#),
+            Some("Ecs.0605".into())
+        );
+        assert_eq!(error_name(r#"{"metadata": {"a": "1"}}"#), None);
+        assert_eq!(error_name("<html>"), None);
+    }
+}

@@ -1,0 +1,98 @@
+//! `run --partition` and `metaconform merge`: shards of one selection,
+//! merged, equal the unsharded run (apart from timings and server ids),
+//! under both schemes; shards that do not belong together are refused.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{BIN, Scratch, text};
+use metaconform::run::results::RunResults;
+
+const FILTER: &str = "charset.";
+
+fn run_shard(dir: &Path, name: &str, partition: Option<&str>) -> PathBuf {
+    let json = dir.join(format!("{name}.json"));
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", FILTER, "--no-props", "--jobs", "2"])
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit")
+        .arg(dir.join(format!("{name}.xml")));
+    if let Some(p) = partition {
+        cmd.args(["--partition", p]);
+    }
+    let out = cmd.output().expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    json
+}
+
+fn verdicts(results: &RunResults) -> Vec<(String, String)> {
+    results
+        .cases
+        .iter()
+        .map(|c| (c.id.clone(), format!("{:?}/{:?}", c.verdict, c.skip_kind)))
+        .collect()
+}
+
+#[test]
+fn merged_shards_equal_the_unsharded_run() {
+    let dir = Scratch::new("shards");
+    let whole = common::results_at(&run_shard(&dir, "whole", None));
+    assert!(whole.cases.len() > 20, "{}", whole.cases.len());
+    for scheme in ["count", "hash"] {
+        let shards: Vec<PathBuf> = (1..=3)
+            .map(|k| {
+                run_shard(
+                    &dir,
+                    &format!("{scheme}-{k}"),
+                    Some(&format!("{scheme}:{k}/3")),
+                )
+            })
+            .collect();
+        let sizes: Vec<usize> = shards
+            .iter()
+            .map(|s| common::results_at(s).cases.len())
+            .collect();
+        assert!(
+            sizes.iter().all(|n| *n > 0),
+            "{scheme}: an empty shard {sizes:?}"
+        );
+        let merged = dir.join(format!("{scheme}-merged.json"));
+        let out = Command::new(BIN)
+            .arg("merge")
+            .args(&shards)
+            .arg("--json")
+            .arg(&merged)
+            .arg("--junit")
+            .arg(dir.join(format!("{scheme}-merged.xml")))
+            .output()
+            .expect("merge");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let merged = common::results_at(&merged);
+        assert_eq!(verdicts(&merged), verdicts(&whole), "{scheme}");
+        assert_eq!(merged.summary, whole.summary, "{scheme}");
+    }
+}
+
+#[test]
+fn shards_of_different_runs_or_overlapping_shards_are_refused() {
+    let dir = Scratch::new("shards-bad");
+    let one = run_shard(&dir, "one", Some("count:1/2"));
+    let out = Command::new(BIN)
+        .arg("merge")
+        .args([&one, &one])
+        .arg("--json")
+        .arg(dir.join("m.json"))
+        .output()
+        .expect("merge");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is in two shards"), "{stderr}");
+    let out = Command::new(BIN)
+        .args(["run", "--partition", "count:3/2"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
