@@ -68,6 +68,33 @@ def table(title, counter, total, limit=None, extra=None):
         print(f"    {rest:6d}  {100.0 * rest / total:5.1f}%  (other shapes)")
 
 
+def unpack(results):
+    """results.json format 2 (src/run/stored.rs) back to plain exchanges:
+    header indices resolved, shared bodies joined, URLs made absolute."""
+    table = results.get("headers", [])
+    bodies = results.get("bodies", {})
+    endpoint = results["run"]["endpoint"]
+
+    def text(message, key):
+        ref = message.get(key + "_ref")
+        if ref is None:
+            return message.get(key, "")
+        return "".join(
+            seg["text"] if "text" in seg else seg["repeat"]["char"] * seg["repeat"]["times"]
+            for seg in bodies[ref]
+        )
+
+    for case in results["cases"]:
+        for e in case["exchanges"]:
+            for message in filter(None, (e["request"], e.get("response"))):
+                message["headers"] = [table[i] for i in message["headers"]]
+                message["body"] = text(message, "body")
+            url = e["request"]["url"]
+            if url.startswith("/"):
+                e["request"]["url"] = endpoint + url
+    return results
+
+
 def task_state(exchange):
     response = exchange.get("response") or {}
     try:
@@ -110,7 +137,7 @@ def main():
     wall, rate = float(sys.argv[5]), float(sys.argv[6])
     jobs = int(sys.argv[7]) if len(sys.argv) > 7 else None
     baseline = int(sys.argv[8]) if len(sys.argv) > 8 and sys.argv[8] else None
-    results = json.load(open(results_path))
+    results = unpack(json.load(open(results_path)))
     cases = results["cases"]
     exchanges = [(c, e) for c in cases for e in c["exchanges"]]
     recorded = len(exchanges)

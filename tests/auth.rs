@@ -213,7 +213,7 @@ fn run_args(info: &StartupInfo, extra: &[&str]) -> Vec<String> {
         .map(|a| a.to_string())
         .collect();
     args.extend(["--json".into(), "results.json".into()]);
-    args.extend(["--cases".into(), catalogue().display().to_string()]);
+    args.extend(["--only-cases".into(), catalogue().display().to_string()]);
     for s in &info.servers {
         args.extend(["--server".to_string(), s.clone()]);
     }

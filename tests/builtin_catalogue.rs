@@ -1,6 +1,6 @@
 //! The catalogue is compiled into the binary: `metaconform run` outside a
 //! checkout (no `./cases`) still has every case, and a local `./cases`
-//! folder wins over the built-in copy.
+//! folder never replaces it (it used to, silently); `--cases cases` adds it.
 
 use std::process::Command;
 
@@ -12,8 +12,13 @@ fn metaconform() -> Command {
 }
 
 fn listed(dir: &std::path::Path) -> Vec<String> {
+    listed_with(dir, &[])
+}
+
+fn listed_with(dir: &std::path::Path, args: &[&str]) -> Vec<String> {
     let out = metaconform()
         .args(["run", "--list", "--no-props"])
+        .args(args)
         .current_dir(dir)
         .output()
         .expect("run the binary");
@@ -42,16 +47,22 @@ fn runs_outside_a_checkout_with_the_builtin_catalogue() {
 }
 
 #[test]
-fn a_local_cases_folder_wins_over_the_builtin_copy() {
+fn a_local_cases_folder_is_added_only_when_asked() {
     let dir = Scratch::new("local-cases");
-    let area = dir.join("cases").join("mine");
-    std::fs::create_dir_all(&area).expect("mkdir");
-    std::fs::write(
-        area.join("one.yaml"),
+    write_file(
+        &dir,
+        "cases/mine/one.yaml",
         "cases:\n  - id: mine.one\n    name: one\n    spec: \"3.1\"\n    steps:\n      - op: list\n        expect: {outcome: ok}\n",
-    )
-    .expect("write");
+    );
+    let builtin = listed(&Scratch::new("no-cases"));
     let ids = listed(&dir);
-    assert_eq!(ids.len(), 1, "{ids:?}");
-    assert!(ids[0].contains("mine.one"), "{ids:?}");
+    assert_eq!(ids, builtin, "./cases must not replace the catalogue");
+    let added = listed_with(&dir, &["--cases", "cases"]);
+    assert_eq!(added.len(), builtin.len() + 1);
+    assert!(
+        added.iter().any(|id| id.starts_with("mine.one:")),
+        "{added:?}"
+    );
+    let only = listed_with(&dir, &["--only-cases", "cases"]);
+    assert_eq!(only.len(), 1, "{only:?}");
 }

@@ -336,3 +336,51 @@ fn check_command_fails_on_a_missing_folder() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the cases directory"));
 }
+
+/// A case file too big for the YAML parser's limits is one located error
+/// that names the file and the limit, with what to do; a diagnostic on a
+/// 200 KB line shows the part around the column, not the whole line.
+#[test]
+fn huge_files_and_long_lines_get_short_clear_diagnostics() {
+    let dir = std::env::temp_dir().join(format!("metaconform-huge-{}", std::process::id()));
+    let area = dir.join("big");
+    std::fs::create_dir_all(&area).unwrap();
+    let mut text = String::from("cases:\n");
+    for i in 0..50_000 {
+        text.push_str(&format!(
+            "  - id: big.c{i}\n    name: n\n    spec: \"2.1\"\n    steps: [{{op: list, expect: {{outcome: ok}}}}]\n"
+        ));
+    }
+    assert!(text.len() > 4_000_000);
+    std::fs::write(area.join("huge.yaml"), &text).unwrap();
+    let out = check_command(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("huge.yaml"), "{stderr}");
+    assert!(
+        stderr.contains("the file is too large to load: more than 250000 YAML nodes"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("help: split the cases into several files"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("budget breached"), "{stderr}");
+
+    std::fs::remove_file(area.join("huge.yaml")).unwrap();
+    let long = format!(
+        "cases: [{{id: x, name: {}, colour: red, spec: \"2.1\", steps: []}}]\n",
+        "a".repeat(200_000)
+    );
+    std::fs::write(area.join("long.yaml"), long).unwrap();
+    let out = check_command(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("colour: red"), "{stderr}");
+    assert!(
+        stderr.len() < 2_000,
+        "{} bytes of diagnostics",
+        stderr.len()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

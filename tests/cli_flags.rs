@@ -284,3 +284,133 @@ fn fuzz_takes_the_token_file_and_the_second_project() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
 }
+
+/// Every flag of every subcommand says what it is for in `--help`.
+#[test]
+fn every_flag_has_help_text() {
+    use clap::CommandFactory;
+    let cli = Cli::command();
+    let mut bare = Vec::new();
+    for sub in cli.get_subcommands() {
+        for arg in sub.get_arguments() {
+            let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+            if !builtin && !arg.is_hide_set() && arg.get_help().is_none() {
+                bare.push(format!("{} {}", sub.get_name(), arg.get_id()));
+            }
+        }
+    }
+    assert!(bare.is_empty(), "flags without help: {bare:?}");
+}
+
+#[test]
+fn serve_help_lists_every_built_in_dialect() {
+    let out = metaconform(&["serve", "--help"]);
+    let help = text(&out.stdout);
+    for id in metaconform::profile::builtin_ids() {
+        assert!(help.contains(id), "serve --help lacks {id}: {help}");
+    }
+    let run = text(&metaconform(&["run", "--help"]).stdout);
+    for id in metaconform::profile::builtin_ids() {
+        assert!(run.contains(id), "run --help lacks {id}");
+    }
+}
+
+/// `run` and `fuzz` refuse `--jobs 0` alike (exit 2, same message).
+#[test]
+fn jobs_zero_is_refused_by_run_and_fuzz_alike() {
+    let mut messages = Vec::new();
+    for sub in ["run", "fuzz"] {
+        let out = metaconform(&[sub, "--jobs", "0"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{sub}: {stderr}");
+        messages.push(stderr.lines().next().unwrap_or_default().to_string());
+    }
+    assert_eq!(messages[0], messages[1]);
+    assert!(messages[0].contains("0 is not in 1.."), "{messages:?}");
+}
+
+/// `--junit -` (and `--json -`) is refused before anything runs, and no
+/// file named `-` appears.
+#[test]
+fn a_report_on_stdout_is_refused_clearly() {
+    let dir = Scratch::new("dash");
+    for args in [
+        &["run", "--junit", "-"][..],
+        &["run", "--json", "-"][..],
+        &["fuzz", "--sequences", "1", "--junit", "-"][..],
+    ] {
+        let out = Command::new(BIN)
+            .current_dir(&dir)
+            .args(args)
+            .env_remove("OS_TOKEN")
+            .output()
+            .unwrap();
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("stdout carries the summary"), "{stderr}");
+    }
+    assert!(!dir.join("-").exists());
+}
+
+/// A report that cannot be written is said once, and the run fails.
+#[test]
+fn an_unwritable_report_is_reported_once() {
+    let dir = Scratch::new("unwritable");
+    std::fs::write(dir.join("file"), "").unwrap();
+    let junit = dir.join("file/junit.xml");
+    let out = metaconform(&[
+        "run",
+        "charset.alone.41",
+        "--exact",
+        "--junit",
+        junit.to_str().unwrap(),
+        "--json",
+        dir.join("results.json").to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches("cannot write").count(), 1, "{stderr}");
+    assert!(stderr.contains("file/junit.xml"), "{stderr}");
+    assert!(dir.join("results.json").exists());
+}
+
+#[test]
+fn completions_for_bash_zsh_and_fish() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = metaconform(&["completions", shell]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let script = text(&out.stdout);
+        for word in ["metaconform", "only-cases", "no-tests"] {
+            assert!(script.contains(word), "{shell} script lacks {word}");
+        }
+    }
+    assert_eq!(metaconform(&["completions", "tcsh"]).status.code(), Some(2));
+}
+
+/// `fuzz` and `check` print to a stdout nobody reads any more (`| head
+/// -0`) without panicking: the lines are lost, the exit code is the
+/// command's own.
+#[test]
+fn a_closed_stdout_never_panics_fuzz_or_check() {
+    use std::process::Stdio;
+    let catalogue = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("cases");
+    let catalogue = catalogue.to_str().unwrap();
+    for args in [
+        &["fuzz", "--seed", "1", "--sequences", "3"][..],
+        &["check", "--cases", catalogue][..],
+    ] {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_remove("OS_TOKEN")
+            .env_remove("METACONFORM_ENDPOINT")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("wait");
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

@@ -20,16 +20,13 @@ fn fixtures() -> PathBuf {
 
 /// `metaconform run` with reports in `dir`.
 fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
+    command()
         .arg("run")
         .arg("--junit")
         .arg(dir.join("junit.xml"))
         .arg("--json")
         .arg(dir.join("results.json"))
         .args(args)
-        .env_remove("OS_TOKEN")
-        .env_remove("METACONFORM_ENDPOINT")
-        .env("CI", "true")
         .output()
         .expect("run metaconform")
 }
@@ -63,7 +60,7 @@ fn counts(line: &str) -> (usize, usize, usize) {
 fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
     let dir = Scratch::new("default");
     let cases = catalogue();
-    let out = run(&dir, &["--cases", cases.to_str().unwrap()]);
+    let out = run(&dir, &["--only-cases", cases.to_str().unwrap()]);
     let stderr = text(&out.stderr);
     assert_eq!(
         out.status.code(),
@@ -76,7 +73,10 @@ fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
     assert!(passed > 0, "the catalogue ran no case");
 
     let results = results(&dir);
-    assert_eq!(results.format_version, 1);
+    assert_eq!(
+        results.format_version,
+        metaconform::run::results::FORMAT_VERSION
+    );
     assert!(results.run.embedded);
     assert_eq!(results.cases.len(), passed + skipped);
     for case in &results.cases {
@@ -97,12 +97,62 @@ fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
     assert_eq!(junit.matches("<testcase ").count(), results.cases.len());
     assert!(!junit.contains("<failure") && !junit.contains("<error"));
     assert_eq!(junit.matches("<skipped").count(), skipped);
-    // Tokens never reach the reports; repros name the variable instead.
+    // Skips are counted per suite and in the totals.
+    let suite_skips: usize = junit
+        .lines()
+        .filter(|l| l.trim_start().starts_with("<testsuite "))
+        .map(|l| attribute(l, "skipped"))
+        .sum();
+    assert_eq!(suite_skips, skipped);
+    let totals = junit
+        .lines()
+        .find(|l| l.starts_with("<testsuites "))
+        .expect("<testsuites>");
+    assert_eq!(attribute(totals, "skipped"), skipped);
+    assert_eq!(attribute(totals, "tests"), results.cases.len());
+    // A passing case keeps its request lines, not its transcript.
+    assert!(
+        !junit.contains("curl "),
+        "a passing run's JUnit holds repros"
+    );
+    assert!(junit.contains("step 1: "));
+    // Size guard (format 1 wrote 3.6 MB of JUnit and 6.1 MB of JSON for
+    // this run; now about 0.5 MB and 1.5 MB).
+    let size = |name: &str| std::fs::metadata(dir.join(name)).unwrap().len();
+    assert!(
+        size("junit.xml") < 1_000_000,
+        "junit.xml {} bytes",
+        size("junit.xml")
+    );
+    assert!(
+        size("results.json") < 2_000_000,
+        "results.json {} bytes",
+        size("results.json")
+    );
+    // Tokens never reach the reports; requests name the variable instead.
     let json = std::fs::read_to_string(dir.join("results.json")).unwrap();
     for report in [&junit, &json] {
         assert!(!report.contains("demo:") && !report.contains("admin:"));
     }
-    assert!(junit.contains(r#""X-Auth-Token: $OS_TOKEN""#));
+    let token_header = ("X-Auth-Token".to_string(), "$OS_TOKEN".to_string());
+    assert!(
+        results
+            .cases
+            .iter()
+            .flat_map(|c| &c.exchanges)
+            .any(|e| e.request.headers.contains(&token_header))
+    );
+}
+
+/// The number in `name="N"` on an XML start tag line.
+fn attribute(line: &str, name: &str) -> usize {
+    let start = line
+        .find(&format!(" {name}=\""))
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        + name.len()
+        + 3;
+    let end = line[start..].find('"').unwrap() + start;
+    line[start..end].parse().expect("a count")
 }
 
 #[test]
@@ -111,7 +161,7 @@ fn fixture_cases_pass_with_the_state_machinery() {
     let out = run(
         &dir,
         &[
-            "--cases",
+            "--only-cases",
             fixtures().to_str().unwrap(),
             "--jobs",
             "3",
@@ -184,7 +234,7 @@ fn every_fault_makes_at_least_one_case_fail() {
     let cases = catalogue();
     let cases = cases.to_str().unwrap();
     let healthy = Scratch::new("healthy");
-    run(&healthy, &["--cases", cases, "--jobs", "4"]);
+    run(&healthy, &["--only-cases", cases, "--jobs", "4"]);
     let baseline = passed_ids(&results(&healthy));
     assert!(
         !baseline.is_empty(),
@@ -199,7 +249,10 @@ fn every_fault_makes_at_least_one_case_fail() {
             continue;
         }
         let dir = Scratch::new("fault");
-        let out = run(&dir, &["--cases", cases, "--fault", &fault, "--jobs", "4"]);
+        let out = run(
+            &dir,
+            &["--only-cases", cases, "--fault", &fault, "--jobs", "4"],
+        );
         if refused_by_preflight(&fault, &out) {
             continue;
         }
@@ -273,13 +326,17 @@ fn remote_endpoint_runs_and_catches_a_served_fault() {
     let out = run_remote(
         &dir,
         &healthy.info,
-        &["--cases", fixtures.to_str().unwrap()],
+        &["--only-cases", fixtures.to_str().unwrap()],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!results(&dir).run.embedded);
 
     let faulty = serve(&["--fault", "ignore-lock"]);
-    let out = run_remote(&dir, &faulty.info, &["--cases", fixtures.to_str().unwrap()]);
+    let out = run_remote(
+        &dir,
+        &faulty.info,
+        &["--only-cases", fixtures.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let results = results(&dir);
     let failed: Vec<_> = results
@@ -302,7 +359,7 @@ fn known_failures_do_not_gate_and_fixed_ones_are_reported() {
     .unwrap();
     let fixtures = fixtures();
     let args = [
-        "--cases",
+        "--only-cases",
         fixtures.to_str().unwrap(),
         "--fault",
         "ignore-lock",
@@ -324,7 +381,7 @@ fn list_json_names_every_selected_case() {
     let out = run(
         &dir,
         &[
-            "--cases",
+            "--only-cases",
             fixtures().to_str().unwrap(),
             "--list",
             "--format",
@@ -347,7 +404,7 @@ fn list_json_names_every_selected_case() {
     let exact = run(
         &dir,
         &[
-            "--cases",
+            "--only-cases",
             fixtures().to_str().unwrap(),
             "--list",
             "--exact",
@@ -360,14 +417,12 @@ fn list_json_names_every_selected_case() {
 #[test]
 fn invalid_case_files_exit_2_with_located_diagnostics() {
     let dir = Scratch::new("bad-cases");
-    let area = dir.join("cases/broken");
-    std::fs::create_dir_all(&area).unwrap();
-    std::fs::write(
-        area.join("bad.yaml"),
+    write_file(
+        &dir,
+        "cases/broken/bad.yaml",
         "cases:\n  - id: x\n    name: n\n    spec: \"2.1\"\n    stepz: []\n",
-    )
-    .unwrap();
-    let out = run(&dir, &["--cases", dir.join("cases").to_str().unwrap()]);
+    );
+    let out = run(&dir, &["--only-cases", dir.join("cases").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
     assert!(stderr.contains("bad.yaml:5"), "{stderr}");
@@ -380,7 +435,7 @@ fn endpoint_without_servers_exits_2_and_says_what_to_pass() {
     let out = run(
         &dir,
         &[
-            "--cases",
+            "--only-cases",
             fixtures().to_str().unwrap(),
             "--endpoint",
             "http://127.0.0.1:9/v2.1/abc",
@@ -409,7 +464,7 @@ fn endpoint_nobody_listens_on_exits_3() {
     let out = run(
         &dir,
         &[
-            "--cases",
+            "--only-cases",
             fixtures().to_str().unwrap(),
             "--endpoint",
             &endpoint,
@@ -430,16 +485,39 @@ fn coverage_lists_every_rule_and_fails_when_one_has_no_case() {
     let dir = Scratch::new("coverage");
     let full = run(
         &dir,
-        &["--cases", catalogue().to_str().unwrap(), "--coverage"],
+        &["--only-cases", catalogue().to_str().unwrap(), "--coverage"],
     );
     assert_eq!(full.status.code(), Some(0), "{}", text(&full.stdout));
     assert!(text(&full.stdout).contains("§2.1"));
     let partial = run(
         &dir,
-        &["--cases", fixtures().to_str().unwrap(), "--coverage"],
+        &["--only-cases", fixtures().to_str().unwrap(), "--coverage"],
     );
     assert_eq!(partial.status.code(), Some(1));
     assert!(text(&partial.stdout).contains("rules without cases:"));
+
+    // Each dialect counts the cases it runs: ecs-v1 has no nova-only case,
+    // and nova none of the Huawei system-key rule (§2.7).
+    let applying = |dialect: &str| -> (usize, String) {
+        let out = run(&dir, &["--coverage", "--dialect", dialect]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        let first = stdout.lines().next().unwrap_or_default().to_string();
+        let n = first.split(' ').next().unwrap().parse().expect("a count");
+        assert!(
+            first.ends_with(&format!("cases apply to {dialect}")),
+            "{first}"
+        );
+        (n, stdout)
+    };
+    let (nova, nova_text) = applying("nova");
+    let (ecs, ecs_text) = applying("ecs-v1");
+    assert!(ecs < nova && ecs > 0, "ecs-v1 {ecs}, nova {nova}");
+    assert!(
+        nova_text.contains("rules nova runs no case of: 2.7"),
+        "{nova_text}"
+    );
+    assert!(!ecs_text.contains("no case of: 2.7"), "{ecs_text}");
 }
 
 #[test]
@@ -448,7 +526,12 @@ fn a_state_the_action_does_not_lead_to_is_an_error_not_a_hang() {
     let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-shelved");
     let out = run(
         &dir,
-        &["--cases", cases.to_str().unwrap(), "--state-timeout", "60"],
+        &[
+            "--only-cases",
+            cases.to_str().unwrap(),
+            "--state-timeout",
+            "60",
+        ],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let results = results(&dir);
@@ -470,7 +553,12 @@ fn every_served_dialect_passes_the_cases_it_can_run() {
         let dir = Scratch::new(dialect);
         let out = run(
             &dir,
-            &["--cases", cases.to_str().unwrap(), "--dialect", dialect],
+            &[
+                "--only-cases",
+                cases.to_str().unwrap(),
+                "--dialect",
+                dialect,
+            ],
         );
         let (passed, failed, _) = counts(&last_line(&out));
         assert!(passed > 0, "{dialect} ran no case");
@@ -496,7 +584,7 @@ fn the_embedded_mock_is_held_to_its_emit_and_an_endpoint_to_the_accept_set() {
     let cases = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/run-strict");
     let cases = cases.to_str().unwrap();
     let dir = Scratch::new("strict-embedded");
-    let out = run(&dir, &["--cases", cases, "--no-props"]);
+    let out = run(&dir, &["--only-cases", cases, "--no-props"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let reason = results(&dir).cases[0].reason.clone().unwrap_or_default();
     assert!(
@@ -505,7 +593,7 @@ fn the_embedded_mock_is_held_to_its_emit_and_an_endpoint_to_the_accept_set() {
     );
     let served = serve(&[]);
     let remote = Scratch::new("strict-remote");
-    let out = run_remote(&remote, &served.info, &["--cases", cases, "--no-props"]);
+    let out = run_remote(&remote, &served.info, &["--only-cases", cases, "--no-props"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert_eq!(results(&remote).cases[0].verdict, Verdict::Pass);
 }

@@ -27,7 +27,7 @@ const DIALECTS: [&str; 6] = [
 fn run(dir: &Path, args: &[&str], envs: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.arg("run")
-        .arg("--cases")
+        .arg("--only-cases")
         .arg(catalogue())
         .arg("--junit")
         .arg(dir.join("junit.xml"))

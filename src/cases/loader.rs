@@ -69,13 +69,6 @@ mod builtin {
     include!(concat!(env!("OUT_DIR"), "/catalogue.rs"));
 }
 
-/// Where cases come from when `--cases` is not given: `./cases` if it is a
-/// folder, else the catalogue compiled into the binary.
-pub fn default_source() -> Option<PathBuf> {
-    let local = PathBuf::from("cases");
-    local.is_dir().then_some(local)
-}
-
 /// The catalogue compiled into the binary (the `cases/` folder at build
 /// time), for runs outside a checkout. Paths read `<builtin>/area/file.yaml`.
 pub fn load_builtin() -> Result<Vec<LoadedCase>, Vec<Diagnostic>> {
@@ -154,13 +147,18 @@ fn collect_files(root: &Path, dir: &Path, files: &mut Vec<PathBuf>, diags: &mut 
     }
 }
 
-/// The first folder of `path` under `root` (empty for files at the top).
+/// The first folder of `path` under `root`; for files at the top, the
+/// name of `root` itself (`fuzz --save regressions` writes files there, and
+/// `--area regressions` then selects them).
 fn area_of(root: &Path, path: &Path) -> String {
     let relative = path.strip_prefix(root).unwrap_or(path);
     let mut parts = relative.components();
     match (parts.next(), parts.next()) {
         (Some(Component::Normal(first)), Some(_)) => first.to_string_lossy().into_owned(),
-        _ => String::new(),
+        _ => root
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
     }
 }
 

@@ -1,4 +1,6 @@
-//! `metaconform check`: validate case files without running them.
+//! `metaconform check`: validate case files without running them. Exit 0
+//! when every file is valid, 2 (usage and input errors, as for every
+//! subcommand) with every diagnostic otherwise.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -21,7 +23,7 @@ pub fn main(args: CheckArgs) -> ExitCode {
     match load_dir(&args.cases) {
         Ok(cases) => {
             let files: BTreeSet<_> = cases.iter().map(|c| &c.file).collect();
-            println!("{} cases in {} files", cases.len(), files.len());
+            crate::say!("{} cases in {} files", cases.len(), files.len());
             Exit::Success.into()
         }
         Err(diags) => {

@@ -51,9 +51,12 @@ pub struct EndpointArgs {
     /// Token of a second project (isolation cases).
     #[arg(long, env = "METACONFORM_ALT_TOKEN", hide_env_values = true)]
     pub alt_token: Option<String>,
+    /// The second project's id, with --alt-token (isolation cases address
+    /// its servers under it).
     #[arg(long, env = "METACONFORM_ALT_PROJECT_ID")]
     pub alt_project_id: Option<String>,
-    /// Dialect id or profile file.
+    /// Dialect id (nova, nova-legacy, ecs-os, ecs-v1, bms-os, bms-v1) or a
+    /// profile file.
     #[arg(long, default_value = "nova")]
     pub dialect: String,
     /// Directory whose `<id>.yaml` profiles replace the built-in ones.

@@ -2,13 +2,14 @@
 //! mock when none is given), the campaign, and its summary, repro files and
 //! JUnit report.
 //!
-//! Exit codes: 0 the campaign ran and found nothing; 1 at least one finding
-//! (each one shrunk, and saved when `--save` is given); 2 bad usage; 3 the
-//! endpoint could not be reached, or its tokens were refused; 4 the campaign
-//! was aborted before it could judge (a server could not be prepared for a
-//! sequence, a worker crashed) or a finding could not be saved; 130
-//! interrupted. An abort is never 1, so a self-test that counts exit 1 as
-//! "fault found" cannot mistake a broken campaign for a finding.
+//! Exit codes ([`Exit`], the same meanings as `run`'s): 0 no finding; 1 a
+//! finding (a server that could not be prepared is one); 2 bad usage
+//! (flags, `--jobs 0`, `--junit -`, too few servers); 3 the endpoint could
+//! not be reached or kept refusing the credentials, or a server could not
+//! be put back; 4 the campaign could not judge (a worker crashed) or a
+//! finding could not be saved (never 1, so a self-test that counts exit 1
+//! as "fault found" cannot mistake a broken campaign for a finding); 130
+//! stopped by SIGINT or SIGTERM after putting the servers back.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -57,9 +58,9 @@ pub struct FuzzArgs {
         conflicts_with = "sequences"
     )]
     pub cases: Option<u64>,
-    /// Parallel workers (each needs its own server).
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
+    /// Parallel workers (each needs its own server); at least 1.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
     /// Request rate cap over all workers, e.g. `20/s`.
     #[arg(long, value_parser = parse_rate)]
     pub rate: Option<f64>,
@@ -79,8 +80,9 @@ pub struct FuzzArgs {
     /// Write each shrunk finding as a case file into this directory.
     #[arg(long)]
     pub save: Option<PathBuf>,
-    /// Write a JUnit XML report.
-    #[arg(long)]
+    /// Write a JUnit XML report to this file (not `-`: stdout carries the
+    /// summary).
+    #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
     pub junit: Option<PathBuf>,
     /// Where the data-safety journal goes (with --endpoint): what each
     /// server held before the campaign, so it can be put back.
@@ -172,7 +174,7 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
             Some(n) => StopRule::Sequences(n),
             None => StopRule::Budget(args.budget),
         },
-        jobs: args.jobs.max(1),
+        jobs: usize::from(args.jobs),
         rate: args.rate,
         max_steps: args.max_steps.max(1),
         state_changes: args.state_changes,
@@ -210,7 +212,7 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         Some(_) => format!("embedded server with faults {}", fault_names(&args)),
         None => target.endpoint.clone(),
     };
-    println!(
+    crate::say!(
         "metaconform fuzz: dialect {}, seed {seed}, {} worker(s), {where_}",
         target.profile.id(),
         config.jobs
@@ -248,7 +250,7 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         let exit = match e {
             CampaignError::Transport(_) => Exit::Unreachable,
             CampaignError::TooFewServers { .. } | CampaignError::NoToken => Exit::Usage,
-            CampaignError::Worker(_) => Exit::Aborted,
+            CampaignError::Worker(_) => Exit::Untested,
         };
         CliError(exit, format!("error: {e}")).scrubbed(&crate::endpoint::secrets::Scrubber::new(
             &target.credentials,
@@ -326,7 +328,7 @@ fn fresh_seed() -> u64 {
 }
 
 fn print_summary(report: &CampaignReport, credentials: &Credentials) {
-    println!(
+    crate::say!(
         "{} sequence(s), {} request(s) in {:.1}s ({:.0} requests/s){}",
         report.sequences,
         report.requests,
@@ -338,7 +340,7 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
             String::new()
         }
     );
-    println!(
+    crate::say!(
         "findings: {} (deduplicated by cause)",
         report.findings.len()
     );
@@ -348,19 +350,22 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
             .get(&shrunk.finding.cause())
             .copied()
             .unwrap_or(1);
-        println!(
+        crate::say!(
             "\n[{hits} failing sequence(s)] {}",
             repro::render(shrunk, credentials)
         );
     }
     for trouble in &report.setup_troubles {
-        println!(
+        crate::say!(
             "\n[{} sequence(s) could not start] preparing server {} failed (first at request {}): {}",
-            trouble.count, trouble.server, trouble.first_at_request, trouble.reason
+            trouble.count,
+            trouble.server,
+            trouble.first_at_request,
+            trouble.reason
         );
     }
     if report.requests > 0 {
-        println!(
+        crate::say!(
             "budget: {} of {} request(s) prepared servers ({:.0}%), the rest tested",
             report.setup_requests,
             report.requests,
@@ -368,7 +373,7 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
         );
     }
     if let Some(reason) = &report.aborted {
-        println!("stopped early: {reason}");
+        crate::say!("stopped early: {reason}");
     }
     if report.interrupted {
         println!("interrupted by a signal: the sequences above are those that ran");
@@ -384,7 +389,7 @@ async fn print_bench(report: &CampaignReport) {
                 fuzz_elapsed: report.elapsed,
                 raw_elapsed,
             };
-            println!(
+            crate::say!(
                 "bench: fuzz {:.0} requests/s, raw reqwest replay of the same {} requests {:.0} requests/s: {:.0}% of the ceiling",
                 bench.fuzz_rate(),
                 requests,
@@ -402,66 +407,102 @@ fn save_findings(dir: Option<&Path>, report: &CampaignReport, target: &Target, s
         return true;
     };
     let mut all = true;
+    let mut saved = 0;
     for shrunk in &report.findings {
         match repro::save(dir, shrunk, &target.profile, seed) {
-            Ok(path) => println!("saved {}", path.display()),
+            Ok(path) => {
+                saved += 1;
+                crate::say!("saved {}", path.display());
+            }
             Err(e) => {
                 all = false;
                 eprintln!("note: {} not saved: {e}", shrunk.finding.cause());
             }
         }
     }
+    if saved > 0 {
+        crate::say!(
+            "run them with the whole catalogue: metaconform run --cases {}",
+            dir.display()
+        );
+    }
     all
 }
 
 fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Result<()> {
-    use junit_report::{Duration as JDuration, ReportBuilder, TestCase, TestSuiteBuilder};
-    let time = JDuration::seconds_f64(report.elapsed.as_secs_f64());
-    let mut suite = TestSuiteBuilder::new("metaconform fuzz");
-    let campaign_name = format!("fuzz::campaign (seed {seed})");
-    let mut campaign = match &report.aborted {
-        Some(reason) => TestCase::error(&campaign_name, time, "aborted", &reason.to_string()),
-        None => TestCase::success(&campaign_name, time),
+    use crate::report::junit_xml::{self, Case, Problem, ProblemKind, Suite};
+    let case = |name: String, seconds: f64, problem: Option<Problem>, out: String| Case {
+        name,
+        classname: "metaconform.fuzz".to_string(),
+        seconds,
+        problem,
+        system_out: Some(out),
     };
-    campaign.set_system_out(&format!(
-        "{} sequences, {} requests, {:.0} requests/s",
-        report.sequences,
-        report.requests,
-        report.throughput()
-    ));
-    suite.add_testcase(campaign);
+    let aborted = report.aborted.as_ref().map(|reason| Problem {
+        kind: ProblemKind::Error,
+        type_: "aborted".to_string(),
+        message: reason.to_string(),
+        detail: None,
+    });
+    let mut cases = vec![case(
+        format!("fuzz::campaign (seed {seed})"),
+        report.elapsed.as_secs_f64(),
+        aborted,
+        format!(
+            "{} sequences, {} requests, {:.0} requests/s",
+            report.sequences,
+            report.requests,
+            report.throughput()
+        ),
+    )];
     for shrunk in &report.findings {
-        let cause = shrunk.finding.cause();
-        let mut case = TestCase::failure(
-            &format!("fuzz::{cause}"),
-            JDuration::ZERO,
-            &shrunk.finding.mismatch.class(),
-            &shrunk.finding.mismatch.to_string(),
-        );
-        case.set_system_out(&repro::render(shrunk, &Credentials::default()));
-        suite.add_testcase(case);
+        let problem = Problem {
+            kind: ProblemKind::Failure,
+            type_: shrunk.finding.mismatch.class(),
+            message: shrunk.finding.mismatch.to_string(),
+            detail: None,
+        };
+        cases.push(case(
+            format!("fuzz::{}", shrunk.finding.cause()),
+            0.0,
+            Some(problem),
+            repro::render(shrunk, &Credentials::default()),
+        ));
     }
     for (n, trouble) in report.setup_troubles.iter().enumerate() {
-        let case = TestCase::failure(
-            &format!("fuzz::setup-{}", n + 1),
-            JDuration::ZERO,
-            "setup",
-            &format!(
+        let problem = Problem {
+            kind: ProblemKind::Failure,
+            type_: "setup".to_string(),
+            message: format!(
                 "{} sequence(s) could not start: preparing server {} failed: {}",
                 trouble.count, trouble.server, trouble.reason
             ),
-        );
-        suite.add_testcase(case);
+            detail: None,
+        };
+        cases.push(Case {
+            system_out: None,
+            ..case(
+                format!("fuzz::setup-{}", n + 1),
+                0.0,
+                Some(problem),
+                String::new(),
+            )
+        });
     }
-    let junit = ReportBuilder::new().add_testsuite(suite.build()).build();
-    let mut xml = Vec::new();
-    junit
-        .write_xml(&mut xml)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    if report.interrupted {
-        xml = crate::report::junit::with_suite_property(&xml, "interrupted", "true");
+    let properties = match report.interrupted {
+        true => vec![("interrupted".to_string(), "true".to_string())],
+        false => Vec::new(),
+    };
+    let suite = Suite {
+        name: "metaconform fuzz".to_string(),
+        timestamp: None,
+        properties,
+        cases,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
     }
-    std::fs::write(path, xml)
+    std::fs::write(path, junit_xml::render("metaconform fuzz", &[suite]))
 }
 
 /// The exit code of a finished campaign (see the module doc): an abort or
@@ -469,8 +510,8 @@ fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Resu
 fn exit_for(report: &CampaignReport, saved: bool) -> Exit {
     match &report.aborted {
         Some(DriverError::Auth(_)) => Exit::Unreachable,
-        Some(DriverError::Setup { .. }) => Exit::Aborted,
-        None if !saved => Exit::Aborted,
+        Some(DriverError::Setup { .. }) => Exit::Untested,
+        None if !saved => Exit::Untested,
         None if !report.findings.is_empty() || !report.setup_troubles.is_empty() => Exit::Failures,
         None => Exit::Success,
     }
@@ -489,13 +530,13 @@ mod tests {
             }),
             ..CampaignReport::default()
         };
-        assert_eq!(exit_for(&setup, true), Exit::Aborted);
+        assert_eq!(exit_for(&setup, true), Exit::Untested);
         let auth = CampaignReport {
             aborted: Some(DriverError::Auth("401".into())),
             ..CampaignReport::default()
         };
         assert_eq!(exit_for(&auth, true), Exit::Unreachable);
-        assert_eq!(exit_for(&CampaignReport::default(), false), Exit::Aborted);
+        assert_eq!(exit_for(&CampaignReport::default(), false), Exit::Untested);
         assert_eq!(exit_for(&CampaignReport::default(), true), Exit::Success);
     }
 

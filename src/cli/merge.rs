@@ -3,12 +3,12 @@
 //! as one results file and one JUnit file. Exit 0, or 2 when a file cannot
 //! be read or the shards do not belong together.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cases::{default_source, load_builtin, load_dir};
+use crate::cases::{Catalogue, Source};
 use crate::cli::{CliError, Exit};
 use crate::report::junit::JunitWriter;
 use crate::report::merge::merge;
@@ -25,10 +25,14 @@ pub struct MergeArgs {
     /// Where the merged JUnit goes.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// The case folder the shards ran (for the order of the merged cases;
-    /// default: as `run` picks it).
+    /// A case folder the shards added to the built-in catalogue (as `run
+    /// --cases`; for the order of the merged cases; repeatable).
     #[arg(long, value_name = "DIR")]
-    pub cases: Option<PathBuf>,
+    pub cases: Vec<PathBuf>,
+    /// A case folder the shards ran instead of the built-in catalogue (as
+    /// `run --only-cases`; repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub only_cases: Vec<PathBuf>,
 }
 
 pub fn main(args: MergeArgs) -> ExitCode {
@@ -48,8 +52,7 @@ fn run(args: &MergeArgs) -> Result<Exit, CliError> {
         .iter()
         .map(|p| crate::cli::diff::load(p))
         .collect::<Result<Vec<_>, _>>()?;
-    let merged =
-        merge(shards, &catalogue_order(args.cases.as_deref())).map_err(|e| usage(e.to_string()))?;
+    let merged = merge(shards, &catalogue_order(args)).map_err(|e| usage(e.to_string()))?;
     JsonWriter {
         path: args.json.clone(),
     }
@@ -61,7 +64,7 @@ fn run(args: &MergeArgs) -> Result<Exit, CliError> {
             .map_err(|e| usage(e.to_string()))?;
     }
     let s = merged.summary;
-    println!(
+    crate::say!(
         "merged {} shard(s): {} passed, {} failed, {} skipped",
         args.results.len(),
         s.passed,
@@ -72,14 +75,11 @@ fn run(args: &MergeArgs) -> Result<Exit, CliError> {
 }
 
 /// Case ids in catalogue order, then the property trials.
-fn catalogue_order(dir: Option<&Path>) -> Vec<String> {
-    let dir = dir.map(Path::to_path_buf).or_else(default_source);
-    let loaded = match &dir {
-        Some(dir) => load_dir(dir),
-        None => load_builtin(),
-    };
-    let trials = crate::run::properties::select(None, false, &[]);
-    loaded
+fn catalogue_order(args: &MergeArgs) -> Vec<String> {
+    let sources = Source::from_flags(&args.only_cases, &args.cases);
+    let trials = crate::fuzz::properties::property_trials();
+    Catalogue::load(&sources)
+        .map(|c| c.cases)
         .unwrap_or_default()
         .into_iter()
         .map(|c| c.case.id)

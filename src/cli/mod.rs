@@ -4,6 +4,7 @@
 pub mod check;
 pub mod cloud;
 pub mod common;
+pub mod completions;
 pub mod diff;
 pub mod dry_run;
 pub mod fuzz;
@@ -11,6 +12,8 @@ pub mod merge;
 pub mod restore;
 pub mod run;
 pub mod safety;
+pub mod select;
+pub mod stdout;
 
 use std::process::ExitCode;
 
@@ -41,10 +44,13 @@ pub enum Exit {
     /// The endpoint could not be reached or set up at all, or a server
     /// could not be put back as the run found it (its journal is kept).
     Unreachable = 3,
-    /// `fuzz` only: the campaign could not judge the endpoint (a server
-    /// could not be prepared for a sequence, a worker crashed) or a finding
-    /// could not be saved. Never 1, so "found something" stays unambiguous.
-    Aborted = 4,
+    /// Nothing, or not all, of what was asked was tested, for a reason of
+    /// metaconform's own: the selection (filter, `--skip`, `--area`,
+    /// `--tag`, case folders) matched no case and no property trial (`run`;
+    /// `--no-tests=pass` allows it), or a fuzz campaign could not judge (a
+    /// worker crashed) or a finding could not be saved (`fuzz`). Never 1,
+    /// so "found something" stays unambiguous.
+    Untested = 4,
     /// Stopped by SIGINT or SIGTERM (after restoring the servers).
     Interrupted = 130,
 }
@@ -86,6 +92,20 @@ pub enum Command {
     /// Merge the results of `run --partition` shards into one results file
     /// (and JUnit), as one unsharded run would have written them.
     Merge(merge::MergeArgs),
+    /// Print the completion script for a shell (bash, zsh, fish).
+    Completions(completions::CompletionsArgs),
+}
+
+/// A report flag's file (`--junit`, `--json`): `-` is refused, since
+/// stdout carries the summary and a report there would be mixed with it.
+pub fn report_file(text: &str) -> Result<std::path::PathBuf, String> {
+    match text {
+        "-" => Err(
+            "writing a report to stdout is not supported (stdout carries the summary): pass a file, e.g. reports/junit.xml".into(),
+        ),
+        "" => Err("pass a file name".into()),
+        _ => Ok(text.into()),
+    }
 }
 
 /// The async runtime every subcommand runs on (two workers: the machines
@@ -148,5 +168,6 @@ pub fn main() -> ExitCode {
         Command::Restore(args) => restore::main(*args),
         Command::Diff(args) => diff::main(args),
         Command::Merge(args) => merge::main(args),
+        Command::Completions(args) => completions::main(args),
     }
 }

@@ -101,8 +101,8 @@ fn restore(args: RestoreArgs) -> Result<Exit, CliError> {
     let mut failed = 0;
     for r in &report {
         match &r.outcome {
-            Ok(kept) if kept.is_empty() => println!("restored {}", r.server),
-            Ok(kept) => println!(
+            Ok(kept) if kept.is_empty() => crate::say!("restored {}", r.server),
+            Ok(kept) => crate::say!(
                 "restored {}, which keeps the keys {kept:?} that cases added ({} cannot delete a key)",
                 r.server,
                 ctx.target.profile.id()
@@ -125,7 +125,7 @@ fn restore(args: RestoreArgs) -> Result<Exit, CliError> {
         );
         return Ok(Exit::Unreachable);
     }
-    println!(
+    crate::say!(
         "every server is as the run found it; removed {}",
         path.display()
     );

@@ -8,24 +8,29 @@
 //! usage or invalid case, profile or known-failures files; 3 when the
 //! endpoint could not be reached or set up at all (nothing ran), or when
 //! AK/SK-signed requests got 3 consecutive 401s (the run stops there, before
-//! the cloud locks the access key; spec §7.4). Skips that
+//! the cloud locks the access key; spec §7.4); 4 when the selection (FILTER,
+//! `--skip`, `--area`, `--tag`, the case folders) matched no case and no
+//! trial (`--no-tests=pass|warn` allow it; see [`crate::cli::select`]). Skips that
 //! are the dialect's nature (an operation it lacks, a state its API cannot
 //! reach, a microversion it does not serve, a case for other dialects) and
 //! skips written in the case file do not gate. Known failures are reported
 //! but do not gate. The last line is always `N passed, N failed, N skipped`
-//! (failed counts errors too).
+//! (failed counts errors too); the line above it names the catalogue that
+//! ran and its size.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::cases::LoadedCase;
 use crate::cases::partition::Partition;
-use crate::cases::{LoadedCase, default_source, load_builtin, load_dir};
 use crate::cli::common::{EndpointArgs, ServerSet};
 use crate::cli::safety::{self, Ending};
+use crate::cli::select::{Plan, SelectArgs};
+use crate::cli::stdout;
 use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
 use crate::endpoint::secrets::Scrubber;
@@ -45,14 +50,8 @@ use crate::serve::Fault;
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// Run only cases whose id contains this text.
-    pub filter: Option<String>,
-    /// The filter (and --skip) must match the whole id.
-    #[arg(long)]
-    pub exact: bool,
-    /// Leave out cases whose id contains this text (repeatable).
-    #[arg(long = "skip", value_name = "PATTERN")]
-    pub skip: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// List the selected cases and exit.
     #[arg(long)]
     pub list: bool,
@@ -81,13 +80,13 @@ pub struct RunArgs {
     /// A server of the second project (repeatable).
     #[arg(long = "alt-server", value_name = "ID")]
     pub alt_servers: Vec<String>,
-    /// Folder of case files.
-    /// Default: `./cases` if present, else the catalogue built into the binary.
-    #[arg(long)]
-    pub cases: Option<PathBuf>,
-    #[arg(long, default_value = "reports/junit.xml")]
+    /// The JUnit XML report: every case, with the whole transcript of those
+    /// that failed (a file; not `-`, stdout carries the summary).
+    #[arg(long, value_name = "FILE", default_value = "reports/junit.xml", value_parser = crate::cli::report_file)]
     pub junit: PathBuf,
-    #[arg(long, default_value = "reports/results.json")]
+    /// The results file: every case and every exchange, as JSON (a file;
+    /// not `-`).
+    #[arg(long, value_name = "FILE", default_value = "reports/results.json", value_parser = crate::cli::report_file)]
     pub json: PathBuf,
     /// Cases run at once, each on its own server.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
@@ -174,17 +173,18 @@ pub fn main(args: RunArgs) -> ExitCode {
 
 fn run(mut args: RunArgs) -> Result<Exit, CliError> {
     let mut profile = args.endpoint.profile()?;
-    let cases = select(load_cases(args.cases.as_deref())?, &args);
-    let trials = select_trials(&args);
-    let (cases, trials) = match args.partition {
-        Some(partition) => shard(partition, cases, trials),
-        None => (cases, trials),
-    };
+    let mut plan = args.select.plan(args.select.catalogue()?, args.no_props)?;
+    if !args.list && !args.coverage {
+        args.select.require_some(&plan)?;
+    }
+    if let Some(partition) = args.partition {
+        plan = shard(partition, plan);
+    }
     if args.list {
-        return list(&cases, &trials, args.format);
+        return list(&plan.cases, &plan.trials, args.format);
     }
     if args.coverage {
-        return Ok(print_coverage(&cases));
+        return print_coverage(&plan.cases, &profile);
     }
     let known = match &args.known_failures {
         Some(path) => {
@@ -197,10 +197,11 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
             "warning: the baseline entry for '{id}' expired on {day}: it no longer excuses a failure; review it (fix the endpoint, or renew the entry with a new expires)"
         );
     }
-    let ids: Vec<&str> = cases
+    let ids: Vec<&str> = plan
+        .cases
         .iter()
         .map(|c| c.case.id.as_str())
-        .chain(trials.iter().map(|t| t.name))
+        .chain(plan.trials.iter().map(|t| t.name))
         .collect();
     for id in known.unknown_ids(&ids) {
         eprintln!("warning: known-failures lists '{id}', which is not a selected case");
@@ -239,14 +240,16 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
             )
         })?;
         let options = run_options(&args);
-        return runtime.block_on(crate::cli::dry_run::execute(&args, options, cases, target));
+        return runtime.block_on(crate::cli::dry_run::execute(
+            &args, options, plan.cases, target,
+        ));
     }
     let scrubber = remote
         .as_ref()
         .map(|t| Scrubber::new(&t.credentials))
         .unwrap_or_default();
     runtime
-        .block_on(execute(args, profile, cases, trials, known, faults, remote))
+        .block_on(execute(args, profile, plan, known, faults, remote))
         .map_err(|e| e.scrubbed(&scrubber))
 }
 
@@ -260,69 +263,31 @@ fn run_options(args: &RunArgs) -> RunOptions {
     }
 }
 
-fn load_cases(dir: Option<&Path>) -> Result<Vec<LoadedCase>, CliError> {
-    let dir = dir.map(Path::to_path_buf).or_else(default_source);
-    let loaded = match &dir {
-        Some(dir) => load_dir(dir),
-        None => load_builtin(),
-    };
-    let shown = dir.map_or("<builtin>".to_string(), |d| d.display().to_string());
-    loaded.map_err(|diags| {
-        let mut text: String = diags.iter().map(|d| format!("{d}\n")).collect();
-        text.push_str(&format!(
-            "error: {} problem(s) in the case files under {}",
-            diags.len(),
-            shown
-        ));
-        CliError(Exit::Usage, text)
-    })
-}
-
-/// The cases the filter, `--exact` and `--skip` select (libtest rules).
-pub fn select(cases: Vec<LoadedCase>, args: &RunArgs) -> Vec<LoadedCase> {
-    let matches = |id: &str, pattern: &str| {
-        if args.exact {
-            id == pattern
-        } else {
-            id.contains(pattern)
-        }
-    };
-    cases
-        .into_iter()
-        .filter(|c| {
-            args.filter
-                .as_deref()
-                .is_none_or(|f| matches(&c.case.id, f))
-        })
-        .filter(|c| !args.skip.iter().any(|s| matches(&c.case.id, s)))
-        .collect()
-}
-
 /// This shard's cases and trials: the trials are dealt out after the
-/// cases, as if they followed them in one list.
-fn shard(
-    partition: Partition,
-    cases: Vec<LoadedCase>,
-    trials: Vec<PropertyTrial>,
-) -> (Vec<LoadedCase>, Vec<PropertyTrial>) {
-    let offset = cases.len();
-    let cases = partition.apply(cases, |c| c.case.id.as_str());
-    let trials = trials
+/// cases, as if they followed them in one list. The catalogue line says
+/// which shard ran.
+fn shard(partition: Partition, plan: Plan) -> Plan {
+    let offset = plan.cases.len();
+    let cases = partition.apply(plan.cases, |c| c.case.id.as_str());
+    let trials: Vec<PropertyTrial> = plan
+        .trials
         .into_iter()
         .enumerate()
         .filter(|(i, t)| partition.keeps(offset + i, t.name))
         .map(|(_, t)| t)
         .collect();
-    (cases, trials)
-}
-
-/// The property trials FILTER, `--exact` and `--skip` select; none with
-/// `--no-props`.
-fn select_trials(args: &RunArgs) -> Vec<PropertyTrial> {
-    if args.no_props {
-        return Vec::new();
+    let catalogue_line = format!(
+        "{}; this shard ({partition}): {} and {}",
+        plan.catalogue_line,
+        crate::cases::sources::plural(cases.len(), "case"),
+        crate::cases::sources::plural(trials.len(), "trial")
+    );
+    Plan {
+        cases,
+        trials,
+        catalogue_line,
+        ..plan
     }
-    properties::select(args.filter.as_deref(), args.exact, &args.skip)
 }
 
 fn list(
@@ -330,14 +295,16 @@ fn list(
     trials: &[PropertyTrial],
     format: ListFormat,
 ) -> Result<Exit, CliError> {
-    match format {
+    let text = match format {
         ListFormat::Human => {
+            let mut text = String::new();
             for c in cases {
-                println!("{}: {}", c.case.id, c.case.name);
+                text.push_str(&format!("{}: {}\n", c.case.id, c.case.name));
             }
             for t in trials {
-                println!("{}: {}", t.name, properties::describe(t.name).0);
+                text.push_str(&format!("{}: {}\n", t.name, properties::describe(t.name).0));
             }
+            text
         }
         ListFormat::Json => {
             let entries: Vec<serde_json::Value> = cases
@@ -359,27 +326,66 @@ fn list(
             let text = serde_json::to_string_pretty(&entries).map_err(|e| {
                 CliError(Exit::Usage, format!("error: cannot render the list: {e}"))
             })?;
-            println!("{text}");
+            format!("{text}\n")
         }
-    }
+    };
+    stdout::emit(&text)?;
     Ok(Exit::Success)
 }
 
-fn print_coverage(cases: &[LoadedCase]) -> Exit {
-    let counts = crate::cases::coverage(cases);
+/// Cases per spec rule: those `profile`'s dialect runs, and those of the
+/// whole catalogue; exit 1 when a rule has no case at all.
+fn print_coverage(cases: &[LoadedCase], profile: &Profile) -> Result<Exit, CliError> {
+    let planned = embedded::planning_target(profile.clone());
+    let dialect = profile.id();
+    let applying: Vec<LoadedCase> = cases
+        .iter()
+        .filter(|c| crate::run::applicability::for_dialect(&c.case, &planned))
+        .cloned()
+        .collect();
+    let mut text = format!(
+        "{} of {} cases apply to {dialect}\n",
+        applying.len(),
+        cases.len()
+    );
+    let ours = crate::cases::coverage(&applying);
+    let all = crate::cases::coverage(cases);
     for rule in crate::cases::RULES {
-        let n = counts.get(rule.section).copied().unwrap_or(0);
-        println!("§{:<6} {:>4} cases  {}", rule.section, n, rule.title);
+        let count = |counts: &std::collections::BTreeMap<String, usize>| {
+            counts.get(rule.section).copied().unwrap_or(0)
+        };
+        text.push_str(&format!(
+            "§{:<6} {:>4} cases ({:>4} in all)  {}\n",
+            rule.section,
+            count(&ours),
+            count(&all),
+            rule.title
+        ));
     }
-    let missing = crate::cases::missing(&counts);
-    if missing.is_empty() {
-        println!("every rule has at least one case");
+    let sections = |missing: Vec<crate::cases::Rule>| -> String {
+        missing
+            .iter()
+            .map(|r| r.section)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let not_here = crate::cases::missing(&ours);
+    if !not_here.is_empty() {
+        text.push_str(&format!(
+            "rules {dialect} runs no case of: {}\n",
+            sections(not_here)
+        ));
+    }
+    let missing = crate::cases::missing(&all);
+    let exit = if missing.is_empty() {
+        text.push_str("every rule has at least one case\n");
         Exit::Success
     } else {
-        let sections: Vec<&str> = missing.iter().map(|r| r.section).collect();
-        println!("rules without cases: {}", sections.join(", "));
+        text.push_str(&format!("rules without cases: {}\n", sections(missing)));
         Exit::Failures
-    }
+    };
+    stdout::emit(&text)?;
+    Ok(exit)
 }
 
 /// `--auth` is for the embedded server only.
@@ -435,12 +441,17 @@ fn remote_target(args: &RunArgs, endpoint: &str, profile: Profile) -> Result<Tar
 async fn execute(
     args: RunArgs,
     profile: Profile,
-    cases: Vec<LoadedCase>,
-    trials: Vec<PropertyTrial>,
+    plan: Plan,
     known: KnownFailures,
     faults: Vec<Fault>,
     remote: Option<Target>,
 ) -> Result<Exit, CliError> {
+    let Plan {
+        cases,
+        trials,
+        catalogue_line,
+        ..
+    } = plan;
     let embedded_run = remote.is_none();
     let options = run_options(&args);
     let (server, target) = match remote {
@@ -501,7 +512,7 @@ async fn execute(
         return Err(e);
     }
     let ctx = Arc::new(ctx);
-    let mut terminal = Terminal::detect(Some(args.junit.clone()));
+    let mut terminal = Terminal::detect(Some(args.junit.clone())).with_catalogue(catalogue_line);
     let mut json = JsonWriter { path: args.json };
     let mut junit = JunitWriter { path: args.junit };
     let mut reporters: [&mut dyn Reporter; 3] = [&mut json, &mut junit, &mut terminal];
@@ -579,8 +590,15 @@ async fn run_phase(
     reporters: &mut [&mut dyn Reporter],
     embedded: bool,
 ) -> RunResults {
-    let mut results =
-        run_and_report(ctx.clone(), Arc::new(cases), known, reporters, embedded).await;
+    let mut results = run_and_report(
+        ctx.clone(),
+        Arc::new(cases),
+        known,
+        reporters,
+        embedded,
+        trials.len(),
+    )
+    .await;
     if !ctx.auth_guard.tripped() {
         properties::run_and_append(
             trials,
@@ -609,20 +627,17 @@ fn fresh_servers_needed(cases: &[LoadedCase], profile: Profile, options: &RunOpt
         .count()
 }
 
+/// Every reporter finishes; the reports that could not be written are
+/// named once each, in one error.
 fn finish(results: &RunResults, reporters: &mut [&mut dyn Reporter]) -> Result<(), CliError> {
-    let mut failed = None;
-    for r in reporters.iter_mut() {
-        if let Err(e) = r.finished(results) {
-            eprintln!("error: {e}");
-            failed = Some(e);
-        }
-    }
-    match failed {
-        Some(e) => Err(CliError(
-            Exit::Failures,
-            format!("error: reports incomplete: {e}"),
-        )),
-        None => Ok(()),
+    let failed: Vec<String> = reporters
+        .iter_mut()
+        .filter_map(|r| r.finished(results).err())
+        .map(|e| format!("error: reports incomplete: {e}"))
+        .collect();
+    match failed.is_empty() {
+        true => Ok(()),
+        false => Err(CliError(Exit::Failures, failed.join("\n"))),
     }
 }
 

@@ -1,27 +1,28 @@
-//! The JUnit XML report, in the dialect Jenkins and GitLab read (schema:
+//! The JUnit report of a run (written by [`super::junit_xml`]; schema:
 //! `src/report/junit.xsd`).
 //!
-//! Written with the junit-report crate, which expresses all this needs:
-//! `<failure>` versus `<error>`, `<skipped message=...>`, and a
-//! `<system-out>` per test case. One `<testsuite>` per area
-//! (`metaconform.<area>`), one `<testcase>` per case (name = case id,
-//! classname = `metaconform.<area>`). A broken expectation is a `<failure>`,
-//! transport or setup trouble an `<error>`; a known failure is reported as
-//! `<skipped>` with its reason (as pytest reports xfail), so the file agrees
-//! with the exit code. `<system-out>` holds the transcript and a curl repro
-//! per request. Whatever bytes the endpoint sent, the file is valid XML:
-//! characters XML 1.0 forbids are replaced by `\xHH` text, and `]]>` is split
-//! across CDATA sections.
+//! One `<testsuite>` per area (`metaconform.<area>`), one `<testcase>` per
+//! case (name = case id, classname = `metaconform.<area>`); suites carry
+//! `tests`, `failures`, `errors` and `skipped` counts and `<testsuites>` the
+//! totals. A broken expectation is a `<failure>`, transport or setup trouble
+//! an `<error>`; a known failure is reported as `<skipped>` with its reason
+//! (as pytest reports xfail), so the file agrees with the exit code.
+//! `<system-out>` holds, for a failing, erroring or known-failing case, the
+//! whole transcript with a curl repro per request; for any other case only
+//! its request lines (`step 1: PUT URL -> 200`): every exchange of every
+//! case is in `results.json`, and a passing catalogue's JUnit file stays
+//! small.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use junit_report::{Report, TestCase, TestResult, TestSuite};
-
 use crate::run::events::{ReportError, Reporter, write_file};
 use crate::run::results::{CaseResult, KnownStatus, RunResults, Verdict};
 
-use super::transcript::case_transcript;
+use super::junit_xml::{self, Problem, ProblemKind, Suite};
+use super::transcript::{case_transcript, request_lines};
+
+pub use super::junit_xml::xml_text;
 
 /// Writes the JUnit file when the run finishes.
 pub struct JunitWriter {
@@ -40,103 +41,87 @@ pub fn render(results: &RunResults) -> Result<Vec<u8>, ReportError> {
     for case in &results.cases {
         by_area.entry(case.area.as_str()).or_default().push(case);
     }
-    let mut report = Report::new();
-    for (area, cases) in by_area {
-        let mut suite = TestSuite::new(&xml_text(&format!("metaconform.{area}")));
-        suite.add_testcases(cases.into_iter().map(testcase));
-        report.add_testsuite(suite);
-    }
+    // An interrupted run marks every suite, and always has one suite to
+    // carry the mark, even when no case ran.
+    let properties: Vec<(String, String)> = match results.run.interrupted {
+        true => vec![("interrupted".to_string(), "true".to_string())],
+        false => Vec::new(),
+    };
+    let mut suites: Vec<Suite> = by_area
+        .into_iter()
+        .map(|(area, cases)| Suite {
+            name: format!("metaconform.{area}"),
+            timestamp: Some(results.run.started_at.clone()),
+            properties: properties.clone(),
+            cases: cases.into_iter().map(testcase).collect(),
+        })
+        .collect();
     if results.run.interrupted {
-        // Always one suite to carry the mark, even when no case ran.
-        let mut suite = TestSuite::new("metaconform.run");
-        suite.set_system_out(&format!(
-            "interrupted by a signal: {} case(s) ran, the others did not",
-            results.cases.len()
-        ));
-        report.add_testsuite(suite);
+        suites.push(Suite {
+            name: "metaconform.run".to_string(),
+            timestamp: Some(results.run.started_at.clone()),
+            properties,
+            cases: Vec::new(),
+        });
     }
-    let mut out = Vec::new();
-    report
-        .write_xml(&mut out)
-        .map_err(|e| ReportError::Render {
-            what: "JUnit XML",
-            message: e.to_string(),
-        })?;
-    if results.run.interrupted {
-        out = with_suite_property(&out, "interrupted", "true");
-    }
-    Ok(out)
+    Ok(junit_xml::render("metaconform", &suites).into_bytes())
 }
 
-/// `xml` with `<properties><property name=.. value=../></properties>` as
-/// the first child of every `<testsuite>` (where the schema puts it;
-/// junit-report 0.9 writes no properties). Every suite written here has
-/// children, so each opening tag ends with `>`, and attribute values never
-/// hold a raw `>` (the writer escapes it).
-pub fn with_suite_property(xml: &[u8], name: &str, value: &str) -> Vec<u8> {
-    let property = format!(r#"<properties><property name="{name}" value="{value}"/></properties>"#);
-    let text = String::from_utf8_lossy(xml);
-    let mut out = String::with_capacity(text.len() + 128);
-    let mut rest: &str = &text;
-    while let Some(start) = rest.find("<testsuite ") {
-        let Some(end) = rest[start..].find('>') else {
-            break;
-        };
-        let close = start + end + 1;
-        out.push_str(&rest[..close]);
-        if !rest[..close].ends_with("/>") {
-            out.push_str(&property);
-        }
-        rest = &rest[close..];
-    }
-    out.push_str(rest);
-    out.into_bytes()
-}
-
-fn testcase(case: &CaseResult) -> TestCase {
-    let time = time::Duration::seconds_f64(case.duration_ms / 1000.0);
-    let reason = xml_text(case.reason.as_deref().unwrap_or(""));
-    let result = match (case.verdict, case.known_failure) {
-        (Verdict::Fail | Verdict::Error, Some(KnownStatus::StillFailing)) => {
-            TestResult::SkippedWithCause {
-                type_: "known-failure".into(),
-                message: xml_text(&format!(
-                    "known failure ({}): {}",
-                    case.known_reason.as_deref().unwrap_or(""),
-                    case.reason.as_deref().unwrap_or("")
-                )),
-                cause: None,
-            }
-        }
-        (Verdict::Pass, _) => TestResult::Success,
-        (Verdict::Fail, _) => TestResult::Failure {
-            type_: "conformance".into(),
-            message: reason.clone(),
-            cause: Some(cdata(&reason)),
-        },
-        (Verdict::Error, _) => TestResult::Error {
-            type_: "setup-or-transport".into(),
-            message: reason.clone(),
-            cause: Some(cdata(&reason)),
-        },
-        (Verdict::Skip, _) => TestResult::SkippedWithCause {
-            type_: case
+fn testcase(case: &CaseResult) -> junit_xml::Case {
+    let reason = case.reason.clone().unwrap_or_default();
+    let problem = |kind, type_: &str, message: String, detail: Option<String>| {
+        Some(Problem {
+            kind,
+            type_: type_.to_string(),
+            message,
+            detail,
+        })
+    };
+    let failing = matches!(case.verdict, Verdict::Fail | Verdict::Error);
+    let problem = match (case.verdict, case.known_failure) {
+        (Verdict::Fail | Verdict::Error, Some(KnownStatus::StillFailing)) => problem(
+            ProblemKind::Skipped,
+            "known-failure",
+            format!(
+                "known failure ({}): {reason}",
+                case.known_reason.as_deref().unwrap_or("")
+            ),
+            None,
+        ),
+        (Verdict::Pass, _) => None,
+        (Verdict::Fail, _) => problem(
+            ProblemKind::Failure,
+            "conformance",
+            reason.clone(),
+            Some(reason),
+        ),
+        (Verdict::Error, _) => problem(
+            ProblemKind::Error,
+            "setup-or-transport",
+            reason.clone(),
+            Some(reason),
+        ),
+        (Verdict::Skip, _) => problem(
+            ProblemKind::Skipped,
+            &case
                 .skip_kind
                 .map_or("skip".to_string(), |k| format!("{k:?}").to_lowercase()),
-            message: reason,
-            cause: None,
-        },
+            reason,
+            None,
+        ),
     };
     let mut out = transcript_header(case);
-    out.push_str(&case_transcript(case));
-    TestCase {
-        name: xml_text(&case.id),
-        time,
-        result,
-        classname: Some(xml_text(&format!("metaconform.{}", case.area))),
-        filepath: None,
-        system_out: Some(cdata(&xml_text(&out))),
-        system_err: None,
+    if failing {
+        out.push_str(&case_transcript(case));
+    } else {
+        out.push_str(&request_lines(case));
+    }
+    junit_xml::Case {
+        name: case.id.clone(),
+        classname: format!("metaconform.{}", case.area),
+        seconds: case.duration_ms / 1000.0,
+        problem,
+        system_out: Some(out),
     }
 }
 
@@ -150,37 +135,6 @@ fn transcript_header(case: &CaseResult) -> String {
     }
     out.push('\n');
     out
-}
-
-/// `text` with every character XML 1.0 forbids written as `\xHH` (or
-/// `\u{HHHH}`), so any byte an endpoint sent stays readable and legal.
-pub fn xml_text(text: &str) -> String {
-    let allowed = |c: char| {
-        matches!(c, '\t' | '\n' | '\r')
-            || ('\u{20}'..='\u{D7FF}').contains(&c)
-            || ('\u{E000}'..='\u{FFFD}').contains(&c)
-            || c >= '\u{10000}'
-    };
-    if text.chars().all(allowed) {
-        return text.to_string();
-    }
-    text.chars()
-        .map(|c| {
-            if allowed(c) {
-                c.to_string()
-            } else if (c as u32) < 0x100 {
-                format!("\\x{:02x}", c as u32)
-            } else {
-                format!("\\u{{{:04x}}}", c as u32)
-            }
-        })
-        .collect()
-}
-
-/// `text` safe inside one CDATA section: `]]>` is split so the section
-/// does not end early.
-fn cdata(text: &str) -> String {
-    text.replace("]]>", "]]]]><![CDATA[>")
 }
 
 #[cfg(test)]
@@ -267,8 +221,31 @@ mod tests {
     }
 
     #[test]
+    fn a_passing_case_keeps_its_request_lines_only_and_suites_count_skips() {
+        let xml = render(&results(vec![
+            case("c-pass", Verdict::Pass, ""),
+            case("c-skip", Verdict::Skip, "no lock"),
+            case("c-skip2", Verdict::Skip, "no reader"),
+        ]))
+        .unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        assert!(xml.contains("step 1: GET http://h/x -> 400"), "{xml}");
+        assert!(!xml.contains("curl") && !xml.contains("bad "), "{xml}");
+        assert!(
+            xml.contains(r#"<testsuite name="metaconform.charset" tests="3" failures="0" errors="0" skipped="2""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                r#"<testsuites name="metaconform" tests="3" failures="0" errors="0" skipped="2""#
+            ),
+            "{xml}"
+        );
+    }
+
+    #[test]
     fn control_characters_and_cdata_ends_cannot_break_the_file() {
-        let xml = String::from_utf8(render(&results(vec![case("c", Verdict::Pass, "")])).unwrap())
+        let xml = String::from_utf8(render(&results(vec![case("c", Verdict::Fail, "r")])).unwrap())
             .unwrap();
         assert!(
             !xml.chars().any(|c| c < ' ' && !"\t\n\r".contains(c)),

@@ -1,10 +1,11 @@
 //! Reports rendered from [`crate::run::results`]: the request/response
 //! transcript and curl repros ([`transcript`]), the terminal's account of
-//! a failed case ([`failure`]), and the JUnit file ([`junit`]) CI systems
-//! read.
+//! a failed case ([`failure`]), and the JUnit file ([`junit`], written by
+//! [`junit_xml`]) CI systems read.
 
 pub mod diff;
 pub mod failure;
 pub mod junit;
+pub mod junit_xml;
 pub mod merge;
 pub mod transcript;

@@ -22,14 +22,39 @@ pub fn case_transcript(case: &CaseResult) -> String {
     out
 }
 
-fn exchange(out: &mut String, record: &ExchangeRecord) {
-    let purpose = match record.purpose {
+/// One line per exchange of `case`: what it was for, the request line and
+/// the status (what a passing case keeps in the JUnit file).
+pub fn request_lines(case: &CaseResult) -> String {
+    let mut out = String::new();
+    for record in &case.exchanges {
+        let request = &record.request;
+        let answer = match (&record.response, &record.error) {
+            (Some(r), _) => r.status.to_string(),
+            (None, Some(e)) => format!("no answer: {e}"),
+            (None, None) => "no answer".to_string(),
+        };
+        let _ = writeln!(
+            out,
+            "{}: {} {} -> {answer}",
+            purpose(record),
+            request.method,
+            request.url
+        );
+    }
+    out
+}
+
+fn purpose(record: &ExchangeRecord) -> String {
+    match record.purpose {
         Purpose::Setup => "setup".to_string(),
         Purpose::Step => format!("step {}", record.step.unwrap_or(0)),
         Purpose::ReadBack => format!("read-back after step {}", record.step.unwrap_or(0)),
         Purpose::Cleanup => "cleanup".to_string(),
-    };
-    let _ = writeln!(out, "## {purpose} ({:.1} ms)", record.elapsed_ms);
+    }
+}
+
+fn exchange(out: &mut String, record: &ExchangeRecord) {
+    let _ = writeln!(out, "## {} ({:.1} ms)", purpose(record), record.elapsed_ms);
     let request = &record.request;
     let _ = writeln!(out, "> {} {}", request.method, request.url);
     for (name, value) in &request.headers {

@@ -45,6 +45,20 @@ pub fn check(case: &Case, target: &Target, options: &RunOptions) -> Result<(), S
     Ok(())
 }
 
+/// Whether `case` is for `target`'s dialect at all: not skipped for the
+/// dialect's nature (credentials, the user's choices and `skip:` aside).
+/// `run --coverage` counts these.
+pub fn for_dialect(case: &Case, target: &Target) -> bool {
+    let skip = check(case, target, &RunOptions::default());
+    !matches!(
+        skip,
+        Err(Skip {
+            kind: SkipKind::Dialect,
+            ..
+        })
+    )
+}
+
 fn dialect(case: &Case, target: &Target) -> Result<(), Skip> {
     let id = target.profile.id();
     match &case.dialects {
@@ -104,17 +118,18 @@ fn identity_available(identity: Identity, target: &Target) -> Result<(), Skip> {
         .map_err(|flag| {
             Skip::new(
                 SkipKind::Credentials,
-                format!("needs a {} token: pass {flag}", identity_name(identity)),
+                format!("needs {} token: pass {flag}", identity_name(identity)),
             )
         })
 }
 
+/// The identity with its article, as in "needs an admin token".
 fn identity_name(identity: Identity) -> &'static str {
     match identity {
-        Identity::Owner => "project member",
-        Identity::Admin => "admin",
-        Identity::Reader => "read-only",
-        Identity::Alt => "second project's",
+        Identity::Owner => "a project member's",
+        Identity::Admin => "an admin",
+        Identity::Reader => "a read-only",
+        Identity::Alt => "a second project's",
         Identity::None => "no",
     }
 }
@@ -280,6 +295,11 @@ mod tests {
         let skip = check(&c, &target("nova", owner_only()), &RunOptions::default()).unwrap_err();
         assert_eq!(skip.kind, SkipKind::Credentials);
         assert!(skip.reason.contains("--admin-token"), "{}", skip.reason);
+        assert!(
+            skip.reason.starts_with("needs an admin token"),
+            "{}",
+            skip.reason
+        );
         assert!(skip.kind.gates());
     }
 

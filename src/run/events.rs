@@ -54,14 +54,14 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     std::fs::write(path, bytes).map_err(io)
 }
 
-/// Writes `results.json`.
+/// Writes `results.json` (compact JSON: `jq .` shows it indented).
 pub struct JsonWriter {
     pub path: PathBuf,
 }
 
 impl Reporter for JsonWriter {
     fn finished(&mut self, results: &RunResults) -> Result<(), ReportError> {
-        let text = serde_json::to_vec_pretty(results).map_err(|e| ReportError::Render {
+        let text = serde_json::to_vec(results).map_err(|e| ReportError::Render {
             what: "results.json",
             message: e.to_string(),
         })?;
@@ -71,7 +71,8 @@ impl Reporter for JsonWriter {
 
 /// The terminal: a progress line on a TTY, only problems otherwise (a
 /// failed case as a block: step, expected over got, the answer, a curl
-/// repro); always the final `N passed, N failed, N skipped` line on stdout.
+/// repro); on stdout, the catalogue that ran and its size, then always the
+/// final `N passed, N failed, N skipped` line.
 pub struct Terminal {
     progress: bool,
     colour: Colour,
@@ -81,6 +82,8 @@ pub struct Terminal {
     /// printed for its first case only (a dialect without fresh servers
     /// skips hundreds of cases for one reason).
     skip_reasons: std::collections::BTreeMap<String, usize>,
+    /// Which catalogue ran and its size, printed above the final line.
+    catalogue: Option<String>,
 }
 
 impl Terminal {
@@ -101,7 +104,14 @@ impl Terminal {
             },
             transcripts,
             skip_reasons: std::collections::BTreeMap::new(),
+            catalogue: None,
         }
+    }
+
+    /// Print `line` (which catalogue ran, how many cases) in the summary.
+    pub fn with_catalogue(mut self, line: String) -> Self {
+        self.catalogue = Some(line);
+        self
     }
 }
 
@@ -189,6 +199,9 @@ impl Reporter for Terminal {
                 "interrupted: {} case(s) ran before the signal; the others did not run",
                 results.cases.len()
             );
+        }
+        if let Some(line) = &self.catalogue {
+            let _ = writeln!(out, "{line}");
         }
         let _ = writeln!(
             out,

@@ -13,8 +13,9 @@
 
 use std::time::Instant;
 
+use crate::cases::Selection;
 use crate::endpoint::Target;
-use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict, property_trials};
+use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict};
 
 use super::RunOptions;
 use super::events::Reporter;
@@ -22,6 +23,9 @@ use super::results::{CaseResult, RunResults, SkipKind, Verdict, millis};
 
 /// The area every property trial is reported under.
 pub const AREA: &str = "prop";
+
+/// The tag every property trial carries (`run --tag property`).
+pub const TAG: &str = "property";
 
 /// The trial that changes server states (skipped by `--no-state-changes`).
 const STATES_TRIAL: &str = "prop::states";
@@ -50,21 +54,10 @@ pub fn describe(name: &str) -> (&'static str, &'static str) {
     }
 }
 
-/// The trials the filter, `--exact` and `--skip` select (the same rules as
-/// for case ids).
-pub fn select(filter: Option<&str>, exact: bool, skip: &[String]) -> Vec<PropertyTrial> {
-    let matches = |id: &str, pattern: &str| {
-        if exact {
-            id == pattern
-        } else {
-            id.contains(pattern)
-        }
-    };
-    property_trials()
-        .into_iter()
-        .filter(|t| filter.is_none_or(|f| matches(t.name, f)))
-        .filter(|t| !skip.iter().any(|s| matches(t.name, s)))
-        .collect()
+/// Whether `selection` selects `trial`: its id is its name, its area
+/// [`AREA`] and its one tag [`TAG`].
+pub fn selected(trial: &PropertyTrial, selection: &Selection) -> bool {
+    selection.matches(trial.name, AREA, &[TAG.to_string()])
 }
 
 /// How a run's trials are sized: `examples` sequences each, the default
@@ -144,7 +137,7 @@ pub fn list_entry(trial: &PropertyTrial) -> serde_json::Value {
         "spec": spec,
         "file": null,
         "line": null,
-        "tags": ["property"],
+        "tags": [TAG],
         "dialects": null,
     })
 }
@@ -196,24 +189,42 @@ fn to_case_result(name: &str, verdict: Result<TrialVerdict, String>) -> CaseResu
 mod tests {
     use super::*;
 
-    fn names(trials: &[PropertyTrial]) -> Vec<&str> {
-        trials.iter().map(|t| t.name).collect()
+    fn names(selection: Selection) -> Vec<&'static str> {
+        crate::fuzz::properties::property_trials()
+            .into_iter()
+            .filter(|t| selected(t, &selection))
+            .map(|t| t.name)
+            .collect()
     }
 
     #[test]
-    fn filter_skip_and_exact_select_like_case_ids() {
-        assert_eq!(select(None, false, &[]).len(), 5);
-        assert_eq!(names(&select(Some("quota"), false, &[])), ["prop::quota"]);
-        assert!(select(Some("quota"), true, &[]).is_empty());
+    fn filter_skip_exact_area_and_tag_select_like_case_ids() {
+        let filter = |f: &str, exact: bool, skip: &[&str]| Selection {
+            filter: Some(f.to_string()),
+            exact,
+            skip: skip.iter().map(|s| s.to_string()).collect(),
+            ..Selection::default()
+        };
+        assert_eq!(names(Selection::default()).len(), 5);
+        assert_eq!(names(filter("quota", false, &[])), ["prop::quota"]);
+        assert!(names(filter("quota", true, &[])).is_empty());
+        assert_eq!(names(filter("prop::states", true, &[])), ["prop::states"]);
         assert_eq!(
-            names(&select(Some("prop::states"), true, &[])),
-            ["prop::states"]
-        );
-        let skipped = select(Some("prop::"), false, &["merge".into(), "char".into()]);
-        assert_eq!(
-            names(&skipped),
+            names(filter("prop::", false, &["merge", "char"])),
             ["prop::lengths", "prop::states", "prop::quota"]
         );
+        let area = |a: &str| Selection {
+            areas: vec![a.to_string()],
+            ..Selection::default()
+        };
+        assert_eq!(names(area("prop")).len(), 5);
+        assert!(names(area("charset")).is_empty());
+        let tag = |t: &str| Selection {
+            tags: vec![t.to_string()],
+            ..Selection::default()
+        };
+        assert_eq!(names(tag("property")).len(), 5);
+        assert!(names(tag("tempest")).is_empty());
     }
 
     #[test]

@@ -96,6 +96,7 @@ pub async fn rehearse(ctx: &Context, cases: Vec<LoadedCase>) -> Result<Rehearsal
         &KnownFailures::default(),
         &mut [],
         false,
+        0,
     )
     .await;
     twin_server.shutdown().await;

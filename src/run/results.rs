@@ -3,18 +3,23 @@
 //! The format carries [`FORMAT_VERSION`] from its first release so later
 //! tools (baselines, diffs of bodies between endpoints) can refuse what they
 //! do not understand. Every exchange is kept, with secrets already redacted:
-//! nothing in these types may hold a token.
+//! nothing in these types may hold a token. On disk the exchanges are
+//! packed losslessly (shared header pairs and long bodies written once; see
+//! [`super::stored`]); these types are what a reader gets back.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// Bumped on any incompatible change of [`RunResults`].
-pub const FORMAT_VERSION: u32 = 1;
+use super::stored::StoredResults;
 
-/// A whole run.
+/// Bumped on any incompatible change of [`RunResults`] or of its stored
+/// form (2: header pairs and long bodies packed, compact JSON).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// A whole run (written and read as [`StoredResults`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(into = "StoredResults", try_from = "StoredResults")]
 pub struct RunResults {
     pub format_version: u32,
     pub run: RunInfo,
@@ -163,10 +168,11 @@ pub enum KnownStatus {
     Fixed,
 }
 
-/// One case's result.
+/// One case's result; `X` is how its exchanges are held ([`ExchangeRecord`],
+/// or packed on disk).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CaseResult {
+pub struct CaseResult<X = ExchangeRecord> {
     pub id: String,
     pub area: String,
     pub name: String,
@@ -185,7 +191,43 @@ pub struct CaseResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_reason: Option<String>,
     pub duration_ms: f64,
-    pub exchanges: Vec<ExchangeRecord>,
+    pub exchanges: Vec<X>,
+}
+
+impl<X> CaseResult<X> {
+    /// The same result with each exchange turned by `f`.
+    pub fn map_exchanges<Y>(mut self, f: impl FnMut(X) -> Y) -> CaseResult<Y> {
+        let exchanges = std::mem::take(&mut self.exchanges);
+        self.with_exchanges(exchanges.into_iter().map(f).collect())
+    }
+
+    /// [`Self::map_exchanges`] with a fallible `f`.
+    pub fn try_map_exchanges<Y, E>(
+        mut self,
+        f: impl FnMut(X) -> Result<Y, E>,
+    ) -> Result<CaseResult<Y>, E> {
+        let exchanges = std::mem::take(&mut self.exchanges);
+        let exchanges = exchanges.into_iter().map(f).collect::<Result<_, _>>()?;
+        Ok(self.with_exchanges(exchanges))
+    }
+
+    fn with_exchanges<Y>(self, exchanges: Vec<Y>) -> CaseResult<Y> {
+        // Every field but the exchanges, once.
+        CaseResult {
+            id: self.id,
+            area: self.area,
+            name: self.name,
+            spec: self.spec,
+            verdict: self.verdict,
+            reason: self.reason,
+            skip_kind: self.skip_kind,
+            step: self.step,
+            known_failure: self.known_failure,
+            known_reason: self.known_reason,
+            duration_ms: self.duration_ms,
+            exchanges,
+        }
+    }
 }
 
 impl CaseResult {
@@ -204,10 +246,11 @@ impl CaseResult {
 
 pub use crate::endpoint::servers::Purpose;
 
-/// One request and its response, secrets redacted.
+/// One request and its response, secrets redacted; `Q` and `S` are how
+/// they are held (packed on disk, see [`super::stored`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ExchangeRecord {
+pub struct ExchangeRecord<Q = RequestRecord, S = ResponseRecord> {
     pub purpose: Purpose,
     /// The 1-based step, for steps and their read-backs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,11 +259,32 @@ pub struct ExchangeRecord {
     /// a token was sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_var: Option<String>,
-    pub request: RequestRecord,
-    pub response: Option<ResponseRecord>,
+    pub request: Q,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<S>,
     /// Transport error, when nothing came back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub elapsed_ms: f64,
+}
+
+impl<Q, S> ExchangeRecord<Q, S> {
+    /// The same exchange with its request and response turned by `q`, `s`.
+    pub fn try_map<Q2, S2, E>(
+        self,
+        q: impl FnOnce(Q) -> Result<Q2, E>,
+        s: impl FnOnce(S) -> Result<S2, E>,
+    ) -> Result<ExchangeRecord<Q2, S2>, E> {
+        Ok(ExchangeRecord {
+            purpose: self.purpose,
+            step: self.step,
+            token_var: self.token_var,
+            request: q(self.request)?,
+            response: self.response.map(s).transpose()?,
+            error: self.error,
+            elapsed_ms: self.elapsed_ms,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -45,17 +45,21 @@ pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
 }
 
 /// Run `cases`, tell `reporters` about each result as it comes, and return
-/// the whole run (in case order). `known` marks known failures.
+/// the whole run (in case order). `known` marks known failures; `trailing`
+/// trials will follow (the property trials), so progress counts to
+/// `cases + trailing`.
 pub async fn run_and_report(
     ctx: Arc<Context>,
     cases: Arc<Vec<LoadedCase>>,
     known: &KnownFailures,
     reporters: &mut [&mut dyn Reporter],
     embedded: bool,
+    trailing: usize,
 ) -> RunResults {
     let started_at = now_rfc3339();
     let started = Instant::now();
-    let total = cases.len();
+    let count = cases.len();
+    let total = count + trailing;
     for r in reporters.iter_mut() {
         r.started(total);
     }
@@ -70,16 +74,22 @@ pub async fn run_and_report(
         true => None,
         false => super::primitives::verify(&ctx).await,
     };
-    let (total, runner) = match broken {
+    // The root-cause finding takes a slot of its own.
+    let (slots, total, runner) = match broken {
         Some(broken) => (
+            count + 1,
             total + 1,
             AbortOnDrop::spawn(report_blocked(broken, cases, tx)),
         ),
         // Aborted if this future is dropped (Ctrl-C): no case may go on
         // writing while the servers are being restored.
-        None => (total, AbortOnDrop::spawn(run_all(ctx.clone(), cases, tx))),
+        None => (
+            count,
+            total,
+            AbortOnDrop::spawn(run_all(ctx.clone(), cases, tx)),
+        ),
     };
-    let mut slots: Vec<Option<CaseResult>> = vec![None; total];
+    let mut slots: Vec<Option<CaseResult>> = vec![None; slots];
     let mut done = 0;
     while let Some((index, result)) = rx.recv().await {
         let result = admission.admit(result);

@@ -1,5 +1,7 @@
 //! Flags of `metaconform serve` and its `main`: print the startup line once
-//! listening, log to stderr, stop on SIGINT/SIGTERM.
+//! listening, log to stderr, stop on SIGINT/SIGTERM. Exit 0 after such a
+//! stop (the normal end), 2 for bad usage (flags, a `--listen` address that
+//! is taken), as every subcommand means them.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -19,7 +21,8 @@ pub struct ServeArgs {
     /// Address to listen on, e.g. 127.0.0.1:0 for any free port.
     #[arg(long, default_value = "127.0.0.1:8774")]
     pub listen: String,
-    /// Dialect id (nova, nova-legacy, ecs-os, bms-os) or a profile file.
+    /// Dialect id (nova, nova-legacy, ecs-os, ecs-v1, bms-os, bms-v1) or a
+    /// profile file.
     #[arg(long, default_value = "nova")]
     pub dialect: String,
     /// Directory whose `<id>.yaml` profiles replace the built-in ones.

@@ -61,6 +61,26 @@ impl Drop for Scratch {
     }
 }
 
+/// The binary as CI runs it: no ambient endpoint or member token, no
+/// progress line.
+pub fn command() -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.env_remove("OS_TOKEN")
+        .env_remove("METACONFORM_ENDPOINT")
+        .env("CI", "true");
+    cmd
+}
+
+/// Write `text` to `dir/relative`, creating the folders on the way.
+pub fn write_file(dir: &Path, relative: &str, text: &str) -> PathBuf {
+    let path = dir.join(relative);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("create folders");
+    }
+    std::fs::write(&path, text).expect("write file");
+    path
+}
+
 /// Bytes as text, lossily.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
