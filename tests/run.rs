@@ -593,7 +593,11 @@ fn the_embedded_mock_is_held_to_its_emit_and_an_endpoint_to_the_accept_set() {
     );
     let served = serve(&[]);
     let remote = Scratch::new("strict-remote");
-    let out = run_remote(&remote, &served.info, &["--only-cases", cases, "--no-props"]);
+    let out = run_remote(
+        &remote,
+        &served.info,
+        &["--only-cases", cases, "--no-props"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert_eq!(results(&remote).cases[0].verdict, Verdict::Pass);
 }
