@@ -1,6 +1,7 @@
 //! `run --partition` and `metaconform merge`: shards of one selection,
 //! merged, equal the unsharded run (apart from timings and server ids),
-//! under both schemes; shards that do not belong together are refused.
+//! under both schemes; shards that do not belong together, repeated or
+//! missing shards are refused.
 
 mod common;
 
@@ -89,7 +90,28 @@ fn shards_of_different_runs_or_overlapping_shards_are_refused() {
         .expect("merge");
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("is in two shards"), "{stderr}");
+    assert!(stderr.contains("given twice"), "{stderr}");
+    // A shard that never arrived is not a smaller green run.
+    let out = Command::new(BIN)
+        .arg("merge")
+        .arg(&one)
+        .arg("--json")
+        .arg(dir.join("m.json"))
+        .output()
+        .expect("merge");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("shard(s) 2 of 2 missing"), "{stderr}");
+    // An unsharded run is no shard.
+    let whole = run_shard(&dir, "whole", None);
+    let out = Command::new(BIN)
+        .arg("merge")
+        .arg(&whole)
+        .arg("--json")
+        .arg(dir.join("m.json"))
+        .output()
+        .expect("merge");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let out = Command::new(BIN)
         .args(["run", "--partition", "count:3/2"])
         .output()

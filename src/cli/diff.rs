@@ -1,6 +1,7 @@
 //! `metaconform diff OLD NEW`: what changed between two runs' results files
-//! ([`crate::report::diff`]). Exit 1 when NEW has failures OLD did not, 0
-//! otherwise, 2 when a file cannot be read.
+//! ([`crate::report::diff`]). Exit 1 when NEW has failures OLD did not
+//! (a skip that gates counts) or NEW was interrupted, 0 otherwise, 2 when
+//! a file cannot be read.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -39,10 +40,13 @@ fn run(args: &DiffArgs) -> Result<Exit, CliError> {
     let new = load(&args.new)?;
     let found = diff(&old, &new);
     print!("{}", render(&found, args.format));
-    Ok(match found.has_new_failures() {
-        true => Exit::Failures,
-        false => Exit::Success,
-    })
+    // An interrupted NEW run proves nothing about the cases it missed.
+    Ok(
+        match found.has_new_failures() || found.new_run_interrupted {
+            true => Exit::Failures,
+            false => Exit::Success,
+        },
+    )
 }
 
 /// A results file, or a usage error naming the file, the place and the fix.

@@ -59,6 +59,9 @@ pub fn render(target: &Target, rehearsal: &Rehearsal, no_props: bool) -> String 
         out.push_str("Before its first write the run adds its lease tag to each server, and removes it at the end.\n");
     }
     out.push_str(
+        "Besides the writes below, the run checks its own setup on the first server (it writes the key metaconform-probe, reads it back and empties the map) and brings each server to active and unlocked before its first case.\n",
+    );
+    out.push_str(
         "At the end each server is put back: its metadata, state and lock as they are now.\n",
     );
     let at_risk = servers_at_risk(target);

@@ -168,6 +168,20 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
             "warning: fuzz --cases N is now --sequences N (run --cases names a folder of case files); --cases will go away"
         );
     }
+    let longest = crate::endpoint::lease::LONGEST_RUN;
+    if args.endpoint.endpoint.is_some()
+        && args.sequences.or(args.cases).is_none()
+        && args.budget > longest
+    {
+        return Err(CliError(
+            Exit::Usage,
+            format!(
+                "error: --budget {:?} is longer than a lease on the servers lasts ({} h): another run could take them mid-campaign; split the campaign",
+                args.budget,
+                longest.as_secs() / 3600
+            ),
+        ));
+    }
     let config = CampaignConfig {
         seed,
         stop: match args.sequences.or(args.cases) {

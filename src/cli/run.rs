@@ -533,7 +533,8 @@ async fn execute(
     // Reports first: an interrupted run still leaves its summary and files,
     // even if the restore below is abandoned.
     let (results, reported) = match ending {
-        Ending::Finished(results) | Ending::Interrupted(results, _) => {
+        Ending::Finished(mut results) | Ending::Interrupted(mut results, _) => {
+            results.run.partition = args.partition.map(|p| p.to_string());
             let reported = finish(&results, &mut reporters);
             (Some(results), reported)
         }

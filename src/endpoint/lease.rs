@@ -7,9 +7,10 @@
 //! what cases write, replace and count against the quota. Before its
 //! snapshot a run reads the server's tags; a lease of another run that has
 //! not expired makes it refuse the server. Otherwise it adds its own and
-//! reads the tags again: when two runs added theirs at once, the smaller
-//! tag keeps the server and the other withdraws. The lease is removed once
-//! the server is restored (by the run or by `metaconform restore`).
+//! reads the tags again: a run that then sees another run's lease withdraws
+//! (when two added theirs at once, both may withdraw and refuse: safe, and
+//! a retry settles it). The lease is removed once the server is restored
+//! (by the run or by `metaconform restore`).
 //!
 //! Dialects without server tags (Huawei, legacy `/v2`) cannot be leased;
 //! [`take`] says so and the run goes on with a warning.
@@ -24,8 +25,12 @@ use crate::endpoint::servers::{Conversation, Purpose, SetupError};
 pub const LEASE_PREFIX: &str = "metaconform-lease:";
 
 /// How long a lease holds when its run neither ends nor removes it (a
-/// crashed run's lease stops blocking others after this).
-pub const LEASE_TTL: Duration = Duration::from_secs(6 * 60 * 60);
+/// crashed run's lease stops blocking others after this). No run may last
+/// longer: `fuzz` refuses a budget above [`LONGEST_RUN`].
+pub const LEASE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The longest campaign a lease covers, with an hour to put servers back.
+pub const LONGEST_RUN: Duration = Duration::from_secs(23 * 60 * 60);
 
 /// The microversion the tag requests are sent at.
 const TAGS_VERSION: &str = "2.26";
@@ -108,13 +113,21 @@ pub async fn take<C: Conversation>(
         }
         other => return Err(unexpected(server, "add the lease tag", other, &added)),
     }
-    // Two runs may have added theirs at once: the smaller tag wins.
-    let rival = live_lease_of_other(conversation, server, identity, run, now).await?;
-    if let Some(rival) = rival.filter(|r| r.tag() < mine.tag()) {
-        release(conversation, server, identity, &mine.tag()).await?;
-        return Err(held_by(server, &rival));
+    // Another run may have read "free" just before we added ours: whoever
+    // sees a rival after adding its own withdraws (both may; then both
+    // refuse, which is safe). The tag is given back on every way out.
+    let rival = live_lease_of_other(conversation, server, identity, run, now).await;
+    match rival {
+        Ok(None) => Ok(Taken::Held(mine.tag())),
+        Ok(Some(rival)) => {
+            release(conversation, server, identity, &mine.tag()).await?;
+            Err(held_by(server, &rival))
+        }
+        Err(e) => {
+            let _ = release(conversation, server, identity, &mine.tag()).await;
+            Err(e)
+        }
     }
-    Ok(Taken::Held(mine.tag()))
 }
 
 /// Remove the lease tag `tag` from `server` (gone already is fine).

@@ -534,6 +534,15 @@ pub trait Housekeeping: Conversation {
                 response.status
             )));
         }
+        // Housekeeping (snapshot, reset, restore) must hold the map
+        // exactly: an unpaired surrogate read as text could not be written
+        // back as it was. A case's read-back reports it as a finding.
+        let lone = response.lone_surrogates();
+        if lone > 0 && matches!(purpose, Purpose::Setup | Purpose::Cleanup) {
+            return Err(SetupError(format!(
+                "server {server} stores {lone} unpaired surrogate escape(s) (\\udc80): no Unicode string holds them, so metaconform could not put them back exactly and leaves this server alone"
+            )));
+        }
         response
             .json()
             .and_then(|body| stored_map(&body, &self.target().profile))

@@ -122,13 +122,31 @@ pub struct SetupTrouble {
 }
 
 impl SetupTrouble {
-    /// What two troubles must share to be one: the reason without numbers
-    /// and ids, so "answered 502" twice is one trouble.
+    /// What two troubles must share to be one: the reason with server
+    /// ids and other long hex runs (8 characters or more) blanked, so the
+    /// same trouble on two servers is one, and "answered 500" stays apart
+    /// from "answered 404".
     fn class(&self) -> String {
-        self.reason
-            .chars()
-            .map(|c| if c.is_ascii_hexdigit() { '#' } else { c })
-            .collect()
+        let mut out = String::new();
+        let mut run = String::new();
+        let flush = |run: &mut String, out: &mut String| {
+            if run.len() >= 8 {
+                out.push('#');
+            } else {
+                out.push_str(run);
+            }
+            run.clear();
+        };
+        for c in self.reason.chars() {
+            if c.is_ascii_hexdigit() || c == '-' {
+                run.push(c);
+            } else {
+                flush(&mut run, &mut out);
+                out.push(c);
+            }
+        }
+        flush(&mut run, &mut out);
+        out
     }
 }
 
@@ -594,5 +612,19 @@ mod tests {
             }
         }
         assert!(sizes.contains(&(quota + 1)), "{sizes:?}");
+    }
+
+    #[test]
+    fn setup_troubles_group_by_reason_not_by_server() {
+        let trouble = |server: &str, status: u16| SetupTrouble {
+            server: server.into(),
+            reason: format!("GET server {server} answered {status}"),
+            count: 1,
+            first_at_request: 0,
+        };
+        let a = "7eac8209-70b2-4e00-8425-3b0a56761658";
+        let b = "34dd8d32-07bc-4e24-8a31-72d13a7253c5";
+        assert_eq!(trouble(a, 500).class(), trouble(b, 500).class());
+        assert_ne!(trouble(a, 500).class(), trouble(a, 404).class());
     }
 }

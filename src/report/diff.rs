@@ -14,12 +14,14 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::run::results::{CaseResult, Purpose, RunResults, Verdict};
+use crate::run::results::{CaseResult, Purpose, RunResults, SkipKind, Verdict};
 
 /// One case as a run saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CaseSide {
     pub verdict: Verdict,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_kind: Option<SkipKind>,
     /// Per step answer: `status` or `status error-name`.
     pub answers: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -39,7 +41,9 @@ pub struct Entry {
 /// The comparison of two runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ResultsDiff {
-    /// Failing or erroring in NEW, not in OLD (added cases included).
+    /// Failing or erroring in NEW (or skipped for a reason that gates: a
+    /// missing credential, a broken setup primitive), not in OLD; added
+    /// cases included.
     pub new_failures: Vec<Entry>,
     /// Failing or erroring in OLD, passing in NEW.
     pub fixed: Vec<Entry>,
@@ -52,6 +56,9 @@ pub struct ResultsDiff {
     pub added: Vec<Entry>,
     /// Only in OLD.
     pub removed: Vec<Entry>,
+    /// NEW was stopped by a signal: the cases it did not reach show as
+    /// removed, and nothing about them is known.
+    pub new_run_interrupted: bool,
 }
 
 impl ResultsDiff {
@@ -66,8 +73,12 @@ pub fn diff(old: &RunResults, new: &RunResults) -> ResultsDiff {
     let sides = |run: &RunResults| -> BTreeMap<String, CaseSide> {
         run.cases.iter().map(|c| (c.id.clone(), side(c))).collect()
     };
+    let interrupted = new.run.interrupted;
     let (old, new) = (sides(old), sides(new));
-    let mut out = ResultsDiff::default();
+    let mut out = ResultsDiff {
+        new_run_interrupted: interrupted,
+        ..ResultsDiff::default()
+    };
     for (id, now) in &new {
         let was = old.get(id);
         let entry = Entry {
@@ -77,12 +88,12 @@ pub fn diff(old: &RunResults, new: &RunResults) -> ResultsDiff {
         };
         match was {
             None => {
-                if failing(now.verdict) {
+                if failing(now) {
                     out.new_failures.push(entry.clone());
                 }
                 out.added.push(entry);
             }
-            Some(was) => match (failing(was.verdict), failing(now.verdict)) {
+            Some(was) => match (failing(was), failing(now)) {
                 (false, true) => out.new_failures.push(entry),
                 (true, false) if now.verdict == Verdict::Pass => out.fixed.push(entry),
                 (true, true) => out.still_failing.push(entry),
@@ -103,8 +114,13 @@ pub fn diff(old: &RunResults, new: &RunResults) -> ResultsDiff {
     out
 }
 
-fn failing(verdict: Verdict) -> bool {
-    matches!(verdict, Verdict::Fail | Verdict::Error)
+/// Failing, erroring, or skipped for a reason that gates a run.
+fn failing(side: &CaseSide) -> bool {
+    match side.verdict {
+        Verdict::Fail | Verdict::Error => true,
+        Verdict::Skip => side.skip_kind.is_some_and(SkipKind::gates),
+        Verdict::Pass => false,
+    }
 }
 
 fn side(case: &CaseResult) -> CaseSide {
@@ -122,6 +138,7 @@ fn side(case: &CaseResult) -> CaseSide {
         .collect();
     CaseSide {
         verdict: case.verdict,
+        skip_kind: case.skip_kind,
         answers,
         reason: case.reason.clone(),
     }
@@ -208,6 +225,9 @@ fn render_text(d: &ResultsDiff, markdown: bool) -> String {
         out.push_str(&counts.join(", "));
         out.push('\n');
     }
+    if d.new_run_interrupted {
+        out.push_str("the new run was interrupted: the cases it did not reach show as removed\n");
+    }
     out
 }
 
@@ -243,5 +263,73 @@ mod tests {
         );
         assert_eq!(error_name(r#"{"metadata": {"a": "1"}}"#), None);
         assert_eq!(error_name("<html>"), None);
+    }
+
+    fn run(cases: &[(&str, Verdict, Option<SkipKind>)], interrupted: bool) -> RunResults {
+        use crate::run::results::{FORMAT_VERSION, RunInfo, Summary};
+        RunResults {
+            format_version: FORMAT_VERSION,
+            run: RunInfo {
+                dialect: "nova".into(),
+                endpoint: "http://h".into(),
+                embedded: true,
+                started_at: "2026-01-01T00:00:00Z".into(),
+                duration_ms: 1.0,
+                metaconform_version: "0".into(),
+                interrupted,
+                partition: None,
+            },
+            summary: Summary::default(),
+            cases: cases
+                .iter()
+                .map(|(id, verdict, skip_kind)| CaseResult {
+                    id: id.to_string(),
+                    area: String::new(),
+                    name: String::new(),
+                    spec: String::new(),
+                    verdict: *verdict,
+                    reason: None,
+                    skip_kind: *skip_kind,
+                    step: None,
+                    known_failure: None,
+                    known_reason: None,
+                    duration_ms: 0.0,
+                    exchanges: Vec::new(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_pass_that_became_a_gating_skip_is_a_new_failure() {
+        let old = run(
+            &[("a", Verdict::Pass, None), ("b", Verdict::Pass, None)],
+            false,
+        );
+        let new = run(
+            &[
+                ("a", Verdict::Skip, Some(SkipKind::Credentials)),
+                ("b", Verdict::Skip, Some(SkipKind::Dialect)),
+            ],
+            false,
+        );
+        let d = diff(&old, &new);
+        let ids = |e: &[Entry]| e.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&d.new_failures), ["a"]);
+        assert_eq!(ids(&d.changed), ["b"]);
+        assert!(d.has_new_failures());
+    }
+
+    #[test]
+    fn an_interrupted_new_run_is_flagged_and_its_missing_cases_removed() {
+        let old = run(
+            &[("a", Verdict::Pass, None), ("b", Verdict::Pass, None)],
+            false,
+        );
+        let new = run(&[("a", Verdict::Pass, None)], true);
+        let d = diff(&old, &new);
+        assert!(d.new_run_interrupted && !d.has_new_failures());
+        assert_eq!(d.removed.len(), 1);
+        assert!(render(&d, DiffFormat::Human).contains("interrupted"));
     }
 }

@@ -191,6 +191,7 @@ mod tests {
                 duration_ms: 1.0,
                 metaconform_version: "0".into(),
                 interrupted: false,
+                partition: None,
             },
             summary: Summary::default(),
             cases,

@@ -44,6 +44,10 @@ pub struct RunInfo {
     /// were running) before it; the others did not run.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub interrupted: bool,
+    /// `run --partition` (`count:K/N`, `hash:K/N`): this run is one shard,
+    /// and `merge` wants every shard of N.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
 }
 
 /// Counts per verdict.

@@ -117,6 +117,7 @@ pub async fn run_and_report(
             duration_ms: millis(started.elapsed()),
             metaconform_version: env!("CARGO_PKG_VERSION").to_string(),
             interrupted: ctx.options.interrupt.requested(),
+            partition: None,
         },
         summary,
         cases,

@@ -434,6 +434,7 @@ mod tests {
                 duration_ms: 1.0,
                 metaconform_version: "0".into(),
                 interrupted: true,
+                partition: None,
             },
             summary: Summary::default(),
             cases: vec![case, no_answer],

@@ -139,10 +139,22 @@ impl TokenSource {
             _ => {
                 self.renewals
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                let fresh = self.request.send(&self.transport).await?;
-                self.remember(&fresh);
-                *current = Some((fresh.clone(), Some(now)));
-                Ok(fresh)
+                match self.request.send(&self.transport).await {
+                    Ok(fresh) => {
+                        self.remember(&fresh);
+                        *current = Some((fresh.clone(), Some(now)));
+                        Ok(fresh)
+                    }
+                    // Keystone failed while the current token still holds:
+                    // keep using it, and try again an interval later.
+                    Err(e) => match current.as_mut() {
+                        Some((token, renewed)) if !Self::is_stale(token, now, Duration::ZERO) => {
+                            *renewed = Some(now);
+                            Ok(token.clone())
+                        }
+                        _ => Err(e),
+                    },
+                }
             }
         }
     }
@@ -275,5 +287,31 @@ mod tests {
         source.refresh(&mut admin).await.unwrap();
         assert_eq!(admin.headers[0].1, "admin-token");
         assert_eq!(source.issued(), ["old", "fresh-1"]);
+    }
+
+    #[tokio::test]
+    async fn a_failed_renewal_keeps_the_valid_token_and_backs_off() {
+        // Keystone refuses everything; the current token expires in 60 s.
+        let keystone = FakeKeystone::with(|_, _, _| crate::endpoint::auth::fake::Reply {
+            status: 503,
+            headers: Vec::new(),
+            body: "{}".into(),
+        })
+        .await;
+        let transport = Transport::new(Duration::from_secs(5)).unwrap();
+        let expiring = token(Some(SystemTime::now() + Duration::from_secs(60)));
+        let source = TokenSource::new(request(&keystone.url()), transport).with_token(expiring);
+        assert_eq!(source.token().await.unwrap().expose(), "old");
+        assert_eq!(source.token().await.unwrap().expose(), "old");
+        assert_eq!(
+            keystone.hits(),
+            1,
+            "one attempt per interval, not per request"
+        );
+        // Once the token has expired, the failure is the caller's.
+        let expired = token(Some(SystemTime::now() - Duration::from_secs(1)));
+        let transport = Transport::new(Duration::from_secs(5)).unwrap();
+        let source = TokenSource::new(request(&keystone.url()), transport).with_token(expired);
+        assert!(source.token().await.is_err());
     }
 }
