@@ -159,7 +159,7 @@ fuzz_target!(|input: Input| {
     let cases: Vec<CaseResult> = input.cases.into_iter().map(case).collect();
     let ids: Vec<String> = cases.iter().map(|c| c.id.clone()).collect();
     let results = RunResults {
-        format_version: 1,
+        format_version: metaconform::run::results::FORMAT_VERSION,
         run: RunInfo {
             dialect: input.dialect,
             endpoint: input.endpoint,
@@ -167,6 +167,8 @@ fuzz_target!(|input: Input| {
             started_at: "2026-01-01T00:00:00Z".into(),
             duration_ms: 1.0,
             metaconform_version: "0".into(),
+            interrupted: false,
+            partition: None,
         },
         summary: Summary::default(),
         cases,
