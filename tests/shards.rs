@@ -77,41 +77,34 @@ fn merged_shards_equal_the_unsharded_run() {
     }
 }
 
+/// `merge SHARDS --json DIR/m.json`, expected to be refused (exit 2); its
+/// stderr.
+fn refused_merge(dir: &Path, shards: &[&PathBuf]) -> String {
+    let out = Command::new(BIN)
+        .arg("merge")
+        .args(shards)
+        .arg("--json")
+        .arg(dir.join("m.json"))
+        .output()
+        .expect("merge");
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    stderr
+}
+
 #[test]
 fn shards_of_different_runs_or_overlapping_shards_are_refused() {
     let dir = Scratch::new("shards-bad");
     let one = run_shard(&dir, "one", Some("count:1/2"));
-    let out = Command::new(BIN)
-        .arg("merge")
-        .args([&one, &one])
-        .arg("--json")
-        .arg(dir.join("m.json"))
-        .output()
-        .expect("merge");
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused_merge(&dir, &[&one, &one]);
     assert!(stderr.contains("given twice"), "{stderr}");
     // A shard that never arrived is not a smaller green run.
-    let out = Command::new(BIN)
-        .arg("merge")
-        .arg(&one)
-        .arg("--json")
-        .arg(dir.join("m.json"))
-        .output()
-        .expect("merge");
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let stderr = refused_merge(&dir, &[&one]);
     assert!(stderr.contains("shard(s) 2 of 2 missing"), "{stderr}");
     // An unsharded run is no shard.
     let whole = run_shard(&dir, "whole", None);
-    let out = Command::new(BIN)
-        .arg("merge")
-        .arg(&whole)
-        .arg("--json")
-        .arg(dir.join("m.json"))
-        .output()
-        .expect("merge");
-    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let stderr = refused_merge(&dir, &[&whole]);
+    assert!(stderr.contains("no shard"), "{stderr}");
     let out = Command::new(BIN)
         .args(["run", "--partition", "count:3/2"])
         .output()
