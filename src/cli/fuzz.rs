@@ -77,6 +77,10 @@ pub struct FuzzArgs {
     /// Stop as soon as one finding has been shrunk (CI self-tests).
     #[arg(long)]
     pub until_found: bool,
+    /// Skip the coverage phase (every pair of input classes once, before the
+    /// random sequences) and go straight to random sequences.
+    #[arg(long)]
+    pub no_coverage_phase: bool,
     /// Write each shrunk finding as a case file into this directory.
     #[arg(long)]
     pub save: Option<PathBuf>,
@@ -199,6 +203,7 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         timeout: args.timeout,
         until_found: args.until_found,
         capture: args.bench,
+        coverage_phase: !args.no_coverage_phase,
         ..CampaignConfig::default()
     };
     let connection =
@@ -354,18 +359,22 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
             String::new()
         }
     );
+    print_coverage(report);
     crate::say!(
-        "findings: {} (deduplicated by cause)",
-        report.findings.len()
+        "findings: {} distinct cause(s), {} distinct answer class(es) seen",
+        report.findings.len(),
+        report.answer_classes
     );
     for shrunk in &report.findings {
-        let hits = report
-            .hits
-            .get(&shrunk.finding.cause())
-            .copied()
-            .unwrap_or(1);
+        let cause = shrunk.finding.cause();
+        let hits = report.hits.get(&cause).copied().unwrap_or(1);
+        let first = report
+            .first_seen
+            .get(&cause)
+            .map(|at| format!(", first seen at request {at}"))
+            .unwrap_or_default();
         crate::say!(
-            "\n[{hits} failing sequence(s)] {}",
+            "\n[{hits} failing sequence(s){first}] {}",
             repro::render(shrunk, credentials)
         );
     }
@@ -392,6 +401,25 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
     if report.interrupted {
         println!("interrupted by a signal: the sequences above are those that ran");
     }
+}
+
+fn print_coverage(report: &CampaignReport) {
+    let coverage = &report.coverage;
+    if coverage.sequences == 0 {
+        return;
+    }
+    crate::say!(
+        "coverage phase: {} pairwise input(s) in {} sequence(s), {} request(s){}; then {} random sequence(s)",
+        coverage.inputs,
+        coverage.sequences,
+        coverage.requests,
+        if coverage.cut_short {
+            " (cut short: the budget ran out first)"
+        } else {
+            ""
+        },
+        report.sequences
+    );
 }
 
 async fn print_bench(report: &CampaignReport) {

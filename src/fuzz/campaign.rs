@@ -9,7 +9,7 @@
 //! count towards it.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,9 @@ use crate::cases::format::Identity;
 use crate::endpoint::Target;
 use crate::endpoint::secrets::Scrubber;
 
+use super::coverage;
 use super::driver::{Driver, DriverError};
+use super::novelty::Corpus;
 use super::shrink::{ShrinkLimits, Shrunk, shrink};
 use super::stateful::{self, Cause, Finding, Shape, execute};
 use super::step::Step;
@@ -58,6 +60,9 @@ pub struct CampaignConfig {
     pub capture: bool,
     /// Set on the first SIGINT/SIGTERM: no new sequence starts.
     pub interrupt: crate::abort::Interrupt,
+    /// Run the pairwise coverage phase ([`super::coverage`]) before the
+    /// random sequences.
+    pub coverage_phase: bool,
 }
 
 impl Default for CampaignConfig {
@@ -76,6 +81,7 @@ impl Default for CampaignConfig {
             until_found: false,
             capture: false,
             interrupt: Default::default(),
+            coverage_phase: true,
         }
     }
 }
@@ -108,6 +114,27 @@ pub struct CampaignReport {
     pub backoffs: u64,
     /// Every request sent, per worker (when capturing).
     pub captured: Vec<Vec<crate::endpoint::http::RecordedRequest>>,
+    /// What the coverage phase did.
+    pub coverage: CoverageSummary,
+    /// The campaign's request count (over all workers) when each cause was
+    /// first seen.
+    pub first_seen: BTreeMap<Cause, u64>,
+    /// Distinct classes of answers seen ([`super::novelty::AnswerClass`]).
+    pub answer_classes: usize,
+}
+
+/// What the coverage phase planned and ran.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct CoverageSummary {
+    /// Inputs the covering array holds (all workers together).
+    pub inputs: usize,
+    /// Coverage sequences run (a sequence cut short by a finding runs its
+    /// rest as another).
+    pub sequences: u64,
+    /// Requests those sequences sent, setup included.
+    pub requests: u64,
+    /// The budget ran out before the phase ended.
+    pub cut_short: bool,
 }
 
 /// One way preparing a server failed, and how often.
@@ -297,6 +324,10 @@ const BATCH: u64 = 64;
 
 struct Shared {
     hits: Mutex<BTreeMap<Cause, u64>>,
+    /// Campaign request count at each cause's first sighting.
+    first_seen: Mutex<BTreeMap<Cause, u64>>,
+    /// Requests sent by all workers, as last reported by each.
+    sent: AtomicU64,
     stop: AtomicBool,
 }
 
@@ -310,6 +341,8 @@ struct WorkerResult {
     log: Vec<String>,
     backoffs: u64,
     captured: Vec<crate::endpoint::http::RecordedRequest>,
+    coverage: CoverageSummary,
+    answer_classes: usize,
 }
 
 /// Run a campaign against `target`.
@@ -331,6 +364,8 @@ pub async fn run(
     let per = (target.servers.len() / jobs).clamp(1, 2);
     let shared = Arc::new(Shared {
         hits: Mutex::new(BTreeMap::new()),
+        first_seen: Mutex::new(BTreeMap::new()),
+        sent: AtomicU64::new(0),
         stop: AtomicBool::new(false),
     });
     let started = Instant::now();
@@ -371,6 +406,11 @@ pub async fn run(
         report.log.extend(result.log);
         report.backoffs += result.backoffs;
         report.captured.push(result.captured);
+        report.coverage.inputs += result.coverage.inputs;
+        report.coverage.sequences += result.coverage.sequences;
+        report.coverage.requests += result.coverage.requests;
+        report.coverage.cut_short |= result.coverage.cut_short;
+        report.answer_classes = report.answer_classes.max(result.answer_classes);
         if report.aborted.is_none() {
             report.aborted = result.aborted;
         }
@@ -378,6 +418,11 @@ pub async fn run(
     report.elapsed = started.elapsed();
     report.interrupted = config.interrupt.requested();
     report.hits = shared.hits.lock().map(|h| h.clone()).unwrap_or_default();
+    report.first_seen = shared
+        .first_seen
+        .lock()
+        .map(|f| f.clone())
+        .unwrap_or_default();
     scrub(&mut report, &Scrubber::new(&target.credentials));
     report.findings.sort_by_key(|f| f.finding.cause());
     Ok(report)
@@ -409,9 +454,19 @@ struct Worker {
     started: Instant,
 }
 
+/// Whether a worker goes on after a sequence.
+enum Next {
+    Go,
+    Stop,
+}
+
 impl Worker {
+    fn stopping(&self) -> bool {
+        self.shared.stop.load(Ordering::Relaxed) || self.config.interrupt.requested()
+    }
+
     fn next_case(&self, round: u64) -> Option<u64> {
-        if self.shared.stop.load(Ordering::Relaxed) || self.config.interrupt.requested() {
+        if self.stopping() {
             return None;
         }
         let case = round * self.jobs + self.index;
@@ -422,13 +477,27 @@ impl Worker {
         }
     }
 
-    /// Count `cause`; `true` if it is new (and so worth shrinking).
-    fn first_sighting(&self, cause: &Cause) -> bool {
+    fn budget_left(&self) -> bool {
+        match self.config.stop {
+            StopRule::Budget(b) => self.started.elapsed() < b,
+            StopRule::Sequences(_) => true,
+        }
+    }
+
+    /// Count `cause`; `true` if it is new (and so worth shrinking). A new
+    /// cause's first sighting is stamped with the campaign's request count.
+    fn first_sighting(&self, cause: &Cause, unreported: u64) -> bool {
         let Ok(mut hits) = self.shared.hits.lock() else {
             return false;
         };
         let count = hits.entry(cause.clone()).or_insert(0);
         *count += 1;
+        if *count == 1
+            && let Ok(mut first) = self.shared.first_seen.lock()
+        {
+            let at = self.shared.sent.load(Ordering::Relaxed) + unreported;
+            first.insert(cause.clone(), at);
+        }
         *count == 1
     }
 
@@ -444,51 +513,39 @@ impl Worker {
             log: Vec::new(),
             backoffs: 0,
             captured: Vec::new(),
+            coverage: CoverageSummary::default(),
+            answer_classes: 0,
         };
+        let mut corpus = Corpus::default();
+        let mut reported = 0;
+        if self.config.coverage_phase {
+            self.coverage_phase(&mut driver, &shape, &mut corpus, &mut reported, &mut result)
+                .await;
+        }
         let mut round = 0;
-        let mut batch: std::collections::VecDeque<Vec<Step>> = Default::default();
-        while let Some(case) = self.next_case(round) {
+        let mut batch: std::collections::VecDeque<(u64, Vec<Step>)> = Default::default();
+        while result.aborted.is_none()
+            && let Some(case) = self.next_case(round)
+        {
             round += 1;
             if batch.is_empty() {
                 let indices: Vec<u64> = (0..BATCH).map(|k| case + k * self.jobs).collect();
-                batch = sequences_for(&driver.target, &shape, self.seed, &indices).into();
+                let drawn = sequences_for(&driver.target, &shape, self.seed, &indices);
+                batch = indices.into_iter().zip(drawn).collect();
             }
-            let Some(steps) = batch.pop_front() else {
+            let Some((case, fresh)) = batch.pop_front() else {
                 break;
             };
-            match self.one_case(&mut driver, &steps).await {
-                Ok(Some(shrunk)) => {
-                    result.findings.push(shrunk);
-                    if self.config.until_found {
-                        self.shared.stop.store(true, Ordering::Relaxed);
-                    }
-                }
-                Ok(None) => {}
-                Err(DriverError::Setup { server, reason }) => {
-                    // The endpoint misbehaved while a server was prepared:
-                    // a finding; back off a little and go on.
-                    let trouble = SetupTrouble {
-                        server,
-                        reason,
-                        count: 1,
-                        first_at_request: driver.requests,
-                    };
-                    note_trouble(&mut result.setup_troubles, trouble);
-                    let streak = result.setup_troubles.iter().map(|t| t.count).sum::<u64>();
-                    let pause = Duration::from_millis(10 * streak.min(10));
-                    tokio::time::sleep(pause).await;
-                    if self.config.until_found {
-                        self.shared.stop.store(true, Ordering::Relaxed);
-                    }
-                }
-                Err(e) => {
-                    self.shared.stop.store(true, Ordering::Relaxed);
-                    result.aborted = Some(e);
-                    break;
-                }
+            let steps = corpus.next(fresh, self.seed, case, shape.max_steps);
+            let (next, _) = self
+                .one_case(&mut driver, &steps, &mut corpus, &mut reported, &mut result)
+                .await;
+            if let Next::Stop = next {
+                break;
             }
             result.sequences += 1;
         }
+        result.answer_classes = corpus.classes();
         result.requests = driver.requests;
         result.setup_requests = driver.setup_requests;
         result.backoffs = driver.backoffs();
@@ -497,20 +554,119 @@ impl Worker {
         result
     }
 
+    /// This worker's share of the coverage phase (sequence `i` goes to
+    /// worker `i mod jobs`). A sequence a finding cut short runs its
+    /// remaining steps as a new sequence, so no input is skipped.
+    async fn coverage_phase(
+        &self,
+        driver: &mut Driver,
+        shape: &super::stateful::Shape,
+        corpus: &mut Corpus,
+        reported: &mut u64,
+        result: &mut WorkerResult,
+    ) {
+        let planned = coverage::sequences(&driver.target.profile, shape);
+        result.coverage.inputs = if self.index == 0 {
+            coverage::plan(&driver.target.profile, shape).len()
+        } else {
+            0
+        };
+        let mut queue: std::collections::VecDeque<Vec<Step>> = planned
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| *i as u64 % self.jobs == self.index)
+            .map(|(_, steps)| steps)
+            .collect();
+        let before = driver.requests;
+        while let Some(steps) = queue.pop_front() {
+            if self.stopping() || !self.budget_left() {
+                result.coverage.cut_short = true;
+                break;
+            }
+            let (next, failed_at) = self
+                .one_case(driver, &steps, corpus, reported, result)
+                .await;
+            result.coverage.sequences += 1;
+            if let Next::Stop = next {
+                break;
+            }
+            if let Some(at) = failed_at.filter(|&at| at + 1 < steps.len()) {
+                queue.push_front(steps[at + 1..].to_vec());
+            }
+        }
+        result.coverage.requests = driver.requests - before;
+    }
+
+    /// Run one sequence and file what it found: a finding (shrunk when its
+    /// cause is new), a setup trouble (the campaign goes on), or a reason
+    /// to stop. Also returns the index of the failing step, if one failed.
     async fn one_case(
         &self,
         driver: &mut Driver,
         steps: &[Step],
-    ) -> Result<Option<Shrunk>, DriverError> {
+        corpus: &mut Corpus,
+        reported: &mut u64,
+        result: &mut WorkerResult,
+    ) -> (Next, Option<usize>) {
+        let outcome = self.case_finding(driver, steps, corpus, *reported).await;
+        let unreported = driver.requests - *reported;
+        self.shared.sent.fetch_add(unreported, Ordering::Relaxed);
+        *reported = driver.requests;
+        match outcome {
+            Ok((shrunk, failed_at)) => {
+                if let Some(shrunk) = shrunk {
+                    result.findings.push(shrunk);
+                    if self.config.until_found {
+                        self.shared.stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                (Next::Go, failed_at)
+            }
+            Err(DriverError::Setup { server, reason }) => {
+                // The endpoint misbehaved while a server was prepared:
+                // a finding; back off a little and go on.
+                let trouble = SetupTrouble {
+                    server,
+                    reason,
+                    count: 1,
+                    first_at_request: self.shared.sent.load(Ordering::Relaxed),
+                };
+                note_trouble(&mut result.setup_troubles, trouble);
+                let streak = result.setup_troubles.iter().map(|t| t.count).sum::<u64>();
+                let pause = Duration::from_millis(10 * streak.min(10));
+                tokio::time::sleep(pause).await;
+                if self.config.until_found {
+                    self.shared.stop.store(true, Ordering::Relaxed);
+                }
+                (Next::Go, None)
+            }
+            Err(e) => {
+                self.shared.stop.store(true, Ordering::Relaxed);
+                result.aborted = Some(e);
+                (Next::Stop, None)
+            }
+        }
+    }
+
+    /// Run `steps`; for a finding whose cause is new, shrink it.
+    async fn case_finding(
+        &self,
+        driver: &mut Driver,
+        steps: &[Step],
+        corpus: &mut Corpus,
+        reported: u64,
+    ) -> Result<(Option<Shrunk>, Option<usize>), DriverError> {
         let run = execute(driver, &self.servers, steps).await?;
+        corpus.observe(steps, &run.exchanges);
         let Some(finding) = run.finding else {
-            return Ok(None);
+            return Ok((None, None));
         };
-        if !self.first_sighting(&finding.cause()) {
-            return Ok(None);
+        let failed_at = Some(finding.step);
+        if !self.first_sighting(&finding.cause(), driver.requests - reported) {
+            return Ok((None, failed_at));
         }
         let shrunk = shrink(driver, &self.servers, steps, &finding, self.config.shrink).await?;
-        Ok(Some(shrunk))
+        Ok((Some(shrunk), failed_at))
     }
 }
 

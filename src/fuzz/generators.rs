@@ -245,7 +245,7 @@ fn text(
 }
 
 /// Characters of `class` for a rule with this alphabet.
-fn specials_of(class: CharClass, alphabet: &Alphabet) -> Vec<char> {
+pub fn specials_of(class: CharClass, alphabet: &Alphabet) -> Vec<char> {
     match class {
         CharClass::Allowed => Vec::new(),
         CharClass::ForbiddenAscii => alphabet.forbidden_ascii.clone(),

@@ -13,10 +13,13 @@
 
 pub mod bench;
 pub mod campaign;
+pub mod coverage;
+pub mod covering;
 pub mod driver;
 pub mod embedded;
 pub mod generators;
 pub mod mutate;
+pub mod novelty;
 pub mod oracle;
 pub mod properties;
 pub mod repro;

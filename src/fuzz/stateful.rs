@@ -470,11 +470,19 @@ pub(super) fn write_step(profile: &Profile, pool: &[String]) -> Option<BoxedStra
 pub struct Cause {
     pub step_kind: String,
     pub class: String,
+    /// For a 5xx: the answer's fault name and message template (see
+    /// [`super::novelty::template`]), so two crashes with different
+    /// exceptions behind them are two causes. Empty otherwise.
+    pub answer: String,
 }
 
 impl std::fmt::Display for Cause {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.step_kind, self.class)
+        write!(f, "{}: {}", self.step_kind, self.class)?;
+        if !self.answer.is_empty() {
+            write!(f, " ({})", self.answer)?;
+        }
+        Ok(())
     }
 }
 
@@ -488,6 +496,8 @@ pub struct Finding {
     /// The outcome the model decided for that step, when it is a metadata
     /// step.
     pub expected: Option<OutcomeKind>,
+    /// For a 5xx: fault name and message template of the answer.
+    pub answer: String,
 }
 
 impl Finding {
@@ -495,6 +505,7 @@ impl Finding {
         Cause {
             step_kind: self.kind.clone(),
             class: self.mismatch.class(),
+            answer: self.answer.clone(),
         }
     }
 }
@@ -545,16 +556,37 @@ pub async fn execute(
             _ => step_server_map(&world, step),
         });
         if let Err(mismatch) = verdict.result {
+            let answer = crash_answer(&mismatch, run.exchanges.last());
             run.finding = Some(Finding {
                 step: index,
                 kind: step.kind(),
                 mismatch,
                 expected: verdict.expected,
+                answer,
             });
             break;
         }
     }
     Ok(run)
+}
+
+/// What tells one crash from another: the fault name and message template
+/// of a 5xx answer (`computeFault: Unexpected API Error … <class
+/// 'RecursionError'>`); empty for any other mismatch.
+fn crash_answer(mismatch: &Mismatch, last: Option<&(usize, Exchange)>) -> String {
+    let Mismatch::ServerError { .. } = mismatch else {
+        return String::new();
+    };
+    let Some(body) = last
+        .and_then(|(_, e)| e.response.as_ref())
+        .and_then(|r| r.json())
+    else {
+        return String::new();
+    };
+    match super::novelty::fault_and_message(&body) {
+        Some((fault, message)) => format!("{fault}: {}", super::novelty::template(&message)),
+        None => String::new(),
+    }
 }
 
 /// The model copy of the second project's server: only its id and project
