@@ -409,8 +409,8 @@ fn print_coverage(report: &CampaignReport) {
         return;
     }
     crate::say!(
-        "coverage phase: {} pairwise input(s) in {} sequence(s), {} request(s){}; then {} random sequence(s)",
-        coverage.inputs,
+        "coverage phase: {} step(s) (concurrency, callers, pairwise input classes, quota, server states) in {} sequence(s), {} request(s){}; then {} random sequence(s)",
+        coverage.steps,
         coverage.sequences,
         coverage.requests,
         if coverage.cut_short {

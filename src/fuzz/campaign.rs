@@ -126,8 +126,8 @@ pub struct CampaignReport {
 /// What the coverage phase planned and ran.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct CoverageSummary {
-    /// Inputs the covering array holds (all workers together).
-    pub inputs: usize,
+    /// Steps the phase planned (all workers together).
+    pub steps: usize,
     /// Coverage sequences run (a sequence cut short by a finding runs its
     /// rest as another).
     pub sequences: u64,
@@ -406,7 +406,7 @@ pub async fn run(
         report.log.extend(result.log);
         report.backoffs += result.backoffs;
         report.captured.push(result.captured);
-        report.coverage.inputs += result.coverage.inputs;
+        report.coverage.steps += result.coverage.steps;
         report.coverage.sequences += result.coverage.sequences;
         report.coverage.requests += result.coverage.requests;
         report.coverage.cut_short |= result.coverage.cut_short;
@@ -566,17 +566,13 @@ impl Worker {
         result: &mut WorkerResult,
     ) {
         let planned = coverage::sequences(&driver.target.profile, shape);
-        result.coverage.inputs = if self.index == 0 {
-            coverage::plan(&driver.target.profile, shape).len()
-        } else {
-            0
-        };
         let mut queue: std::collections::VecDeque<Vec<Step>> = planned
             .into_iter()
             .enumerate()
             .filter(|(i, _)| *i as u64 % self.jobs == self.index)
             .map(|(_, steps)| steps)
             .collect();
+        result.coverage.steps = queue.iter().map(Vec::len).sum();
         let before = driver.requests;
         while let Some(steps) = queue.pop_front() {
             if self.stopping() || !self.budget_left() {

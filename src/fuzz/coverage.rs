@@ -33,11 +33,13 @@ use serde_json::{Map, Value, json};
 use crate::cases::format::Identity;
 use crate::model::body::Wrapper;
 use crate::model::pipeline::Op;
+use crate::model::server::ServerAction;
 use crate::profile::Profile;
 
 use super::covering::{Cell, pairwise};
 use super::generators::{
-    Alphabet, CHAR_CLASSES, CharClass, MULTI_BYTE, Measure, Position, fill, inject, specials_of,
+    Alphabet, CHAR_CLASSES, CharClass, MULTI_BYTE, Measure, Position, bulk_key, fill, inject,
+    specials_of,
 };
 use super::mutate::{self, Mutation, MutationInput};
 use super::stateful::Shape;
@@ -262,6 +264,25 @@ fn place_fits(operation: Operation, place: Place) -> bool {
     }
 }
 
+/// Concurrent steps drawn for the coverage phase. Lost updates are the
+/// bug class real endpoints have most (spec §2.9), and no pairwise input
+/// holds two requests, so the phase draws a few concurrent steps from the
+/// random phase's generator and sends them first.
+const CONCURRENT_DRAWS: u64 = 4;
+
+/// The concurrent steps the coverage phase sends first (none when the
+/// shape has no writers).
+pub fn concurrent_steps(profile: &Profile, shape: &Shape) -> Vec<Step> {
+    if shape.writers < 2 {
+        return Vec::new();
+    }
+    let strategy = super::stateful::concurrent_step(profile, shape);
+    (0..CONCURRENT_DRAWS)
+        .filter_map(|seed| super::campaign::draw(&strategy, seed))
+        .filter(|step| matches!(step.call, Call::Concurrent { .. }))
+        .collect()
+}
+
 /// The coverage inputs for `profile`, each with its steps, cheapest first.
 /// Inputs whose text cannot be addressed in a URL where they must be are
 /// left out (see [`url_addressable`]).
@@ -283,18 +304,165 @@ pub fn plan(profile: &Profile, shape: &Shape) -> Vec<(Input, Vec<Step>)> {
     planned
 }
 
-/// The planned inputs packed into sequences of at most `max_steps` steps
-/// (an input's steps are never split), in plan order.
+/// Everything the coverage phase sends, as sequences: the concurrent
+/// steps and the callers (each identity, another project's server, a
+/// missing one), then the pairwise inputs packed into sequences of at most
+/// `max_steps` steps (an input's steps are never split), then the quota
+/// boundary and every server action followed by writes, one sequence each
+/// (a state or a full map stays for the rest of its sequence).
 pub fn sequences(profile: &Profile, shape: &Shape) -> Vec<Vec<Step>> {
     let max = shape.max_steps.max(2);
     let mut out: Vec<Vec<Step>> = Vec::new();
-    for (_, steps) in plan(profile, shape) {
+    let concurrent = concurrent_steps(profile, shape)
+        .into_iter()
+        .map(|s| vec![s]);
+    let planned = plan(profile, shape).into_iter().map(|(_, steps)| steps);
+    for steps in concurrent.chain(callers(profile, shape)).chain(planned) {
         match out.last_mut() {
             Some(last) if last.len() + steps.len() <= max => last.extend(steps),
             _ => out.push(steps),
         }
     }
+    out.extend(quota_boundary(profile, shape));
+    out.extend(states(profile, shape));
     out
+}
+
+/// A merge, a set, a get, a delete and a list of one plain key, as `who`
+/// on `server` (the operations the profile has).
+fn every_operation(profile: &Profile, who: Identity, server: ServerPick) -> Vec<Step> {
+    let key = plain_key(profile);
+    let value = || Value::String("v".into());
+    let mut entry = Map::new();
+    entry.insert(key.clone(), value());
+    let candidates = [
+        (Op::Merge, Some(Body::Json(metadata_body(entry)))),
+        (
+            Op::Set(key.clone()),
+            Some(Body::Json(meta_body(&key, value()))),
+        ),
+        (Op::Get(key.clone()), None),
+        (Op::Delete(key.clone()), None),
+        (Op::List, None),
+    ];
+    candidates
+        .into_iter()
+        .filter(|(op, _)| profile.op(op).is_some())
+        .map(|(op, body)| Step {
+            who,
+            server,
+            call: Call::Meta { op, body },
+        })
+        .collect()
+}
+
+/// Every operation as each identity other than the owner, on another
+/// project's server and on a server that does not exist (authorization and
+/// isolation, spec §6).
+fn callers(profile: &Profile, shape: &Shape) -> Vec<Vec<Step>> {
+    let mut out: Vec<Vec<Step>> = shape
+        .identities
+        .iter()
+        .filter(|&&who| who != Identity::Owner)
+        .map(|&who| every_operation(profile, who, ServerPick::Own(0)))
+        .collect();
+    if shape.alt_server {
+        out.push(every_operation(profile, Identity::Owner, ServerPick::Alt));
+    }
+    out.push(every_operation(
+        profile,
+        Identity::Owner,
+        ServerPick::Missing,
+    ));
+    out.retain(|steps| !steps.is_empty());
+    out
+}
+
+/// The quota boundary (spec §2.8): a merge of exactly the quota, one of
+/// quota + 1 items, and one more item after a full map.
+fn quota_boundary(profile: &Profile, shape: &Shape) -> Vec<Vec<Step>> {
+    let Some(quota) = profile.rules.metadata.quota else {
+        return Vec::new();
+    };
+    if profile.op(&Op::Merge).is_none() {
+        return Vec::new();
+    }
+    let alphabet = Alphabet::of(&profile.rules.metadata.key.charset).alphanumerics();
+    let tag = alphabet.first().copied().unwrap_or('q');
+    let map = |n: usize| -> Map<String, Value> {
+        (0..n)
+            .map(|i| (bulk_key(&alphabet, tag, i, 2), Value::String("v".into())))
+            .collect()
+    };
+    let merge = |n: usize| Step {
+        who: Identity::Owner,
+        server: ServerPick::Own(0),
+        call: Call::Meta {
+            op: Op::Merge,
+            body: Some(Body::Json(metadata_body(map(n)))),
+        },
+    };
+    let one_more = Step {
+        call: Call::Meta {
+            op: Op::Merge,
+            body: Some(Body::Json(metadata_body(
+                std::iter::once((plain_key(profile), Value::String("v".into()))).collect(),
+            ))),
+        },
+        ..merge(0)
+    };
+    let mut out = vec![vec![merge(quota + 1)], vec![merge(quota), one_more]];
+    if shape.replace && profile.op(&Op::Replace).is_some() {
+        let replace = Step {
+            call: Call::Meta {
+                op: Op::Replace,
+                body: Some(Body::Json(metadata_body(map(quota + 1)))),
+            },
+            ..merge(0)
+        };
+        out.push(vec![replace]);
+    }
+    out
+}
+
+/// Every server action the shape allows, each followed by the owner's
+/// writes (and, after a lock, the admin's): where state and lock rules are
+/// decided (spec §4).
+fn states(profile: &Profile, shape: &Shape) -> Vec<Vec<Step>> {
+    let admin = shape.identities.contains(&Identity::Admin);
+    shape
+        .actions
+        .iter()
+        .map(|action| {
+            let who = match action {
+                ServerAction::ResetState(_) => Identity::Admin,
+                _ => Identity::Owner,
+            };
+            let mut steps = vec![Step {
+                who,
+                server: ServerPick::Own(0),
+                call: Call::Action(action.clone()),
+            }];
+            let writes = every_operation(profile, Identity::Owner, ServerPick::Own(0));
+            steps.extend(
+                writes
+                    .into_iter()
+                    .filter(|s| !s.body_bytes().is_empty() || is_delete(s)),
+            );
+            if admin && matches!(action, ServerAction::Lock { .. }) {
+                steps.extend(every_operation(
+                    profile,
+                    Identity::Admin,
+                    ServerPick::Own(0),
+                ));
+            }
+            steps
+        })
+        .collect()
+}
+
+fn is_delete(step: &Step) -> bool {
+    matches!(step.op(), Some(Op::Delete(_)))
 }
 
 fn body_len(step: &Step) -> usize {
@@ -477,7 +645,11 @@ mod tests {
             endpoint: "http://x".into(),
             project_id: "p".into(),
             profile: profile.clone(),
-            credentials: Default::default(),
+            credentials: crate::endpoint::Credentials {
+                admin_token: Some("admin".into()),
+                reader_token: Some("reader".into()),
+                ..Default::default()
+            },
             servers: vec!["s".into()],
             alt_servers: vec![],
             fresh_servers: vec![],
@@ -594,6 +766,38 @@ mod tests {
     }
 
     #[test]
+    fn every_action_identity_and_the_quota_boundary_are_covered() {
+        let profile = nova();
+        let shape = shape(&profile);
+        assert!(!shape.actions.is_empty(), "the test shape is disposable");
+        let packed: Vec<Step> = sequences(&profile, &shape).into_iter().flatten().collect();
+        for action in &shape.actions {
+            let at = packed
+                .iter()
+                .position(|s| s.call == Call::Action(action.clone()))
+                .unwrap_or_else(|| panic!("{action:?} is not covered"));
+            assert!(
+                matches!(packed[at + 1].op(), Some(Op::Merge)),
+                "{action:?} is followed by a write"
+            );
+        }
+        let quota = profile.rules.metadata.quota.expect("nova has a quota");
+        let merged_sizes: Vec<usize> = packed
+            .iter()
+            .filter(|s| matches!(s.op(), Some(Op::Merge)))
+            .filter_map(|s| {
+                let body: Value = serde_json::from_slice(&s.body_bytes()).ok()?;
+                Some(body.get("metadata")?.as_object()?.len())
+            })
+            .collect();
+        assert!(merged_sizes.contains(&quota) && merged_sizes.contains(&(quota + 1)));
+        assert!(packed.iter().any(|s| s.server == ServerPick::Missing));
+        for who in [Identity::Admin, Identity::Reader] {
+            assert!(packed.iter().any(|s| s.who == who), "{who:?}");
+        }
+    }
+
+    #[test]
     fn reads_are_prepared_by_a_write_of_the_same_key() {
         let profile = nova();
         let planned = plan(&profile, &shape(&profile));
@@ -616,8 +820,20 @@ mod tests {
         let profile = nova();
         let shape = shape(&profile);
         let planned: usize = plan(&profile, &shape).iter().map(|(_, s)| s.len()).sum();
+        let concurrent = concurrent_steps(&profile, &shape);
+        assert!(!concurrent.is_empty(), "nova has concurrent writes");
+        let context: usize = callers(&profile, &shape)
+            .into_iter()
+            .chain(quota_boundary(&profile, &shape))
+            .chain(states(&profile, &shape))
+            .map(|s| s.len())
+            .sum();
         let packed = sequences(&profile, &shape);
-        assert_eq!(packed.iter().map(Vec::len).sum::<usize>(), planned);
+        assert_eq!(
+            packed.iter().map(Vec::len).sum::<usize>(),
+            concurrent.len() + context + planned
+        );
+        assert_eq!(packed[0][0], concurrent[0], "concurrency goes first");
         assert!(packed.iter().all(|s| s.len() <= shape.max_steps));
     }
 }

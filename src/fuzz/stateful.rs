@@ -368,7 +368,7 @@ fn action_step(shape: &Shape) -> BoxedStrategy<Step> {
         .boxed()
 }
 
-fn concurrent_step(profile: &Profile, shape: &Shape) -> BoxedStrategy<Step> {
+pub(super) fn concurrent_step(profile: &Profile, shape: &Shape) -> BoxedStrategy<Step> {
     let rule = &profile.rules.metadata.key;
     let alphabet = Alphabet::of(&rule.charset).alphanumerics();
     let writers = shape.writers;
