@@ -17,17 +17,19 @@ use crate::model::outcome::OutcomeKind;
 use crate::model::server::VmState;
 
 /// One case file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaseFile {
     #[serde(default)]
+    #[schemars(with = "Vec<Case>")]
     pub cases: Vec<Spanned<Case>>,
     #[serde(default)]
+    #[schemars(with = "Vec<Table>")]
     pub tables: Vec<Spanned<Table>>,
 }
 
 /// One conformance case.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// Stable id, never reused (history and baselines key on it).
@@ -53,11 +55,14 @@ pub struct Case {
     pub skip: Option<String>,
     #[serde(default)]
     pub given: Given,
+    #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
 }
 
 /// What a case needs from the target; missing ones skip the case with a reason.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Requirement {
     /// An admin token (`--admin-token`).
@@ -73,7 +78,7 @@ pub enum Requirement {
 }
 
 /// The server's state before the first step. Metadata is reset first.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Given {
     #[serde(default)]
@@ -92,7 +97,18 @@ pub struct Given {
 }
 
 /// Which credentials a step uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Identity {
     /// The main token (project member).
@@ -107,7 +123,18 @@ pub enum Identity {
 }
 
 /// Which server a step addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum ServerRef {
     /// The case's own server.
@@ -123,7 +150,7 @@ pub enum ServerRef {
 }
 
 /// Which project id the request URL carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum UrlProject {
     /// The token's project (the endpoint as configured).
@@ -135,7 +162,9 @@ pub enum UrlProject {
 }
 
 /// Step operations. Abstract ones are mapped by the dialect profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum StepOp {
     List,
@@ -153,7 +182,7 @@ pub enum StepOp {
 }
 
 /// One step. Which fields are allowed depends on `op`; the loader checks.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
     pub op: StepOp,
@@ -209,7 +238,7 @@ pub struct Step {
 }
 
 /// Generated map items: `{prefix}{i:03}` = `value` (default `v`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Generated {
     pub count: usize,
@@ -224,7 +253,7 @@ fn default_prefix() -> String {
 }
 
 /// A raw request: what a `String` map cannot express.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRequest {
     pub method: String,
@@ -244,7 +273,7 @@ pub struct RawRequest {
 }
 
 /// Several writes sent at once, each with its own key.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Concurrent {
     /// `merge` or `set`.
@@ -255,7 +284,7 @@ pub struct Concurrent {
 }
 
 /// What a step must answer. Every given field is checked.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
     /// Exact status code(s).
@@ -338,8 +367,22 @@ impl<'de> Deserialize<'de> for Codes {
     }
 }
 
+impl schemars::JsonSchema for Codes {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Codes".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let code = serde_json::json!({"type": "integer", "minimum": 100, "maximum": 599});
+        schemars::json_schema!({
+            "description": "A status code (200) or a non-empty list of them ([200, 400]).",
+            "oneOf": [code, {"type": "array", "items": code, "minItems": 1}]
+        })
+    }
+}
+
 /// A template expanded over rows into many cases.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Table {
     /// Rows given explicitly: each maps variable names to strings.

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod coverage;
+pub mod explain;
 pub mod format;
 pub mod loader;
 pub mod partition;

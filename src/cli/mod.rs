@@ -7,11 +7,13 @@ pub mod common;
 pub mod completions;
 pub mod diff;
 pub mod dry_run;
+pub mod explain;
 pub mod fuzz;
 pub mod merge;
 pub mod restore;
 pub mod run;
 pub mod safety;
+pub mod schema;
 pub mod select;
 pub mod stdout;
 
@@ -94,6 +96,12 @@ pub enum Command {
     Merge(merge::MergeArgs),
     /// Print the completion script for a shell (bash, zsh, fish).
     Completions(completions::CompletionsArgs),
+    /// What a case checks: spec section, steps, the dialects it runs on,
+    /// and its history across the results files given.
+    Explain(explain::ExplainArgs),
+    /// Print the JSON Schema of a case, profile or baseline file (for
+    /// editors).
+    Schema(schema::SchemaArgs),
 }
 
 /// A report flag's file (`--junit`, `--json`): `-` is refused, since
@@ -169,5 +177,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::main(args),
         Command::Merge(args) => merge::main(args),
         Command::Completions(args) => completions::main(args),
+        Command::Explain(args) => explain::main(args),
+        Command::Schema(args) => schema::main(args),
     }
 }

@@ -61,6 +61,20 @@ impl<'de> serde::Deserialize<'de> for Microversion {
     }
 }
 
+impl schemars::JsonSchema for Microversion {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Microversion".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A compute microversion, written \"2.N\".",
+            "type": "string",
+            "pattern": "^[0-9]+\\.[0-9]+$"
+        })
+    }
+}
+
 /// The version headers a request carried.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VersionHeaders {

@@ -10,7 +10,17 @@ use super::Metadata;
 /// every profile must map (the profile loader refuses a profile that misses
 /// one).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    serde::Serialize,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum OutcomeKind {

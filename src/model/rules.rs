@@ -9,7 +9,9 @@ use super::Metadata;
 
 /// How a length limit is counted. Nova counts Unicode scalar values (spec
 /// §2.3); some Huawei documents say bytes (spec §8 row 7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LengthUnit {
     Chars,

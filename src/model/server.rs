@@ -14,7 +14,17 @@ use super::pipeline;
 
 /// `OS-EXT-STS:vm_state` values that matter to the metadata API.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Deserialize, serde::Serialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Deserialize,
+    schemars::JsonSchema,
+    serde::Serialize,
 )]
 pub enum VmState {
     #[serde(rename = "active")]

@@ -14,7 +14,7 @@ use crate::model::rules::LengthUnit;
 use crate::model::server::VmState;
 
 /// One dialect, as written in its file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileFile {
     /// The dialect id (`nova`, `ecs-v1`, ...).
@@ -30,6 +30,7 @@ pub struct ProfileFile {
     pub legacy: bool,
     /// Served microversion range; absent for APIs without microversions.
     #[serde(default)]
+    #[schemars(with = "Option<MicroversionRange>")]
     pub microversions: Option<Spanned<MicroversionRange>>,
     /// From this microversion, list/get refuse unknown query parameters.
     #[serde(default)]
@@ -69,6 +70,7 @@ pub struct ProfileFile {
     /// endpoint and may use `{project}`, `{server}` and `{key}`.
     pub operations: Operations,
     /// How to read the stored map back.
+    #[schemars(with = "ReadBack")]
     pub read_back: Spanned<ReadBack>,
     /// Server resources used to drive states.
     pub servers: ServerRoutes,
@@ -85,6 +87,7 @@ pub struct ProfileFile {
     /// Whether the lock can be set through the API.
     pub lockable: bool,
     /// For each outcome: what the mock sends and what a real endpoint may send.
+    #[schemars(with = "BTreeMap<OutcomeKind, OutcomeSpec>")]
     pub outcomes: Spanned<BTreeMap<OutcomeKind, Spanned<OutcomeSpec>>>,
     /// System-owned keys (exact names or `prefix*` patterns) never touched on
     /// real servers.
@@ -92,7 +95,7 @@ pub struct ProfileFile {
     pub system_keys: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum ErrorShape {
     /// `{"<faultName>": {"code": N, "message": "..."}}` (spec §5.2).
@@ -101,14 +104,14 @@ pub enum ErrorShape {
     Huawei,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MicroversionRange {
     pub min: Microversion,
     pub max: Microversion,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum ReadBack {
     /// `GET .../metadata`.
@@ -117,7 +120,7 @@ pub enum ReadBack {
     ServerShow,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Operations {
     #[serde(default)]
@@ -134,7 +137,7 @@ pub struct Operations {
     pub delete: Option<OpSpec>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, Deserialize, schemars::JsonSchema, PartialEq, Eq, Hash)]
 pub enum HttpMethod {
     GET,
     POST,
@@ -153,7 +156,7 @@ impl HttpMethod {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpSpec {
     pub method: HttpMethod,
@@ -166,7 +169,7 @@ pub struct OpSpec {
     pub also_accept: Vec<u16>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerRoutes {
     pub create: String,
@@ -192,7 +195,7 @@ pub struct ServerRoutes {
     pub autorecovery: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, schemars::JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionForm {
     #[default]
@@ -200,7 +203,7 @@ pub enum ActionForm {
     Batch,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeySpec {
     /// Body of a regex character class, e.g. `A-Za-z0-9 _:.\-`.
@@ -218,7 +221,7 @@ pub struct KeySpec {
     pub display_pattern: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ValueSpec {
     pub max_length: usize,
@@ -228,7 +231,7 @@ pub struct ValueSpec {
     pub forbidden: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutcomeSpec {
     /// What the mock sends.
@@ -240,7 +243,7 @@ pub struct OutcomeSpec {
     pub why: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Emit {
     pub status: u16,

@@ -123,7 +123,7 @@ fn failing(side: &CaseSide) -> bool {
     }
 }
 
-fn side(case: &CaseResult) -> CaseSide {
+pub fn side(case: &CaseResult) -> CaseSide {
     let answers = case
         .exchanges
         .iter()

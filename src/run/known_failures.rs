@@ -22,7 +22,7 @@ use crate::diag::Diagnostic;
 use super::results::{CaseResult, KnownStatus, Verdict};
 
 /// One entry of the file.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KnownFailure {
     pub id: String,
