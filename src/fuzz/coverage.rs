@@ -300,16 +300,20 @@ pub fn plan(profile: &Profile, shape: &Shape) -> Vec<(Input, Vec<Step>)> {
             steps(profile, &input, index).map(|steps| (input, steps))
         })
         .collect();
-    planned.sort_by_key(|(_, steps)| (steps.len(), steps.iter().map(body_len).sum::<usize>()));
+    // one-step inputs first, far-over lengths (kilobytes per body) last;
+    // otherwise the covering array's order, which covers the most new
+    // pairs first
+    planned.sort_by_key(|(input, steps)| (steps.len(), input.length == Length::FarOver));
     planned
 }
 
 /// Everything the coverage phase sends, as sequences: the concurrent
 /// steps and the callers (each identity, another project's server, a
-/// missing one), then the pairwise inputs packed into sequences of at most
-/// `max_steps` steps (an input's steps are never split), then the quota
-/// boundary and every server action followed by writes, one sequence each
-/// (a state or a full map stays for the rest of its sequence).
+/// missing one, a key that is not there), then the quota boundary and
+/// every server action followed by writes, one sequence each (a state or a
+/// full map stays for the rest of its sequence), then the pairwise inputs.
+/// Inputs are packed into sequences of at most `max_steps` steps, an
+/// input's steps never split.
 pub fn sequences(profile: &Profile, shape: &Shape) -> Vec<Vec<Step>> {
     let max = shape.max_steps.max(2);
     let mut out: Vec<Vec<Step>> = Vec::new();
@@ -317,15 +321,26 @@ pub fn sequences(profile: &Profile, shape: &Shape) -> Vec<Vec<Step>> {
         .into_iter()
         .map(|s| vec![s]);
     let planned = plan(profile, shape).into_iter().map(|(_, steps)| steps);
-    for steps in concurrent.chain(callers(profile, shape)).chain(planned) {
-        match out.last_mut() {
-            Some(last) if last.len() + steps.len() <= max => last.extend(steps),
-            _ => out.push(steps),
-        }
+    for steps in concurrent.chain(callers(profile, shape)) {
+        pack(&mut out, steps, max);
     }
     out.extend(quota_boundary(profile, shape));
     out.extend(states(profile, shape));
+    out.push(Vec::new());
+    for steps in planned {
+        pack(&mut out, steps, max);
+    }
+    out.retain(|steps| !steps.is_empty());
     out
+}
+
+/// Add `steps` to the last sequence if it stays within `max`, else start a
+/// new one.
+fn pack(out: &mut Vec<Vec<Step>>, steps: Vec<Step>, max: usize) {
+    match out.last_mut() {
+        Some(last) if last.len() + steps.len() <= max => last.extend(steps),
+        _ => out.push(steps),
+    }
 }
 
 /// A merge, a set, a get, a delete and a list of one plain key, as `who`
@@ -358,7 +373,8 @@ fn every_operation(profile: &Profile, who: Identity, server: ServerPick) -> Vec<
 
 /// Every operation as each identity other than the owner, on another
 /// project's server and on a server that does not exist (authorization and
-/// isolation, spec §6).
+/// isolation, spec §6), and the owner's get and delete of a key that is
+/// not there.
 fn callers(profile: &Profile, shape: &Shape) -> Vec<Vec<Step>> {
     let mut out: Vec<Vec<Step>> = shape
         .identities
@@ -374,6 +390,12 @@ fn callers(profile: &Profile, shape: &Shape) -> Vec<Vec<Step>> {
         Identity::Owner,
         ServerPick::Missing,
     ));
+    // a key that was never written: read and delete answer "not found"
+    let absent: Vec<Step> = every_operation(profile, Identity::Owner, ServerPick::Own(0))
+        .into_iter()
+        .filter(|s| matches!(s.op(), Some(Op::Get(_) | Op::Delete(_))))
+        .collect();
+    out.push(absent);
     out.retain(|steps| !steps.is_empty());
     out
 }
@@ -463,10 +485,6 @@ fn states(profile: &Profile, shape: &Shape) -> Vec<Vec<Step>> {
 
 fn is_delete(step: &Step) -> bool {
     matches!(step.op(), Some(Op::Delete(_)))
-}
-
-fn body_len(step: &Step) -> usize {
-    step.body_bytes().len()
 }
 
 /// The steps of one input; `pick` chooses among the special characters of
