@@ -74,14 +74,18 @@ pub struct Step {
 }
 
 impl Step {
-    /// A short stable label of what the step does: `merge`, `set(raw)`,
+    /// A short stable label of what the step does: `merge`,
+    /// `set(raw:invalid-utf8)`,
     /// `action:lock`, `concurrent:set`. Findings are deduplicated on it.
     pub fn kind(&self) -> String {
         match &self.call {
+            // the mutation is part of the kind: a body that is not UTF-8
+            // and one nested 5,000 deep are two bugs even when the
+            // endpoint's 500 reads the same
             Call::Meta {
                 op,
-                body: Some(Body::Raw { .. }),
-            } => format!("{}(raw)", op.name()),
+                body: Some(Body::Raw { mutation, .. }),
+            } => format!("{}(raw:{})", op.name(), mutation.name()),
             Call::Meta { op, .. } => op.name().to_string(),
             Call::Action(a) => format!("action:{}", a.name()),
             Call::Concurrent { via, .. } => match via {
