@@ -68,7 +68,7 @@ pub fn render(results: &RunResults) -> Result<Vec<u8>, ReportError> {
 }
 
 fn testcase(case: &CaseResult) -> junit_xml::Case {
-    let reason = case.reason.clone().unwrap_or_default();
+    let reason = super::failure::reason(case).unwrap_or_default();
     let problem = |kind, type_: &str, message: String, detail: Option<String>| {
         Some(Problem {
             kind,
@@ -141,7 +141,8 @@ fn transcript_header(case: &CaseResult) -> String {
 mod tests {
     use super::*;
     use crate::run::results::{
-        ExchangeRecord, Purpose, RequestRecord, ResponseRecord, RunInfo, SkipKind, Summary,
+        ExchangeRecord, Failure, Place, Purpose, RequestRecord, ResponseRecord, RunInfo, SkipKind,
+        Summary,
     };
 
     fn case(id: &str, verdict: Verdict, reason: &str) -> CaseResult {
@@ -151,9 +152,9 @@ mod tests {
             name: "a case".into(),
             spec: "2.1".into(),
             verdict,
-            reason: Some(reason.into()),
+            failure: (verdict != Verdict::Skip).then(|| Failure::trouble(Place::Case, reason)),
+            skip_reason: (verdict == Verdict::Skip).then(|| reason.to_string()),
             skip_kind: (verdict == Verdict::Skip).then_some(SkipKind::Dialect),
-            step: None,
             known_failure: None,
             known_reason: None,
             duration_ms: 1.5,

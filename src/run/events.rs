@@ -221,7 +221,7 @@ impl Terminal {
         if !(result.verdict == Verdict::Skip && result.gates()) {
             return true;
         }
-        let reason = result.reason.clone().unwrap_or_default();
+        let reason = result.skip_reason.clone().unwrap_or_default();
         let seen = self.skip_reasons.entry(reason).or_insert(0);
         *seen += 1;
         *seen == 1
@@ -230,7 +230,7 @@ impl Terminal {
 
 /// The line shown for a case that did not simply pass, if any.
 fn problem_line(result: &CaseResult) -> Option<String> {
-    let reason = result.reason.as_deref().unwrap_or("");
+    let reason = failure::reason(result).unwrap_or_default();
     let known = match result.known_failure {
         Some(KnownStatus::StillFailing) => " (known failure)",
         Some(KnownStatus::Fixed) => {

@@ -18,6 +18,7 @@ pub mod check;
 pub mod embedded;
 pub mod events;
 pub mod execute;
+pub mod failure;
 pub mod known_failures;
 pub mod primitives;
 pub mod properties;

@@ -19,7 +19,7 @@ use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict};
 
 use super::RunOptions;
 use super::events::Reporter;
-use super::results::{CaseResult, RunResults, SkipKind, Verdict, millis};
+use super::results::{CaseResult, Cause, Failure, Place, RunResults, SkipKind, Verdict, millis};
 
 /// The area every property trial is reported under.
 pub const AREA: &str = "prop";
@@ -158,16 +158,29 @@ fn not_run(trial: &PropertyTrial, target: &Target, run_options: &RunOptions) -> 
 /// The case result of a trial; `Err`: left out by the user's choice.
 fn to_case_result(name: &str, verdict: Result<TrialVerdict, String>) -> CaseResult {
     let (title, spec) = describe(name);
-    let (verdict, reason, skip_kind) = match verdict {
-        Err(why) => (Verdict::Skip, Some(why), Some(SkipKind::UserChoice)),
-        Ok(TrialVerdict::Pass) => (Verdict::Pass, None, None),
-        Ok(TrialVerdict::Fail { cause, report }) => (
-            Verdict::Fail,
-            Some(format!("{cause}\n\n{}", report.trim_end())),
+    let skip = |why, kind| (Verdict::Skip, None, Some(why), Some(kind));
+    let (verdict, failure, skip_reason, skip_kind) = match verdict {
+        Err(why) => skip(why, SkipKind::UserChoice),
+        Ok(TrialVerdict::Pass) => (Verdict::Pass, None, None, None),
+        Ok(TrialVerdict::Fail { cause, report }) => {
+            let finding = Cause::Finding {
+                summary: cause,
+                detail: Some(report),
+            };
+            (
+                Verdict::Fail,
+                Some(Failure::new(Place::Case, finding)),
+                None,
+                None,
+            )
+        }
+        Ok(TrialVerdict::Skip(why)) => skip(why, SkipKind::Dialect),
+        Ok(TrialVerdict::Error(why)) => (
+            Verdict::Error,
+            Some(Failure::trouble(Place::Case, why)),
+            None,
             None,
         ),
-        Ok(TrialVerdict::Skip(why)) => (Verdict::Skip, Some(why), Some(SkipKind::Dialect)),
-        Ok(TrialVerdict::Error(why)) => (Verdict::Error, Some(why), None),
     };
     CaseResult {
         id: name.to_string(),
@@ -175,9 +188,9 @@ fn to_case_result(name: &str, verdict: Result<TrialVerdict, String>) -> CaseResu
         name: title.to_string(),
         spec: spec.to_string(),
         verdict,
-        reason,
+        failure,
+        skip_reason,
         skip_kind,
-        step: None,
         known_failure: None,
         known_reason: None,
         duration_ms: 0.0,
@@ -238,7 +251,7 @@ mod tests {
         );
         assert_eq!(fail.verdict, Verdict::Fail);
         assert_eq!(fail.area, "prop");
-        let reason = fail.reason.unwrap();
+        let reason = crate::report::failure::reason(&fail).unwrap();
         assert!(
             reason.starts_with("status: expected 400, got 200"),
             "{reason}"
