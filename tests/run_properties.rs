@@ -92,9 +92,18 @@ fn each_trial_fails_on_a_fault_in_its_area() {
             prop_verdicts(&results),
             [(trial.to_string(), Verdict::Fail)]
         );
-        let reason = reason(&results.cases[0]).unwrap_or_default();
-        assert!(reason.contains("curl "), "{trial}: no repro in {reason}");
+        let case = &results.cases[0];
+        let step = case.failed_step();
+        assert!(
+            step.is_some() && case.exchanges.iter().any(|e| e.step == step),
+            "{trial}: the finding names its step and carries its exchanges: {:?}",
+            reason(case)
+        );
         let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+        assert!(
+            junit.contains("curl -sS -i -g -X "),
+            "{trial}: no repro in {junit}"
+        );
         assert!(junit.contains("<failure type=\"conformance\""), "{junit}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(&format!("FAIL {trial}")), "{stderr}");

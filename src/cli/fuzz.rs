@@ -25,6 +25,7 @@ use crate::fuzz::campaign::{self, CampaignConfig, CampaignError, CampaignReport,
 use crate::fuzz::driver::{Driver, DriverError};
 use crate::fuzz::shrink::ShrinkLimits;
 use crate::fuzz::{embedded, repro};
+use crate::run::redact::Redactor;
 use crate::serve::Fault;
 
 #[derive(Debug, Args)]
@@ -366,7 +367,7 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
             .unwrap_or(1);
         crate::say!(
             "\n[{hits} failing sequence(s)] {}",
-            repro::render(shrunk, credentials)
+            crate::report::finding::render(shrunk, &Redactor::new(credentials))
         );
     }
     for trouble in &report.setup_troubles {
@@ -480,7 +481,7 @@ fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Resu
             format!("fuzz::{}", shrunk.finding.cause()),
             0.0,
             Some(problem),
-            repro::render(shrunk, &Credentials::default()),
+            crate::report::finding::render(shrunk, &Redactor::default()),
         ));
     }
     for (n, trouble) in report.setup_troubles.iter().enumerate() {

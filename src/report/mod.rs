@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod failure;
+pub mod finding;
 pub mod junit;
 pub mod junit_xml;
 pub mod merge;

@@ -5,8 +5,9 @@
 //! with a small example count, and reported as [`CaseResult`]s of area
 //! `prop` so they land in the JUnit file and `results.json` beside them.
 //!
-//! A failing trial's reason carries the shrunk failing exchange and its curl
-//! repro; a trial that does not apply to the dialect is a dialect skip; with
+//! A failing trial is a finding at the failing step of its shrunk sequence,
+//! carrying every exchange of that sequence (the reports render them, curl
+//! repros included); a trial that does not apply to the dialect is a dialect skip; with
 //! `--no-state-changes`, `prop::states` is skipped as the user's choice, and
 //! when the member signs with AK/SK every trial is (the trials' driver sends
 //! tokens only).
@@ -14,12 +15,18 @@
 use std::time::Instant;
 
 use crate::cases::Selection;
+use crate::cases::format::Identity;
 use crate::endpoint::Target;
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict};
+use crate::fuzz::shrink::Shrunk;
 
 use super::RunOptions;
 use super::events::Reporter;
-use super::results::{CaseResult, Cause, Failure, Place, RunResults, SkipKind, Verdict, millis};
+use super::redact::Redactor;
+use super::results::{
+    CaseResult, Cause, ExchangeRecord, Failure, Place, Purpose, RunResults, SkipKind, Verdict,
+    millis,
+};
 
 /// The area every property trial is reported under.
 pub const AREA: &str = "prop";
@@ -77,6 +84,7 @@ pub async fn run(
     options: PropertyOptions,
 ) -> Vec<CaseResult> {
     let mut results = Vec::with_capacity(trials.len());
+    let redactor = Redactor::new(&target.credentials);
     for trial in trials {
         if run_options.interrupt.requested() {
             break;
@@ -86,7 +94,7 @@ pub async fn run(
             Some(reason) => Err(reason),
             None => Ok((trial.run)(target.clone(), options).await.verdict),
         };
-        let mut result = to_case_result(trial.name, verdict);
+        let mut result = to_case_result(trial.name, verdict, &redactor);
         result.duration_ms = millis(started.elapsed());
         results.push(result);
     }
@@ -155,24 +163,66 @@ fn not_run(trial: &PropertyTrial, target: &Target, run_options: &RunOptions) -> 
         .then(|| "--no-state-changes: this trial changes server states".into())
 }
 
+/// The records of every exchange of a shrunk finding's re-check, each
+/// under its 1-based step and sent as its step's identity, secrets
+/// replaced.
+pub fn finding_records(shrunk: &Shrunk, redactor: &Redactor) -> Vec<ExchangeRecord> {
+    shrunk
+        .execution
+        .exchanges
+        .iter()
+        .map(|(index, exchange)| {
+            let who = shrunk.steps.get(*index).map_or(Identity::Owner, |s| s.who);
+            redactor.record(exchange, Purpose::Step, Some(index + 1), who)
+        })
+        .collect()
+}
+
+/// A shrunk finding as a failure: at its failing step, what the model and
+/// the endpoint disagreed on, and how small the sequence got.
+pub fn finding_failure(shrunk: &Shrunk) -> Failure {
+    let finding = &shrunk.finding;
+    let at = Place::Step {
+        step: finding.step + 1,
+        op: finding.kind.clone(),
+    };
+    let summary = finding.mismatch.to_string();
+    let detail = format!(
+        "minimal sequence: {} step(s), shrunk from {} in {} run(s); re-check: {}",
+        shrunk.steps.len(),
+        shrunk.original_len,
+        shrunk.runs,
+        if shrunk.reproduced {
+            "fails the same way"
+        } else {
+            "did NOT reproduce (showing the original sequence)"
+        }
+    );
+    Failure::new(
+        at,
+        Cause::Finding {
+            summary,
+            detail: Some(detail),
+        },
+    )
+}
+
 /// The case result of a trial; `Err`: left out by the user's choice.
-fn to_case_result(name: &str, verdict: Result<TrialVerdict, String>) -> CaseResult {
+fn to_case_result(
+    name: &str,
+    verdict: Result<TrialVerdict, String>,
+    redactor: &Redactor,
+) -> CaseResult {
     let (title, spec) = describe(name);
     let skip = |why, kind| (Verdict::Skip, None, Some(why), Some(kind));
+    let mut exchanges = Vec::new();
     let (verdict, failure, skip_reason, skip_kind) = match verdict {
         Err(why) => skip(why, SkipKind::UserChoice),
         Ok(TrialVerdict::Pass) => (Verdict::Pass, None, None, None),
-        Ok(TrialVerdict::Fail { cause, report }) => {
-            let finding = Cause::Finding {
-                summary: cause,
-                detail: Some(report),
-            };
-            (
-                Verdict::Fail,
-                Some(Failure::new(Place::Case, finding)),
-                None,
-                None,
-            )
+        Ok(TrialVerdict::Fail(shrunk)) => {
+            exchanges = finding_records(&shrunk, redactor);
+            let failure = finding_failure(&shrunk);
+            (Verdict::Fail, Some(failure), None, None)
         }
         Ok(TrialVerdict::Skip(why)) => skip(why, SkipKind::Dialect),
         Ok(TrialVerdict::Error(why)) => (
@@ -194,7 +244,7 @@ fn to_case_result(name: &str, verdict: Result<TrialVerdict, String>) -> CaseResu
         known_failure: None,
         known_reason: None,
         duration_ms: 0.0,
-        exchanges: Vec::new(),
+        exchanges,
     }
 }
 
@@ -241,23 +291,8 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_carries_its_repro_and_skips_say_who_chose() {
-        let fail = to_case_result(
-            "prop::lengths",
-            Ok(TrialVerdict::Fail {
-                cause: "status: expected 400, got 200".into(),
-                report: "curl -sS -X POST http://h/x\n".into(),
-            }),
-        );
-        assert_eq!(fail.verdict, Verdict::Fail);
-        assert_eq!(fail.area, "prop");
-        let reason = crate::report::failure::reason(&fail).unwrap();
-        assert!(
-            reason.starts_with("status: expected 400, got 200"),
-            "{reason}"
-        );
-        assert!(reason.contains("curl -sS -X POST"), "{reason}");
-
+    fn skips_say_who_chose() {
+        let to_case_result = |name, verdict| to_case_result(name, verdict, &Redactor::default());
         let chosen = to_case_result("prop::states", Err("--no-state-changes".into()));
         assert_eq!(chosen.skip_kind, Some(SkipKind::UserChoice));
         let dialect = to_case_result("prop::quota", Ok(TrialVerdict::Skip("no quota".into())));
