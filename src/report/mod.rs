@@ -1,7 +1,8 @@
 //! Reports rendered from [`crate::run::results`]: the request/response
-//! transcript and curl repros ([`transcript`]), the terminal's account of
-//! a failed case ([`failure`]), and the JUnit file ([`junit`], written by
-//! [`junit_xml`]) CI systems read.
+//! transcript and the one curl repro renderer ([`transcript`]), a failure's
+//! sentence and the terminal's account of a failed case ([`failure`]), a
+//! fuzz finding's account ([`finding`]), and the JUnit file ([`junit`],
+//! written by [`junit_xml`]) CI systems read.
 
 pub mod diff;
 pub mod failure;

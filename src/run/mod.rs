@@ -6,7 +6,8 @@
 //! server to a case's `given` state and back, [`check`] compares answers with
 //! expectations, [`execute`] runs one case, [`schedule`] runs many
 //! concurrently on different servers, [`results`] is the outcome as data
-//! ([`stored`] its packed form in `results.json`),
+//! ([`failure`] why a case failed, [`stored`] its packed form in
+//! `results.json`),
 //! [`events`] fans it out to reporters, [`known_failures`] marks what an
 //! endpoint is known to fail, [`embedded`] makes the mock a target,
 //! [`primitives`] verifies the runner's own setup before cases rely on it,
