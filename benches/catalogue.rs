@@ -59,7 +59,7 @@ fn main() {
         });
         let known = KnownFailures::default();
         // Warm-up: connections, allocator, caches.
-        let warm = run_and_report(ctx.clone(), cases.clone(), &known, &mut [], true, 0).await;
+        let warm = run_and_report(ctx.clone(), cases.clone(), &known, &mut (), true, 0).await;
         let requests = replayable(&warm, &target);
         println!(
             "catalogue: {} cases ({} passed), {} requests per run, {jobs} jobs",
@@ -74,7 +74,7 @@ fn main() {
             .unwrap();
         for round in 1..=rounds {
             let started = Instant::now();
-            let results = run_and_report(ctx.clone(), cases.clone(), &known, &mut [], true, 0).await;
+            let results = run_and_report(ctx.clone(), cases.clone(), &known, &mut (), true, 0).await;
             let runner = started.elapsed();
             let sent = exchanges(&results);
             let raw = raw_loop(&client, &requests, jobs).await;

@@ -16,10 +16,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::run::events::{ReportError, Reporter, write_file};
+use crate::run::events::Event;
 use crate::run::results::{CaseResult, KnownStatus, RunResults, Verdict};
 
 use super::junit_xml::{self, Problem, ProblemKind, Suite};
+use super::reporter::{ReportError, Reporter, write_file};
 use super::transcript::{case_transcript, request_lines};
 
 pub use super::junit_xml::xml_text;
@@ -30,8 +31,11 @@ pub struct JunitWriter {
 }
 
 impl Reporter for JunitWriter {
-    fn finished(&mut self, results: &RunResults) -> Result<(), ReportError> {
-        write_file(&self.path, &render(results)?)
+    fn handle(&mut self, event: Event<'_>) -> Result<(), ReportError> {
+        match event {
+            Event::RunFinished { results } => write_file(&self.path, &render(results)?),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 //! concurrently on different servers, [`results`] is the outcome as data
 //! ([`failure`] why a case failed, [`stored`] its packed form in
 //! `results.json`),
-//! [`events`] fans it out to reporters, [`known_failures`] marks what an
+//! [`events`] is the run as a stream of events (the reporters of
+//! `crate::report` subscribe), [`known_failures`] marks what an
 //! endpoint is known to fail, [`embedded`] makes the mock a target,
 //! [`primitives`] verifies the runner's own setup before cases rely on it,
 //! and [`auth_guard`] stops a run whose AK/SK signatures are refused.

@@ -21,7 +21,7 @@ use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict};
 use crate::fuzz::shrink::Shrunk;
 
 use super::RunOptions;
-use super::events::Reporter;
+use super::events::{Event, EventSink};
 use super::redact::Redactor;
 use super::results::{
     CaseResult, Cause, ExchangeRecord, Failure, Place, Purpose, RunResults, SkipKind, Verdict,
@@ -76,41 +76,36 @@ pub fn options(examples: u64) -> PropertyOptions {
     }
 }
 
-/// Runs `trials` one after another against `target`, as case results.
-pub async fn run(
-    trials: &[PropertyTrial],
+/// Runs `trial` against `target`, as a case result (a skip when the user's
+/// choices leave it out).
+pub async fn run_one(
+    trial: &PropertyTrial,
     target: &Target,
     run_options: &RunOptions,
     options: PropertyOptions,
-) -> Vec<CaseResult> {
-    let mut results = Vec::with_capacity(trials.len());
-    let redactor = Redactor::new(&target.credentials);
-    for trial in trials {
-        if run_options.interrupt.requested() {
-            break;
-        }
-        let started = Instant::now();
-        let verdict = match not_run(trial, target, run_options) {
-            Some(reason) => Err(reason),
-            None => Ok((trial.run)(target.clone(), options).await.verdict),
-        };
-        let mut result = to_case_result(trial.name, verdict, &redactor);
-        result.duration_ms = millis(started.elapsed());
-        results.push(result);
-    }
-    results
+    redactor: &Redactor,
+) -> CaseResult {
+    let started = Instant::now();
+    let verdict = match not_run(trial, target, run_options) {
+        Some(reason) => Err(reason),
+        None => Ok((trial.run)(target.clone(), options).await.verdict),
+    };
+    let mut result = to_case_result(trial.name, verdict, redactor);
+    result.duration_ms = millis(started.elapsed());
+    result
 }
 
-/// Runs `trials` after the declarative cases of `results`: each result is
-/// marked against the known failures, announced to `reporters` (numbered on
-/// from the cases) and appended, and the summary counts it.
+/// Runs `trials` after the declarative cases of `results`, one after
+/// another: each starts and finishes as an event to `events` (numbered on
+/// from the cases; a failure's shrunk finding announced before it
+/// finishes), marked against the known failures, appended, and counted.
 pub async fn run_and_append(
     trials: &[PropertyTrial],
     target: &Target,
     run_options: &RunOptions,
     options: PropertyOptions,
     admission: &super::events::Admission<'_>,
-    reporters: &mut [&mut dyn Reporter],
+    events: &mut dyn EventSink,
     results: &mut RunResults,
 ) {
     let started = Instant::now();
@@ -119,15 +114,21 @@ pub async fn run_and_append(
     // Trials run even when a setup primitive of the cases is broken: their
     // driver reads each server back after its reset and starts the model
     // from what it finds, so a broken reset cannot cascade into them.
-    for (i, result) in run(trials, target, run_options, options)
-        .await
-        .into_iter()
-        .enumerate()
-    {
-        let result = admission.admit(result);
-        for r in reporters.iter_mut() {
-            r.case_finished(&result, before + i + 1, total);
+    for (i, trial) in trials.iter().enumerate() {
+        if run_options.interrupt.requested() {
+            break;
         }
+        events.emit(Event::CaseStarted { id: trial.name });
+        let result = run_one(trial, target, run_options, options, admission.redactor).await;
+        let result = admission.admit(result);
+        if result.verdict == Verdict::Fail {
+            events.emit(Event::FindingShrunk { result: &result });
+        }
+        events.emit(Event::CaseFinished {
+            result: &result,
+            done: before + i + 1,
+            total,
+        });
         results.summary.count(&result);
         results.cases.push(result);
     }
