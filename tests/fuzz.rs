@@ -143,8 +143,10 @@ fn cli_exit_codes_and_saved_case_file() {
             "40",
             "--fault",
             "put-merges",
-            "--save",
+            "--junit",
         ])
+        .arg(dir.join("fuzz.xml"))
+        .arg("--save")
         .arg(dir.join("regressions"))
         .output()
         .expect("run");
@@ -156,6 +158,22 @@ fn cli_exit_codes_and_saved_case_file() {
         "{out}"
     );
     assert!(!out.contains("demo:"), "token leaked: {out}");
+    // the finding is an ordinary failed case in the one JUnit writer's file,
+    // its exchanges and their repros in its transcript
+    let junit = std::fs::read_to_string(dir.join("fuzz.xml")).expect("fuzz.xml");
+    assert!(
+        junit.contains(r#"<testcase name="fuzz::replace: body" classname="metaconform.fuzz""#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains(r#"<failure type="conformance" message="step "#),
+        "{junit}"
+    );
+    assert!(
+        junit.contains("## step 1 (") && junit.contains("$ curl -sS -i -g -X PUT"),
+        "{junit}"
+    );
+    assert!(!junit.contains("demo:"), "token leaked: {junit}");
     let saved: Vec<_> = std::fs::read_dir(dir.join("regressions"))
         .expect("saved dir")
         .collect();

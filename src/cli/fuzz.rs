@@ -280,12 +280,8 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
     }
     let saved = save_findings(args.save.as_deref(), &report, &target, seed);
     if let Some(path) = &args.junit {
-        write_junit(path, &report, seed).map_err(|e| {
-            CliError(
-                Exit::Usage,
-                format!("error: cannot write {}: {e}", path.display()),
-            )
-        })?;
+        write_junit(path, &report, &target, seed)
+            .map_err(|e| CliError(Exit::Usage, format!("error: {e}")))?;
     }
     if report.interrupted {
         return Ok(Exit::Interrupted);
@@ -444,80 +440,17 @@ fn save_findings(dir: Option<&Path>, report: &CampaignReport, target: &Target, s
     all
 }
 
-fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Result<()> {
-    use crate::report::junit_xml::{self, Case, Problem, ProblemKind, Suite};
-    let case = |name: String, seconds: f64, problem: Option<Problem>, out: String| Case {
-        name,
-        classname: "metaconform.fuzz".to_string(),
-        seconds,
-        problem,
-        system_out: Some(out),
-    };
-    let aborted = report.aborted.as_ref().map(|reason| Problem {
-        kind: ProblemKind::Error,
-        type_: "aborted".to_string(),
-        message: reason.to_string(),
-        detail: None,
-    });
-    let mut cases = vec![case(
-        format!("fuzz::campaign (seed {seed})"),
-        report.elapsed.as_secs_f64(),
-        aborted,
-        format!(
-            "{} sequences, {} requests, {:.0} requests/s",
-            report.sequences,
-            report.requests,
-            report.throughput()
-        ),
-    )];
-    for shrunk in &report.findings {
-        let problem = Problem {
-            kind: ProblemKind::Failure,
-            type_: shrunk.finding.mismatch.class(),
-            message: shrunk.finding.mismatch.to_string(),
-            detail: None,
-        };
-        cases.push(case(
-            format!("fuzz::{}", shrunk.finding.cause()),
-            0.0,
-            Some(problem),
-            crate::report::finding::render(shrunk, &Redactor::default()),
-        ));
-    }
-    for (n, trouble) in report.setup_troubles.iter().enumerate() {
-        let problem = Problem {
-            kind: ProblemKind::Failure,
-            type_: "setup".to_string(),
-            message: format!(
-                "{} sequence(s) could not start: preparing server {} failed: {}",
-                trouble.count, trouble.server, trouble.reason
-            ),
-            detail: None,
-        };
-        cases.push(Case {
-            system_out: None,
-            ..case(
-                format!("fuzz::setup-{}", n + 1),
-                0.0,
-                Some(problem),
-                String::new(),
-            )
-        });
-    }
-    let properties = match report.interrupted {
-        true => vec![("interrupted".to_string(), "true".to_string())],
-        false => Vec::new(),
-    };
-    let suite = Suite {
-        name: "metaconform fuzz".to_string(),
-        timestamp: None,
-        properties,
-        cases,
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
-    }
-    std::fs::write(path, junit_xml::render("metaconform fuzz", &[suite]))
+/// The campaign as a run, written by the one JUnit writer.
+fn write_junit(
+    path: &Path,
+    report: &CampaignReport,
+    target: &Target,
+    seed: u64,
+) -> Result<(), crate::report::reporter::ReportError> {
+    let redactor = Redactor::new(&target.credentials);
+    let results = crate::run::findings::campaign_results(report, target, seed, &redactor);
+    let xml = crate::report::junit::render(&results)?;
+    crate::report::reporter::write_file(path, &xml)
 }
 
 /// The exit code of a finished campaign (see the module doc): an abort or

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::fuzz::shrink::Shrunk;
-use crate::run::properties::{finding_failure, finding_records};
+use crate::run::findings::{finding_failure, finding_records};
 use crate::run::redact::Redactor;
 
 use super::failure::sentence;

@@ -21,6 +21,7 @@ pub mod embedded;
 pub mod events;
 pub mod execute;
 pub mod failure;
+pub mod findings;
 pub mod known_failures;
 pub mod primitives;
 pub mod properties;

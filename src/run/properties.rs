@@ -15,18 +15,14 @@
 use std::time::Instant;
 
 use crate::cases::Selection;
-use crate::cases::format::Identity;
 use crate::endpoint::Target;
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict};
-use crate::fuzz::shrink::Shrunk;
 
 use super::RunOptions;
 use super::events::{Event, EventSink};
+use super::findings::{finding_failure, finding_records};
 use super::redact::Redactor;
-use super::results::{
-    CaseResult, Cause, ExchangeRecord, Failure, Place, Purpose, RunResults, SkipKind, Verdict,
-    millis,
-};
+use super::results::{CaseResult, Failure, Place, RunResults, SkipKind, Verdict, millis};
 
 /// The area every property trial is reported under.
 pub const AREA: &str = "prop";
@@ -162,50 +158,6 @@ fn not_run(trial: &PropertyTrial, target: &Target, run_options: &RunOptions) -> 
     }
     (trial.name == STATES_TRIAL && run_options.no_state_changes)
         .then(|| "--no-state-changes: this trial changes server states".into())
-}
-
-/// The records of every exchange of a shrunk finding's re-check, each
-/// under its 1-based step and sent as its step's identity, secrets
-/// replaced.
-pub fn finding_records(shrunk: &Shrunk, redactor: &Redactor) -> Vec<ExchangeRecord> {
-    shrunk
-        .execution
-        .exchanges
-        .iter()
-        .map(|(index, exchange)| {
-            let who = shrunk.steps.get(*index).map_or(Identity::Owner, |s| s.who);
-            redactor.record(exchange, Purpose::Step, Some(index + 1), who)
-        })
-        .collect()
-}
-
-/// A shrunk finding as a failure: at its failing step, what the model and
-/// the endpoint disagreed on, and how small the sequence got.
-pub fn finding_failure(shrunk: &Shrunk) -> Failure {
-    let finding = &shrunk.finding;
-    let at = Place::Step {
-        step: finding.step + 1,
-        op: finding.kind.clone(),
-    };
-    let summary = finding.mismatch.to_string();
-    let detail = format!(
-        "minimal sequence: {} step(s), shrunk from {} in {} run(s); re-check: {}",
-        shrunk.steps.len(),
-        shrunk.original_len,
-        shrunk.runs,
-        if shrunk.reproduced {
-            "fails the same way"
-        } else {
-            "did NOT reproduce (showing the original sequence)"
-        }
-    );
-    Failure::new(
-        at,
-        Cause::Finding {
-            summary,
-            detail: Some(detail),
-        },
-    )
 }
 
 /// The case result of a trial; `Err`: left out by the user's choice.
