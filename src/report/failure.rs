@@ -282,8 +282,11 @@ fn failure_lines(out: &mut String, failure: &Failure) {
                 let _ = writeln!(out, "    {expected}");
                 let _ = writeln!(out, "    {joint:>width$} {got}", width = "expected".len());
             }
-            Shown::Line(line) => {
-                let _ = writeln!(out, "    {line}");
+            Shown::Line(text) => {
+                // a finding's account runs over lines: each indented
+                for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    let _ = writeln!(out, "    {line}");
+                }
             }
         }
     }
@@ -548,6 +551,27 @@ mod tests {
         assert_eq!(
             text.lines().nth(1),
             Some("    cleanup went wrong somehow"),
+            "{text}"
+        );
+        let finding = Failure::new(
+            Place::Step {
+                step: 2,
+                op: "replace".into(),
+            },
+            Cause::Finding {
+                summary: "body differs".into(),
+                detail: Some("minimal sequence: 2 step(s)".into()),
+            },
+        );
+        let text = block(&failed(finding, Vec::new()), Colour::Off).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines[1..4],
+            [
+                "  step 2 (replace)",
+                "    body differs",
+                "    minimal sequence: 2 step(s)"
+            ],
             "{text}"
         );
         let mut passed = read_back;
