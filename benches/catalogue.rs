@@ -9,6 +9,11 @@
 //! replays every request the runner sent, with the same concurrency, and
 //! does nothing else: no planning, no checks, no records. The target is at
 //! least 40%.
+//!
+//! Each round also runs the catalogue again with the reporters subscribed
+//! (terminal, `results.json`, JUnit, written to a temporary folder, the
+//! files included in the time) and reports what they add to the run without
+//! them. The target is under 10%.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -18,6 +23,11 @@ use std::time::{Duration, Instant};
 use metaconform::cases::load_dir;
 use metaconform::endpoint::Target;
 use metaconform::endpoint::http::{RecordedRequest, Transport};
+use metaconform::report::json::JsonWriter;
+use metaconform::report::junit::JunitWriter;
+use metaconform::report::reporter::{Reporter, Subscribers};
+use metaconform::report::terminal::Terminal;
+use metaconform::run::events::{Event, EventSink};
 use metaconform::run::execute::Context;
 use metaconform::run::known_failures::KnownFailures;
 use metaconform::run::redact::Redactor;
@@ -59,7 +69,7 @@ fn main() {
         });
         let known = KnownFailures::default();
         // Warm-up: connections, allocator, caches.
-        let warm = run_and_report(ctx.clone(), cases.clone(), &known, &mut [], true, 0).await;
+        let warm = run_and_report(ctx.clone(), cases.clone(), &known, &mut (), true, 0).await;
         let requests = replayable(&warm, &target);
         println!(
             "catalogue: {} cases ({} passed), {} requests per run, {jobs} jobs",
@@ -74,10 +84,11 @@ fn main() {
             .unwrap();
         for round in 1..=rounds {
             let started = Instant::now();
-            let results = run_and_report(ctx.clone(), cases.clone(), &known, &mut [], true, 0).await;
+            let results = run_and_report(ctx.clone(), cases.clone(), &known, &mut (), true, 0).await;
             let runner = started.elapsed();
             let sent = exchanges(&results);
             let raw = raw_loop(&client, &requests, jobs).await;
+            let reported = with_reporters(&ctx, &cases, &known).await;
             let runner_rate = sent as f64 / runner.as_secs_f64();
             let raw_rate = requests.len() as f64 / raw.as_secs_f64();
             println!(
@@ -87,9 +98,43 @@ fn main() {
                 requests.len(),
                 100.0 * runner_rate / raw_rate
             );
+            println!(
+                "round {round}: reporters on {:.0} ms, off {:.0} ms: they add {:+.1}% (target < 10%)",
+                reported.as_secs_f64() * 1000.0,
+                runner.as_secs_f64() * 1000.0,
+                100.0 * (reported.as_secs_f64() / runner.as_secs_f64() - 1.0)
+            );
         }
         server.shutdown().await;
     });
+}
+
+/// One more catalogue run with the terminal, JSON and JUnit reporters
+/// subscribed, its files written; how long it took.
+async fn with_reporters(
+    ctx: &Arc<Context>,
+    cases: &Arc<Vec<metaconform::cases::LoadedCase>>,
+    known: &KnownFailures,
+) -> Duration {
+    let dir = std::env::temp_dir().join(format!("metaconform-bench-{}", std::process::id()));
+    let mut terminal = Terminal::detect(None);
+    let mut json = JsonWriter {
+        path: dir.join("results.json"),
+    };
+    let mut junit = JunitWriter {
+        path: dir.join("junit.xml"),
+    };
+    let reporters: Vec<&mut dyn Reporter> = vec![&mut terminal, &mut json, &mut junit];
+    let mut subscribers = Subscribers::new(reporters);
+    let started = Instant::now();
+    let results =
+        run_and_report(ctx.clone(), cases.clone(), known, &mut subscribers, true, 0).await;
+    subscribers.emit(Event::RunFinished { results: &results });
+    let took = started.elapsed();
+    let errors = subscribers.errors();
+    assert!(errors.is_empty(), "{errors:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+    took
 }
 
 fn exchanges(results: &RunResults) -> usize {

@@ -15,6 +15,7 @@ use std::time::Duration;
 use libtest_mimic::{Arguments, Failed, Trial};
 use metaconform::cases::{LoadedCase, load_dir};
 use metaconform::endpoint::http::Transport;
+use metaconform::report::failure::reason;
 use metaconform::run::execute::{Assignment, Context, run_case};
 use metaconform::run::redact::Redactor;
 use metaconform::run::results::Verdict;
@@ -137,12 +138,12 @@ fn trial(
             Verdict::Pass => Ok(()),
             Verdict::Skip => Err(Failed::from(format!(
                 "skipped at run time: {}",
-                result.reason.unwrap_or_default()
+                reason(&result).unwrap_or_default()
             ))),
             Verdict::Fail | Verdict::Error => Err(Failed::from(format!(
                 "{:?}: {}",
                 result.verdict,
-                result.reason.unwrap_or_default()
+                reason(&result).unwrap_or_default()
             ))),
         }
     })

@@ -100,4 +100,13 @@ fn schemas_refuse_unknown_fields_like_the_loaders() {
             }
         }
     }
+    let out = Command::new(BIN)
+        .args(["schema", "results"])
+        .output()
+        .expect("schema");
+    let schema: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        schema["properties"]["format_version"].is_object(),
+        "{schema}"
+    );
 }

@@ -8,6 +8,7 @@ mod common;
 use std::process::Command;
 
 use common::{BIN, Scratch, text};
+use metaconform::report::failure::reason;
 use metaconform::run::results::Verdict;
 
 #[test]
@@ -26,11 +27,7 @@ fn run_reports_a_stored_lone_surrogate_as_a_failure() {
     let flagged: Vec<_> = results
         .cases
         .iter()
-        .filter(|c| {
-            c.reason
-                .as_deref()
-                .is_some_and(|r| r.contains("unpaired surrogate"))
-        })
+        .filter(|c| reason(c).is_some_and(|r| r.contains("unpaired surrogate")))
         .collect();
     assert!(!flagged.is_empty(), "no case saw the surrogate");
     assert!(flagged.iter().all(|c| c.verdict == Verdict::Fail));

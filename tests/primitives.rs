@@ -10,6 +10,7 @@ mod common;
 use std::process::Command;
 
 use common::{BIN, Scratch, results, spawn_serve, text};
+use metaconform::report::failure::reason;
 use metaconform::run::results::{RunResults, SkipKind, Verdict};
 
 fn run(dir: &Scratch, args: &[&str]) -> std::process::Output {
@@ -46,7 +47,7 @@ fn assert_one_root_cause(results: &RunResults) {
     let root = findings[0];
     assert_eq!(root.id, "setup::reset-metadata");
     assert_eq!(root.verdict, Verdict::Fail);
-    let reason = root.reason.as_deref().unwrap_or_default();
+    let reason = reason(root).unwrap_or_default();
     assert!(
         reason.contains("reset by replace-all does not empty metadata")
             && reason.contains(r#"sent `PUT …/metadata {"metadata":{}}`"#)

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use metaconform::report::failure::reason;
 use metaconform::run::results::{RunResults, Verdict};
 use metaconform::serve::StartupInfo;
 
@@ -85,7 +86,7 @@ fn embedded_default_passes_the_whole_catalogue_and_writes_reports() {
             "{}: {:?} {:?}",
             case.id,
             case.verdict,
-            case.reason
+            reason(case)
         );
         // Property trials (area prop) keep their exchanges only on failure.
         if case.verdict == Verdict::Pass && case.area != "prop" {
@@ -178,7 +179,13 @@ fn fixture_cases_pass_with_the_state_machinery() {
         .collect();
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].id, "fixture-only-ecs");
-    assert!(skipped[0].reason.as_deref().unwrap().contains("ecs-v1"));
+    assert!(
+        skipped[0]
+            .skip_reason
+            .as_deref()
+            .unwrap()
+            .contains("ecs-v1")
+    );
 }
 
 /// Fault names from `serve --list-faults`, with a value for those that
@@ -536,7 +543,7 @@ fn a_state_the_action_does_not_lead_to_is_an_error_not_a_hang() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let results = results(&dir);
     assert_eq!(results.cases[0].verdict, Verdict::Error);
-    let reason = results.cases[0].reason.as_deref().unwrap();
+    let reason = reason(&results.cases[0]).unwrap();
     assert!(
         reason.contains("settled in vm_state shelved_offloaded instead of shelved"),
         "{reason}"
@@ -586,7 +593,7 @@ fn the_embedded_mock_is_held_to_its_emit_and_an_endpoint_to_the_accept_set() {
     let dir = Scratch::new("strict-embedded");
     let out = run(&dir, &["--only-cases", cases, "--no-props"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    let reason = results(&dir).cases[0].reason.clone().unwrap_or_default();
+    let reason = reason(&results(&dir).cases[0]).unwrap_or_default();
     assert!(
         reason.contains("expected outcome over-quota (403 forbidden), got 413"),
         "{reason}"

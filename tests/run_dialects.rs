@@ -7,6 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
+use metaconform::report::failure::reason;
 use metaconform::run::results::{RunResults, SkipKind, Verdict};
 use metaconform::serve::StartupInfo;
 
@@ -103,7 +104,7 @@ fn assert_clean(dialect: &str, out: &Output, results: &RunResults) {
             Verdict::Skip => c.skip_kind != Some(SkipKind::Dialect),
             Verdict::Fail | Verdict::Error => true,
         })
-        .map(|c| format!("{}: {:?} {:?}", c.id, c.verdict, c.reason))
+        .map(|c| format!("{}: {:?} {:?}", c.id, c.verdict, reason(c)))
         .collect();
     assert!(
         trouble.is_empty(),
@@ -205,7 +206,7 @@ fn bms_v1_on_an_endpoint_skips_without_fresh_servers_and_runs_with_them() {
         .collect();
     assert!(!blocked.is_empty(), "no case asked for a fresh server");
     for case in &blocked {
-        let reason = case.reason.as_deref().unwrap_or_default();
+        let reason = case.skip_reason.as_deref().unwrap_or_default();
         assert!(reason.contains("--fresh-server"), "{}: {reason}", case.id);
         assert!(reason.contains("bms-os"), "{}: {reason}", case.id);
     }

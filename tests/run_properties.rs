@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::Output;
 
+use metaconform::report::failure::reason;
 use metaconform::run::results::{RunResults, SkipKind, Verdict};
 
 mod common;
@@ -91,9 +92,18 @@ fn each_trial_fails_on_a_fault_in_its_area() {
             prop_verdicts(&results),
             [(trial.to_string(), Verdict::Fail)]
         );
-        let reason = results.cases[0].reason.clone().unwrap_or_default();
-        assert!(reason.contains("curl "), "{trial}: no repro in {reason}");
+        let case = &results.cases[0];
+        let step = case.failed_step();
+        assert!(
+            step.is_some() && case.exchanges.iter().any(|e| e.step == step),
+            "{trial}: the finding names its step and carries its exchanges: {:?}",
+            reason(case)
+        );
         let junit = std::fs::read_to_string(dir.join("junit.xml")).unwrap();
+        assert!(
+            junit.contains("curl -sS -i -g -X "),
+            "{trial}: no repro in {junit}"
+        );
         assert!(junit.contains("<failure type=\"conformance\""), "{junit}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(&format!("FAIL {trial}")), "{stderr}");
@@ -172,6 +182,6 @@ fn with_aksk_signing_the_trials_are_skipped_without_gating() {
     for case in &results.cases {
         assert_eq!(case.verdict, Verdict::Skip, "{}", case.id);
         assert_eq!(case.skip_kind, Some(SkipKind::UserChoice), "{}", case.id);
-        assert!(case.reason.as_deref().unwrap_or("").contains("AK/SK"));
+        assert!(case.skip_reason.as_deref().unwrap_or("").contains("AK/SK"));
     }
 }

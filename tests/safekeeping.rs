@@ -12,6 +12,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{BIN, Scratch, ServeProcess, spawn_serve};
+use metaconform::report::failure::reason;
 use metaconform::serve::StartupInfo;
 use serde_json::{Value, json};
 
@@ -495,7 +496,7 @@ fn a_server_that_cannot_be_brought_back_is_quarantined_not_a_cascade() {
     assert!(
         errors.len() <= 1,
         "a cascade of errors: {:?}",
-        errors.iter().map(|c| &c.reason).collect::<Vec<_>>()
+        errors.iter().map(|c| reason(c)).collect::<Vec<_>>()
     );
     let s = results.summary;
     assert!(
@@ -513,11 +514,7 @@ fn a_server_that_cannot_be_brought_back_is_quarantined_not_a_cascade() {
     let quarantined = results
         .cases
         .iter()
-        .filter(|c| {
-            c.reason
-                .as_deref()
-                .is_some_and(|r| r.contains("quarantined"))
-        })
+        .filter(|c| reason(c).is_some_and(|r| r.contains("quarantined")))
         .count();
     assert!(
         quarantined + 1 >= results.cases.len() && !results.cases.is_empty(),

@@ -14,8 +14,8 @@ use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use metaconform::report::junit::render;
 use metaconform::run::results::{
-    CaseResult, ExchangeRecord, KnownStatus, Purpose, RequestRecord, ResponseRecord, RunInfo,
-    RunResults, SkipKind, Summary, Verdict,
+    CaseResult, Cause, ExchangeRecord, Failure, KnownStatus, Place, Problem, Purpose,
+    RequestRecord, ResponseRecord, RunInfo, RunResults, SkipKind, Summary, Verdict,
 };
 
 #[derive(Debug, Arbitrary)]
@@ -128,15 +128,37 @@ fn case(c: Case) -> CaseResult {
         ),
         None => (None, None),
     };
+    let failing = matches!(verdict, Verdict::Fail | Verdict::Error);
+    // a typed failure whose strings are the arbitrary text
+    let failure = c.reason.clone().filter(|_| failing).map(|message| Failure {
+        at: Place::Step {
+            step: 1,
+            op: "merge".into(),
+        },
+        cause: Cause::Broken {
+            problems: vec![
+                Problem::Message {
+                    expected: message.clone(),
+                    got: message,
+                },
+                Problem::Body {
+                    expected: serde_json::Value::Null,
+                    got: serde_json::Value::String(c.spec.clone()),
+                },
+            ],
+            stored: None,
+        },
+        cleanup: None,
+    });
     CaseResult {
         id: c.id,
         area: c.area,
         name: c.name,
         spec: c.spec,
         verdict,
-        reason: c.reason,
+        failure,
+        skip_reason: c.reason.filter(|_| verdict == Verdict::Skip),
         skip_kind,
-        step: None,
         known_failure,
         known_reason,
         duration_ms: f64::from(c.duration_ms),

@@ -25,6 +25,7 @@ use crate::fuzz::campaign::{self, CampaignConfig, CampaignError, CampaignReport,
 use crate::fuzz::driver::{Driver, DriverError};
 use crate::fuzz::shrink::ShrinkLimits;
 use crate::fuzz::{embedded, repro};
+use crate::run::redact::Redactor;
 use crate::serve::Fault;
 
 #[derive(Debug, Args)]
@@ -88,6 +89,11 @@ pub struct FuzzArgs {
     /// summary).
     #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
     pub junit: Option<PathBuf>,
+    /// Write the campaign as a results file (the format `run --json`
+    /// writes: one failed case per finding, with its exchanges), for
+    /// `metaconform diff` and scripts.
+    #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
+    pub json: Option<PathBuf>,
     /// Where the data-safety journal goes (with --endpoint): what each
     /// server held before the campaign, so it can be put back.
     #[arg(long, value_name = "DIR", default_value = "reports")]
@@ -283,14 +289,8 @@ async fn run(mut args: FuzzArgs) -> Result<Exit, CliError> {
         s.shutdown().await;
     }
     let saved = save_findings(args.save.as_deref(), &report, &target, seed);
-    if let Some(path) = &args.junit {
-        write_junit(path, &report, seed).map_err(|e| {
-            CliError(
-                Exit::Usage,
-                format!("error: cannot write {}: {e}", path.display()),
-            )
-        })?;
-    }
+    write_reports(&args, &report, &target, seed)
+        .map_err(|e| CliError(Exit::Usage, format!("error: {e}")))?;
     if report.interrupted {
         return Ok(Exit::Interrupted);
     }
@@ -374,8 +374,9 @@ fn print_summary(report: &CampaignReport, credentials: &Credentials) {
             .map(|at| format!(", first seen at request {at}"))
             .unwrap_or_default();
         crate::say!(
-            "\n[{hits} failing sequence(s){first}] {}",
-            repro::render(shrunk, credentials)
+            "
+[{hits} failing sequence(s){first}] {}",
+            crate::report::finding::render(shrunk, &Redactor::new(credentials))
         );
     }
     for trouble in &report.setup_troubles {
@@ -471,80 +472,27 @@ fn save_findings(dir: Option<&Path>, report: &CampaignReport, target: &Target, s
     all
 }
 
-fn write_junit(path: &Path, report: &CampaignReport, seed: u64) -> std::io::Result<()> {
-    use crate::report::junit_xml::{self, Case, Problem, ProblemKind, Suite};
-    let case = |name: String, seconds: f64, problem: Option<Problem>, out: String| Case {
-        name,
-        classname: "metaconform.fuzz".to_string(),
-        seconds,
-        problem,
-        system_out: Some(out),
-    };
-    let aborted = report.aborted.as_ref().map(|reason| Problem {
-        kind: ProblemKind::Error,
-        type_: "aborted".to_string(),
-        message: reason.to_string(),
-        detail: None,
-    });
-    let mut cases = vec![case(
-        format!("fuzz::campaign (seed {seed})"),
-        report.elapsed.as_secs_f64(),
-        aborted,
-        format!(
-            "{} sequences, {} requests, {:.0} requests/s",
-            report.sequences,
-            report.requests,
-            report.throughput()
-        ),
-    )];
-    for shrunk in &report.findings {
-        let problem = Problem {
-            kind: ProblemKind::Failure,
-            type_: shrunk.finding.mismatch.class(),
-            message: shrunk.finding.mismatch.to_string(),
-            detail: None,
-        };
-        cases.push(case(
-            format!("fuzz::{}", shrunk.finding.cause()),
-            0.0,
-            Some(problem),
-            repro::render(shrunk, &Credentials::default()),
-        ));
+/// The campaign as a run ([`crate::run::findings::campaign_results`]),
+/// written by the one JUnit writer and the one results writer.
+fn write_reports(
+    args: &FuzzArgs,
+    report: &CampaignReport,
+    target: &Target,
+    seed: u64,
+) -> Result<(), crate::report::reporter::ReportError> {
+    if args.junit.is_none() && args.json.is_none() {
+        return Ok(());
     }
-    for (n, trouble) in report.setup_troubles.iter().enumerate() {
-        let problem = Problem {
-            kind: ProblemKind::Failure,
-            type_: "setup".to_string(),
-            message: format!(
-                "{} sequence(s) could not start: preparing server {} failed: {}",
-                trouble.count, trouble.server, trouble.reason
-            ),
-            detail: None,
-        };
-        cases.push(Case {
-            system_out: None,
-            ..case(
-                format!("fuzz::setup-{}", n + 1),
-                0.0,
-                Some(problem),
-                String::new(),
-            )
-        });
+    let redactor = Redactor::new(&target.credentials);
+    let results = crate::run::findings::campaign_results(report, target, seed, &redactor);
+    if let Some(path) = &args.junit {
+        let xml = crate::report::junit::render(&results)?;
+        crate::report::reporter::write_file(path, &xml)?;
     }
-    let properties = match report.interrupted {
-        true => vec![("interrupted".to_string(), "true".to_string())],
-        false => Vec::new(),
-    };
-    let suite = Suite {
-        name: "metaconform fuzz".to_string(),
-        timestamp: None,
-        properties,
-        cases,
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
+    if let Some(path) = &args.json {
+        crate::report::json::JsonWriter { path: path.clone() }.write(&results)?;
     }
-    std::fs::write(path, junit_xml::render("metaconform fuzz", &[suite]))
+    Ok(())
 }
 
 /// The exit code of a finished campaign (see the module doc): an abort or

@@ -10,9 +10,11 @@ use clap::Args;
 
 use crate::cases::{Catalogue, Source};
 use crate::cli::{CliError, Exit};
+use crate::report::json::JsonWriter;
 use crate::report::junit::JunitWriter;
 use crate::report::merge::merge;
-use crate::run::events::{JsonWriter, Reporter};
+use crate::report::reporter::Reporter;
+use crate::run::events::Event;
 
 #[derive(Debug, Args)]
 pub struct MergeArgs {
@@ -53,14 +55,15 @@ fn run(args: &MergeArgs) -> Result<Exit, CliError> {
         .map(|p| crate::cli::diff::load(p))
         .collect::<Result<Vec<_>, _>>()?;
     let merged = merge(shards, &catalogue_order(args)).map_err(|e| usage(e.to_string()))?;
+    let finished = Event::RunFinished { results: &merged };
     JsonWriter {
         path: args.json.clone(),
     }
-    .finished(&merged)
+    .handle(finished)
     .map_err(|e| usage(e.to_string()))?;
     if let Some(path) = &args.junit {
         JunitWriter { path: path.clone() }
-            .finished(&merged)
+            .handle(finished)
             .map_err(|e| usage(e.to_string()))?;
     }
     let s = merged.summary;

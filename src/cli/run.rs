@@ -36,10 +36,13 @@ use crate::endpoint::Target;
 use crate::endpoint::secrets::Scrubber;
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial};
 use crate::profile::Profile;
+use crate::report::json::JsonWriter;
 use crate::report::junit::JunitWriter;
+use crate::report::reporter::{Reporter, Subscribers};
+use crate::report::terminal::Terminal;
 use crate::run::auth_guard::AuthGuard;
 use crate::run::embedded;
-use crate::run::events::{JsonWriter, Reporter, Terminal};
+use crate::run::events::{Event, EventSink};
 use crate::run::execute::{Context, Session};
 use crate::run::known_failures::KnownFailures;
 use crate::run::properties;
@@ -515,7 +518,8 @@ async fn execute(
     let mut terminal = Terminal::detect(Some(args.junit.clone())).with_catalogue(catalogue_line);
     let mut json = JsonWriter { path: args.json };
     let mut junit = JunitWriter { path: args.junit };
-    let mut reporters: [&mut dyn Reporter; 3] = [&mut json, &mut junit, &mut terminal];
+    let reporters: Vec<&mut dyn Reporter> = vec![&mut json, &mut junit, &mut terminal];
+    let mut subscribers = Subscribers::new(reporters);
     let trial_options = PropertyOptions {
         rate: args.rate,
         ..properties::options(args.prop_cases)
@@ -526,7 +530,7 @@ async fn execute(
         &trials,
         trial_options,
         &known,
-        &mut reporters,
+        &mut subscribers,
         embedded_run,
     );
     let ending = safety::finish_or_interrupt(phase, &mut signals, &ctx.options.interrupt).await;
@@ -535,8 +539,8 @@ async fn execute(
     let (results, reported) = match ending {
         Ending::Finished(mut results) | Ending::Interrupted(mut results, _) => {
             results.run.partition = args.partition.map(|p| p.to_string());
-            let reported = finish(&results, &mut reporters);
-            (Some(results), reported)
+            subscribers.emit(Event::RunFinished { results: &results });
+            (Some(results), finish(subscribers))
         }
         Ending::Abandoned(_) => (None, Ok(())),
     };
@@ -588,14 +592,14 @@ async fn run_phase(
     trials: &[PropertyTrial],
     trial_options: PropertyOptions,
     known: &KnownFailures,
-    reporters: &mut [&mut dyn Reporter],
+    events: &mut dyn EventSink,
     embedded: bool,
 ) -> RunResults {
     let mut results = run_and_report(
         ctx.clone(),
         Arc::new(cases),
         known,
-        reporters,
+        events,
         embedded,
         trials.len(),
     )
@@ -610,7 +614,7 @@ async fn run_phase(
                 known,
                 redactor: &ctx.redactor,
             },
-            reporters,
+            events,
             &mut results,
         )
         .await;
@@ -628,12 +632,11 @@ fn fresh_servers_needed(cases: &[LoadedCase], profile: Profile, options: &RunOpt
         .count()
 }
 
-/// Every reporter finishes; the reports that could not be written are
-/// named once each, in one error.
-fn finish(results: &RunResults, reporters: &mut [&mut dyn Reporter]) -> Result<(), CliError> {
-    let failed: Vec<String> = reporters
-        .iter_mut()
-        .filter_map(|r| r.finished(results).err())
+/// The reports that could not be written, named once each, in one error.
+fn finish(subscribers: Subscribers<'_>) -> Result<(), CliError> {
+    let failed: Vec<String> = subscribers
+        .errors()
+        .into_iter()
         .map(|e| format!("error: reports incomplete: {e}"))
         .collect();
     match failed.is_empty() {

@@ -1,8 +1,10 @@
 //! `metaconform schema KIND`: the JSON Schema of a file metaconform reads,
-//! for editors (YAML language servers take JSON Schemas). Generated from
-//! the same types the loaders parse into, so a schema cannot drift from
-//! what is accepted (`deny_unknown_fields` becomes
-//! `additionalProperties: false`).
+//! for editors (YAML language servers take JSON Schemas). Case, profile and
+//! baseline schemas are generated from the same types the loaders parse
+//! into, so they cannot drift from what is accepted (`deny_unknown_fields`
+//! becomes `additionalProperties: false`); the results schema is the
+//! repository's `schemas/results.schema.json`, checked against real files
+//! in CI.
 
 use std::process::ExitCode;
 
@@ -21,6 +23,8 @@ pub enum SchemaKind {
     Profile,
     /// A baseline (`--baseline FILE`): a list of known failures.
     Baseline,
+    /// A results file (`run --json`, `fuzz --json`, `merge --json`).
+    Results,
 }
 
 #[derive(Debug, Args)]
@@ -42,6 +46,14 @@ pub fn schema(kind: SchemaKind) -> serde_json::Value {
         SchemaKind::Case => schemars::schema_for!(CaseFile),
         SchemaKind::Profile => schemars::schema_for!(ProfileFile),
         SchemaKind::Baseline => schemars::schema_for!(Vec<KnownFailure>),
+        // written by hand (the stored form is compacted on the way out);
+        // .ci/check-results.py holds real files against it
+        SchemaKind::Results => {
+            return serde_json::from_str(RESULTS_SCHEMA).unwrap_or_default();
+        }
     };
     schema.to_value()
 }
+
+/// `schemas/results.schema.json`, built in.
+const RESULTS_SCHEMA: &str = include_str!("../../schemas/results.schema.json");

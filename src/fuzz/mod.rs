@@ -8,7 +8,7 @@
 //! the model), [`driver`] (the HTTP side: throttling, read-back, server
 //! states), [`stateful`] (sequences and their execution), [`mutate`] (raw
 //! body mutations), [`shrink`] (minimising a failing sequence), [`repro`]
-//! (curl commands and case files), [`properties`] (the `prop::*` trials) and
+//! (case files; the curl repros are `report::finding`'s), [`properties`] (the `prop::*` trials) and
 //! [`campaign`] (workers, seeds, budget, summary).
 
 pub mod bench;

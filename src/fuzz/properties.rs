@@ -23,8 +23,7 @@ use crate::profile::Profile;
 use super::campaign::{self, CampaignConfig, derive_seed, draw};
 use super::driver::Driver;
 use super::generators::{self, CHAR_CLASSES};
-use super::repro;
-use super::shrink::{ShrinkLimits, shrink};
+use super::shrink::{ShrinkLimits, Shrunk, shrink};
 use super::stateful::{self, Shape, execute};
 use super::step::{ServerPick, Step, meta_body, metadata_body, url_addressable};
 
@@ -54,14 +53,12 @@ impl Default for PropertyOptions {
 }
 
 /// How a trial ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum TrialVerdict {
     Pass,
-    /// The failing exchange, shrunk and rendered (curl commands included).
-    Fail {
-        cause: String,
-        report: String,
-    },
+    /// The failing sequence, shrunk, with every exchange of its re-check
+    /// (the reports render it, curl repros included).
+    Fail(Box<Shrunk>),
     /// The trial does not apply to the target (e.g. no server actions).
     Skip(String),
     /// The trial could not run (setup failed, credentials refused).
@@ -144,7 +141,6 @@ async fn run_property(
             return result;
         }
     };
-    let credentials = target.credentials.clone();
     let mut driver = Driver::new(target, transport, options.rate, false);
     let servers = [server];
     for steps in plans {
@@ -154,10 +150,7 @@ async fn run_property(
                 None => continue,
                 Some(finding) => {
                     match shrink(&mut driver, &servers, &steps, &finding, options.shrink).await {
-                        Ok(shrunk) => TrialVerdict::Fail {
-                            cause: shrunk.finding.cause().to_string(),
-                            report: repro::render(&shrunk, &credentials),
-                        },
+                        Ok(shrunk) => TrialVerdict::Fail(Box::new(shrunk)),
                         Err(e) => TrialVerdict::Error(e.to_string()),
                     }
                 }

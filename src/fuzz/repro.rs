@@ -1,17 +1,13 @@
-//! Turning a (shrunk) failing sequence into something a person can replay:
-//! the failing exchange, curl commands with tokens as shell variables
-//! (`$OS_TOKEN`, `$METACONFORM_ADMIN_TOKEN`, ...), and a declarative
-//! case file in the `src/cases/format.rs` format that `metaconform run
-//! --cases DIR` replays.
+//! Turning a (shrunk) failing sequence into a declarative case file in the
+//! `src/cases/format.rs` format that `metaconform run --cases DIR` replays.
+//! The finding's account for people, curl repros included, is
+//! `crate::report::finding`'s.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value, json};
 
 use crate::cases::format::Identity;
-use crate::endpoint::Credentials;
-use crate::endpoint::http::{Exchange, RecordedRequest};
 use crate::model::outcome::OutcomeKind;
 use crate::model::pipeline::Op;
 use crate::model::server::ServerAction;
@@ -19,165 +15,6 @@ use crate::profile::Profile;
 
 use super::shrink::Shrunk;
 use super::step::{Body, Call, ConcurrentVia, ServerPick, Step};
-
-/// The shell variable standing for a token in printed commands: the
-/// variable the identity's token is read from (`$OS_TOKEN`,
-/// `$METACONFORM_ADMIN_TOKEN`, ...). A token already scrubbed to its
-/// variable ([`crate::endpoint::secrets::Scrubber`]) stands for itself.
-pub fn token_variable(token: &str, credentials: &Credentials) -> String {
-    if token.starts_with('$') {
-        return token.to_string();
-    }
-    let is = |t: &Option<String>| t.as_deref() == Some(token);
-    let identity = if is(&credentials.admin_token) {
-        Identity::Admin
-    } else if is(&credentials.reader_token) {
-        Identity::Reader
-    } else if is(&credentials.alt_token) {
-        Identity::Alt
-    } else {
-        Identity::Owner
-    };
-    let var = crate::endpoint::secrets::token_var(identity).unwrap_or("OS_TOKEN");
-    format!("${var}")
-}
-
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
-}
-
-/// A curl command for `request`; secrets become shell variables.
-pub fn curl(request: &RecordedRequest, credentials: &Credentials) -> String {
-    let mut out = format!(
-        "curl -sS -i -X {} {}",
-        request.method,
-        shell_quote(&request.url)
-    );
-    for (name, value) in &request.headers {
-        let lower = name.to_ascii_lowercase();
-        if lower == "x-auth-token" {
-            let var = token_variable(value, credentials);
-            let _ = write!(out, " -H \"{name}: {var}\"");
-        } else if crate::endpoint::http::SECRET_HEADERS.contains(&lower.as_str()) {
-            let _ = write!(out, " -H '{name}: <redacted>'");
-        } else {
-            let _ = write!(out, " -H {}", shell_quote(&format!("{name}: {value}")));
-        }
-    }
-    if !request.body.is_empty() {
-        match std::str::from_utf8(&request.body) {
-            Ok(text) if !text.contains('\0') => {
-                let _ = write!(out, " --data-binary {}", shell_quote(text));
-            }
-            _ => {
-                let _ = write!(
-                    out,
-                    " --data-binary @<(printf '{}')",
-                    printf_escape(&request.body)
-                );
-            }
-        }
-    }
-    out
-}
-
-/// Bytes as a `printf` format: printable ASCII kept, the rest `\xHH`.
-fn printf_escape(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .map(|&b| match b {
-            b'%' => "%%".to_string(),
-            b'\\' => "\\\\".to_string(),
-            b'\'' => "\\x27".to_string(),
-            0x20..=0x7e => char::from(b).to_string(),
-            _ => format!("\\x{b:02x}"),
-        })
-        .collect()
-}
-
-/// One exchange as text, secrets redacted.
-pub fn transcript(exchange: &Exchange, credentials: &Credentials) -> String {
-    let mut out = String::new();
-    let r = &exchange.request;
-    let _ = writeln!(out, "> {} {}", r.method, r.url);
-    for (name, value) in &r.headers {
-        let shown = if name.eq_ignore_ascii_case("x-auth-token") {
-            token_variable(value, credentials).to_string()
-        } else {
-            value.clone()
-        };
-        let _ = writeln!(out, "> {name}: {shown}");
-    }
-    if !r.body.is_empty() {
-        let _ = writeln!(out, "> {}", clip(&String::from_utf8_lossy(&r.body)));
-    }
-    match (&exchange.response, &exchange.error) {
-        (Some(resp), _) => {
-            let _ = writeln!(out, "< {}", resp.status);
-            for (name, value) in &resp.headers {
-                let _ = writeln!(out, "< {name}: {value}");
-            }
-            if !resp.body.is_empty() {
-                let _ = writeln!(out, "< {}", clip(&String::from_utf8_lossy(&resp.body)));
-            }
-        }
-        (None, error) => {
-            let _ = writeln!(out, "< (no answer: {})", error.as_deref().unwrap_or("?"));
-        }
-    }
-    out
-}
-
-fn clip(text: &str) -> String {
-    const MAX: usize = 2000;
-    if text.chars().count() <= MAX {
-        return text.to_string();
-    }
-    let head: String = text.chars().take(MAX).collect();
-    format!("{head}… ({} more characters)", text.chars().count() - MAX)
-}
-
-/// The full report of one shrunk finding: cause, failing exchange, curl
-/// commands for every request of the minimal sequence.
-pub fn render(shrunk: &Shrunk, credentials: &Credentials) -> String {
-    let f = &shrunk.finding;
-    let mut out = String::new();
-    let _ = writeln!(out, "finding: {}", f.cause());
-    let _ = writeln!(out, "  {}", f.mismatch);
-    let _ = writeln!(
-        out,
-        "  minimal sequence: {} step(s), shrunk from {} in {} run(s); re-check: {}",
-        shrunk.steps.len(),
-        shrunk.original_len,
-        shrunk.runs,
-        if shrunk.reproduced {
-            "fails the same way"
-        } else {
-            "did NOT reproduce (showing the original sequence)"
-        }
-    );
-    let failing: Vec<&Exchange> = shrunk
-        .execution
-        .exchanges
-        .iter()
-        .filter(|(i, _)| *i == f.step)
-        .map(|(_, e)| e)
-        .collect();
-    let _ = writeln!(out, "  failing exchange (step {}):", f.step + 1);
-    for e in failing {
-        for line in transcript(e, credentials).lines() {
-            let _ = writeln!(out, "    {line}");
-        }
-    }
-    let _ = writeln!(
-        out,
-        "  repro (the server starts active, unlocked, with no user metadata):"
-    );
-    for (_, e) in &shrunk.execution.exchanges {
-        let _ = writeln!(out, "    {}", curl(&e.request, credentials));
-    }
-    out
-}
 
 /// Why a sequence cannot be written as a case file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -536,46 +373,6 @@ fn json_body_fields(out: &mut Map<String, Value>, op: &Op, body: &Value) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn creds() -> Credentials {
-        Credentials {
-            token: Some("demo:p".into()),
-            admin_token: Some("admin:p".into()),
-            ..Credentials::default()
-        }
-    }
-
-    #[test]
-    fn curl_uses_token_variables_and_quotes_bodies() {
-        let request = RecordedRequest {
-            method: "PUT".into(),
-            url: "http://h/v2.1/p/servers/s/metadata/it's".into(),
-            headers: vec![
-                ("X-Auth-Token".into(), "admin:p".into()),
-                ("Content-Type".into(), "application/json".into()),
-            ],
-            body: br#"{"meta":{"it's":"v"}}"#.to_vec(),
-        };
-        let text = curl(&request, &creds());
-        assert!(
-            text.contains("\"X-Auth-Token: $METACONFORM_ADMIN_TOKEN\""),
-            "{text}"
-        );
-        assert!(!text.contains("admin:p"), "{text}");
-        assert!(text.contains(r#"'{"meta":{"it'\''s":"v"}}'"#), "{text}");
-    }
-
-    #[test]
-    fn binary_bodies_go_through_printf() {
-        let request = RecordedRequest {
-            method: "POST".into(),
-            url: "http://h/x".into(),
-            headers: vec![],
-            body: b"{\"a\":\"\xff%\"}".to_vec(),
-        };
-        let text = curl(&request, &creds());
-        assert!(text.contains(r#"@<(printf '{"a":"\xff%%"}')"#), "{text}");
-    }
 
     #[test]
     fn slugs_are_file_name_safe() {

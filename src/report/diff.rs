@@ -140,7 +140,7 @@ pub fn side(case: &CaseResult) -> CaseSide {
         verdict: case.verdict,
         skip_kind: case.skip_kind,
         answers,
-        reason: case.reason.clone(),
+        reason: super::failure::reason(case),
     }
 }
 
@@ -288,9 +288,9 @@ mod tests {
                     name: String::new(),
                     spec: String::new(),
                     verdict: *verdict,
-                    reason: None,
+                    failure: None,
+                    skip_reason: None,
                     skip_kind: *skip_kind,
-                    step: None,
                     known_failure: None,
                     known_reason: None,
                     duration_ms: 0.0,

@@ -16,10 +16,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::run::events::{ReportError, Reporter, write_file};
+use crate::run::events::Event;
 use crate::run::results::{CaseResult, KnownStatus, RunResults, Verdict};
 
 use super::junit_xml::{self, Problem, ProblemKind, Suite};
+use super::reporter::{ReportError, Reporter, write_file};
 use super::transcript::{case_transcript, request_lines};
 
 pub use super::junit_xml::xml_text;
@@ -30,8 +31,11 @@ pub struct JunitWriter {
 }
 
 impl Reporter for JunitWriter {
-    fn finished(&mut self, results: &RunResults) -> Result<(), ReportError> {
-        write_file(&self.path, &render(results)?)
+    fn handle(&mut self, event: Event<'_>) -> Result<(), ReportError> {
+        match event {
+            Event::RunFinished { results } => write_file(&self.path, &render(results)?),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -68,7 +72,7 @@ pub fn render(results: &RunResults) -> Result<Vec<u8>, ReportError> {
 }
 
 fn testcase(case: &CaseResult) -> junit_xml::Case {
-    let reason = case.reason.clone().unwrap_or_default();
+    let reason = super::failure::reason(case).unwrap_or_default();
     let problem = |kind, type_: &str, message: String, detail: Option<String>| {
         Some(Problem {
             kind,
@@ -141,7 +145,8 @@ fn transcript_header(case: &CaseResult) -> String {
 mod tests {
     use super::*;
     use crate::run::results::{
-        ExchangeRecord, Purpose, RequestRecord, ResponseRecord, RunInfo, SkipKind, Summary,
+        ExchangeRecord, Failure, Place, Purpose, RequestRecord, ResponseRecord, RunInfo, SkipKind,
+        Summary,
     };
 
     fn case(id: &str, verdict: Verdict, reason: &str) -> CaseResult {
@@ -151,9 +156,9 @@ mod tests {
             name: "a case".into(),
             spec: "2.1".into(),
             verdict,
-            reason: Some(reason.into()),
+            failure: (verdict != Verdict::Skip).then(|| Failure::trouble(Place::Case, reason)),
+            skip_reason: (verdict == Verdict::Skip).then(|| reason.to_string()),
             skip_kind: (verdict == Verdict::Skip).then_some(SkipKind::Dialect),
-            step: None,
             known_failure: None,
             known_reason: None,
             duration_ms: 1.5,

@@ -53,7 +53,8 @@ fn purpose(record: &ExchangeRecord) -> String {
     }
 }
 
-fn exchange(out: &mut String, record: &ExchangeRecord) {
+/// One exchange: request and answer (bodies cut), then its curl repro.
+pub fn exchange(out: &mut String, record: &ExchangeRecord) {
     let _ = writeln!(out, "## {} ({:.1} ms)", purpose(record), record.elapsed_ms);
     let request = &record.request;
     let _ = writeln!(out, "> {} {}", request.method, request.url);
@@ -267,5 +268,106 @@ mod tests {
         for gone in ["Authorization", "X-Sdk-Date", "Host"] {
             assert!(!cmd.contains(gone), "{cmd}");
         }
+    }
+
+    /// The environment variables the CLI reads, from its clap definitions
+    /// (`env = ...`), every subcommand included.
+    fn variables_the_cli_reads() -> std::collections::BTreeSet<String> {
+        fn collect(command: &clap::Command, into: &mut std::collections::BTreeSet<String>) {
+            for arg in command.get_arguments() {
+                if let Some(var) = arg.get_env() {
+                    into.insert(var.to_string_lossy().into_owned());
+                }
+            }
+            for sub in command.get_subcommands() {
+                collect(sub, into);
+            }
+        }
+        let mut read = std::collections::BTreeSet::new();
+        collect(
+            &<crate::cli::Cli as clap::CommandFactory>::command(),
+            &mut read,
+        );
+        read
+    }
+
+    /// The `$NAME`s in `text`.
+    fn variables_in(text: &str) -> Vec<String> {
+        text.split('$')
+            .skip(1)
+            .map(|tail| {
+                tail.chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect::<String>()
+            })
+            .filter(|name| !name.is_empty())
+            .collect()
+    }
+
+    /// A repro of a request sent as every identity, and of one signed
+    /// with AK/SK, whose body quotes every secret the run holds: each
+    /// variable it names is one the CLI reads, so exporting what the CLI
+    /// takes replays it.
+    #[test]
+    fn every_variable_a_repro_names_is_one_the_cli_reads() {
+        use crate::cases::format::Identity;
+        use crate::endpoint::http::{Exchange, RecordedRequest};
+        use crate::endpoint::{AccessKeyPair, Credentials};
+        let creds = Credentials {
+            token: Some("owner-secret".into()),
+            admin_token: Some("admin-secret".into()),
+            reader_token: Some("reader-secret".into()),
+            alt_token: Some("alt-secret".into()),
+            access_key: Some(AccessKeyPair {
+                ak: "AKEXAMPLE".into(),
+                sk: "sk-secret".into(),
+            }),
+            ..Credentials::default()
+        };
+        let redactor = crate::run::redact::Redactor::new(&creds);
+        let read = variables_the_cli_reads();
+        assert!(read.contains("OS_TOKEN"), "{read:?}");
+        let body = "owner-secret admin-secret reader-secret alt-secret sk-secret";
+        let exchange = |token: &str, signed: bool| Exchange {
+            request: RecordedRequest {
+                method: "PUT".into(),
+                url: "http://h/v2.1/p/servers/s/metadata".into(),
+                headers: if signed {
+                    vec![
+                        ("X-Sdk-Date".into(), "20260101T000000Z".into()),
+                        ("Authorization".into(), "SDK-HMAC-SHA256 sig".into()),
+                    ]
+                } else {
+                    vec![("X-Auth-Token".into(), token.into())]
+                },
+                body: body.as_bytes().to_vec(),
+            },
+            response: None,
+            error: Some("no answer".into()),
+            elapsed: std::time::Duration::ZERO,
+        };
+        let identities = [
+            (Identity::Owner, "owner-secret"),
+            (Identity::Admin, "admin-secret"),
+            (Identity::Reader, "reader-secret"),
+            (Identity::Alt, "alt-secret"),
+        ];
+        let mut named = std::collections::BTreeSet::new();
+        for (identity, token) in identities {
+            for signed in [false, true] {
+                let record =
+                    redactor.record(&exchange(token, signed), Purpose::Step, Some(1), identity);
+                let cmd = curl(&record);
+                assert!(!cmd.contains("-secret"), "a secret in {cmd}");
+                for var in variables_in(&cmd) {
+                    assert!(read.contains(&var), "${var} is read by no flag: {cmd}");
+                    named.insert(var);
+                }
+            }
+        }
+        assert!(
+            named.len() >= 5,
+            "every identity's variable and the SK's: {named:?}"
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Comparing an answer with a step's expectations.
 //!
 //! Every field given in an [`Expect`] is checked; each broken one yields a
-//! sentence saying what was expected and what came back, so a failure report
-//! reads without the case file at hand.
+//! [`Problem`]: what was expected and what came back, as data (the reports
+//! render it), so a failure reads without the case file at hand.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +13,8 @@ use crate::endpoint::http::RecordedResponse;
 use crate::model::outcome::OutcomeKind;
 use crate::model::pipeline::Op;
 use crate::profile::Profile;
+
+use super::failure::{HeaderRule, Problem, StoredMap};
 
 /// How a step's `outcome` is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,16 +47,15 @@ pub fn response(
     op: Option<&Op>,
     profile: &Profile,
     judge: Judge,
-) -> Vec<String> {
+) -> Vec<Problem> {
     let mut broken = Vec::new();
     if let Some(codes) = &expect.status
         && !codes.0.contains(&response.status)
     {
-        broken.push(format!(
-            "expected status {}, got {}",
-            codes_text(&codes.0),
-            response.status
-        ));
+        broken.push(Problem::Status {
+            expected: codes.0.clone(),
+            got: response.status,
+        });
     }
     if let Some(kind) = expect.outcome {
         broken.extend(match judge {
@@ -67,16 +68,23 @@ pub fn response(
     {
         broken.push(finding);
     }
-    let lone = response.lone_surrogates();
-    if lone > 0 {
-        broken.push(format!(
-            "the endpoint stored and returned {lone} unpaired surrogate escape(s) (\\uD800-\\uDFFF without a pair): no Unicode string holds them"
-        ));
+    let count = response.lone_surrogates();
+    if count > 0 {
+        broken.push(Problem::LoneSurrogates { count });
     }
     broken.extend(body(expect, response));
     broken.extend(headers(&expect.headers, response));
     broken.extend(error_fields(expect, response));
     broken
+}
+
+/// The error codes `response`'s body carries, if it is JSON.
+fn codes_of(response: &RecordedResponse) -> Vec<String> {
+    response
+        .json()
+        .as_ref()
+        .map(error_codes)
+        .unwrap_or_default()
 }
 
 /// `kind` judged by the profile's accept set.
@@ -85,22 +93,16 @@ fn accepted_outcome(
     response: &RecordedResponse,
     op: Option<&Op>,
     profile: &Profile,
-) -> Option<String> {
+) -> Option<Problem> {
     let accepted = profile.accepted(kind, op);
-    (!accepted.contains(&response.status)).then(|| {
-        format!(
-            "expected outcome {kind} ({}), got {}",
-            if accepted.is_empty() {
-                NO_OPERATION.to_string()
-            } else {
-                codes_text(&accepted)
-            },
-            response.status
-        )
+    (!accepted.contains(&response.status)).then(|| Problem::Outcome {
+        outcome: kind,
+        expected: accepted,
+        expected_code: None,
+        got: response.status,
+        got_codes: codes_of(response),
     })
 }
-
-const NO_OPERATION: &str = "no code: the request addresses no operation of the dialect";
 
 /// `kind` judged by the one answer the reference mock emits: its status,
 /// and its error code when the profile names one.
@@ -109,81 +111,65 @@ fn emitted_outcome(
     response: &RecordedResponse,
     op: Option<&Op>,
     profile: &Profile,
-) -> Option<String> {
+) -> Option<Problem> {
+    let got_codes = codes_of(response);
     let Some((status, code)) = profile.emitted(kind, op) else {
-        return Some(format!(
-            "expected outcome {kind} ({NO_OPERATION}), got {}",
-            response.status
-        ));
+        return Some(Problem::Outcome {
+            outcome: kind,
+            expected: Vec::new(),
+            expected_code: None,
+            got: response.status,
+            got_codes,
+        });
     };
-    let codes = response
-        .json()
-        .as_ref()
-        .map(error_codes)
-        .unwrap_or_default();
-    let code_ok = code.is_none_or(|want| codes.iter().any(|c| c == want));
-    (response.status != status || !code_ok).then(|| {
-        format!(
-            "expected outcome {kind} ({status}{}), got {}{}",
-            code.map(|c| format!(" {c}")).unwrap_or_default(),
-            response.status,
-            match codes.as_slice() {
-                [] => String::new(),
-                codes => format!(" {}", codes.join(" / ")),
-            }
-        )
+    let code_ok = code.is_none_or(|want| got_codes.iter().any(|c| c == want));
+    (response.status != status || !code_ok).then(|| Problem::Outcome {
+        outcome: kind,
+        expected: vec![status],
+        expected_code: code.map(str::to_string),
+        got: response.status,
+        got_codes,
     })
 }
 
 /// A 5xx answer is a finding, never a pass (spec §5.1), unless the step's
 /// `status` lists that very code.
-fn server_error(expect: &Expect, response: &RecordedResponse) -> Option<String> {
+fn server_error(expect: &Expect, response: &RecordedResponse) -> Option<Problem> {
     let listed = expect
         .status
         .as_ref()
         .is_some_and(|codes| codes.0.contains(&response.status));
-    (response.status >= 500 && !listed).then(|| {
-        format!(
-            "got {}: a 5xx answer is a server error, never a pass (list the code in `status` if it is expected)",
-            response.status
-        )
+    (response.status >= 500 && !listed).then_some(Problem::ServerError {
+        got: response.status,
     })
 }
 
-fn codes_text(codes: &[u16]) -> String {
-    let list: Vec<String> = codes.iter().map(u16::to_string).collect();
-    list.join(" or ")
-}
-
-fn body(expect: &Expect, response: &RecordedResponse) -> Vec<String> {
+fn body(expect: &Expect, response: &RecordedResponse) -> Vec<Problem> {
     let mut broken = Vec::new();
     if expect.body.is_none() && expect.body_contains.is_none() {
         return broken;
     }
     let Some(got) = response.json() else {
-        broken.push(format!(
-            "expected a JSON body, got {:?}",
-            snippet(&response.body)
-        ));
+        broken.push(Problem::NotJson {
+            got: snippet(&response.body),
+        });
         return broken;
     };
     if let Some(want) = expect.body.as_ref().filter(|want| **want != got) {
-        broken.push(format!(
-            "expected body {}, got {}",
-            snippet(want.to_string().as_bytes()),
-            snippet(got.to_string().as_bytes())
-        ));
+        broken.push(Problem::Body {
+            expected: want.clone(),
+            got: got.clone(),
+        });
     }
     if let Some(want) = expect
         .body_contains
         .as_ref()
         .filter(|want| !contains(&got, want))
     {
-        broken.push(format!(
-            "expected body containing {}, got {}",
-            snippet(want.to_string().as_bytes()),
-            snippet(got.to_string().as_bytes())
-        ));
+        broken.push(Problem::BodyContains {
+            expected: want.clone(),
+            got,
+        });
     }
     broken
 }
@@ -198,26 +184,26 @@ pub fn contains(got: &Value, want: &Value) -> bool {
     }
 }
 
-fn headers(want: &BTreeMap<String, String>, response: &RecordedResponse) -> Vec<String> {
+fn headers(want: &BTreeMap<String, String>, response: &RecordedResponse) -> Vec<Problem> {
     want.iter()
         .filter_map(|(name, rule)| {
+            let expected = HeaderRule::parse(rule);
             let got = response.header(name);
-            match (rule.as_str(), got) {
-                ("present", None) => Some(format!("expected header {name}, it is absent")),
-                ("present", Some(_)) => None,
-                ("absent", Some(v)) => Some(format!("expected no header {name}, got '{v}'")),
-                ("absent", None) => None,
-                (value, Some(v)) if v == value => None,
-                (value, got) => Some(format!(
-                    "expected header {name}: '{value}', got {}",
-                    got.map_or("none".to_string(), |v| format!("'{v}'"))
-                )),
-            }
+            let holds = match &expected {
+                HeaderRule::Present => got.is_some(),
+                HeaderRule::Absent => got.is_none(),
+                HeaderRule::Equals(value) => got == Some(value.as_str()),
+            };
+            (!holds).then(|| Problem::Header {
+                name: name.clone(),
+                expected,
+                got: got.map(str::to_string),
+            })
         })
         .collect()
 }
 
-fn error_fields(expect: &Expect, response: &RecordedResponse) -> Vec<String> {
+fn error_fields(expect: &Expect, response: &RecordedResponse) -> Vec<Problem> {
     let mut broken = Vec::new();
     let json = response.json();
     if let Some(want) = &expect.message_contains {
@@ -225,23 +211,19 @@ fn error_fields(expect: &Expect, response: &RecordedResponse) -> Vec<String> {
         let haystack =
             message.unwrap_or_else(|| String::from_utf8_lossy(&response.body).into_owned());
         if !haystack.contains(want.as_str()) {
-            broken.push(format!(
-                "expected a message containing '{want}', got {:?}",
-                snippet(haystack.as_bytes())
-            ));
+            broken.push(Problem::Message {
+                expected: want.clone(),
+                got: snippet(haystack.as_bytes()),
+            });
         }
     }
     if let Some(want) = &expect.error_code {
         let codes = json.as_ref().map(error_codes).unwrap_or_default();
         if !codes.iter().any(|c| c == want) {
-            broken.push(format!(
-                "expected error code {want}, got {}",
-                if codes.is_empty() {
-                    "none".to_string()
-                } else {
-                    codes.join(" / ")
-                }
-            ));
+            broken.push(Problem::ErrorCode {
+                expected: want.clone(),
+                got: codes,
+            });
         }
     }
     broken
@@ -292,34 +274,28 @@ pub fn error_codes(body: &Value) -> Vec<String> {
 }
 
 /// The `stored*` checks of `expect` against the map read back.
-pub fn stored(expect: &Expect, stored: &BTreeMap<String, String>) -> Vec<String> {
+pub fn stored(expect: &Expect, stored: &StoredMap) -> Vec<Problem> {
     let mut broken = Vec::new();
     if let Some(want) = expect.stored.as_ref().filter(|want| *want != stored) {
-        broken.push(format!(
-            "expected stored map {}, read back {}",
-            map_text(want),
-            map_text(stored)
-        ));
+        broken.push(Problem::Stored {
+            expected: want.clone(),
+        });
     }
     if let Some(want) = &expect.stored_contains {
-        let missing: BTreeMap<String, String> = want
+        let missing: StoredMap = want
             .iter()
             .filter(|(k, v)| stored.get(*k) != Some(*v))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         if !missing.is_empty() {
-            broken.push(format!(
-                "expected stored map to contain {}, read back {}",
-                map_text(&missing),
-                map_text(stored)
-            ));
+            broken.push(Problem::StoredContains { missing });
         }
     }
     if let Some(want) = expect.stored_count.filter(|n| *n != stored.len()) {
-        broken.push(format!(
-            "expected {want} stored items, read back {}",
-            stored.len()
-        ));
+        broken.push(Problem::StoredCount {
+            expected: want,
+            got: stored.len(),
+        });
     }
     broken
 }
@@ -327,19 +303,6 @@ pub fn stored(expect: &Expect, stored: &BTreeMap<String, String>) -> Vec<String>
 /// Whether `expect` has any `stored*` field.
 pub fn wants_stored(expect: &Expect) -> bool {
     expect.stored.is_some() || expect.stored_contains.is_some() || expect.stored_count.is_some()
-}
-
-fn map_text(map: &BTreeMap<String, String>) -> String {
-    const SHOWN: usize = 8;
-    let mut parts: Vec<String> = map
-        .iter()
-        .take(SHOWN)
-        .map(|(k, v)| format!("{k:?}: {v:?}"))
-        .collect();
-    if map.len() > SHOWN {
-        parts.push(format!("... ({} items)", map.len()));
-    }
-    format!("{{{}}}", parts.join(", "))
 }
 
 /// The first 200 characters of a body, for messages.
@@ -389,7 +352,16 @@ mod tests {
             &nova(),
             Judge::Accepted,
         );
-        assert_eq!(broken, vec!["expected outcome ok (204), got 200"]);
+        assert_eq!(
+            broken,
+            vec![Problem::Outcome {
+                outcome: OutcomeKind::Ok,
+                expected: vec![204],
+                expected_code: None,
+                got: 200,
+                got_codes: vec![],
+            }]
+        );
     }
 
     #[test]
@@ -406,7 +378,13 @@ mod tests {
         let broken = response(&expect, &too_large, op, &nova(), Judge::Emitted);
         assert_eq!(
             broken,
-            vec!["expected outcome over-quota (403 forbidden), got 413 overLimit"]
+            vec![Problem::Outcome {
+                outcome: OutcomeKind::OverQuota,
+                expected: vec![403],
+                expected_code: Some("forbidden".into()),
+                got: 413,
+                got_codes: vec!["overLimit".into()],
+            }]
         );
         let forbidden = quota(403, "forbidden");
         assert!(response(&expect, &forbidden, op, &nova(), Judge::Emitted).is_empty());
@@ -449,7 +427,7 @@ mod tests {
         let crash = answer(500, json!({"computeFault": {"code": 500}}));
         let broken = response(&open, &crash, Some(&Op::List), &nova(), Judge::Accepted);
         assert_eq!(broken.len(), 1, "{broken:?}");
-        assert!(broken[0].starts_with("got 500: a 5xx answer"), "{broken:?}");
+        assert_eq!(broken[0], Problem::ServerError { got: 500 });
         let listed = Expect {
             status: Some(Codes(vec![200, 503])),
             ..Expect::default()
@@ -466,7 +444,13 @@ mod tests {
             .is_empty()
         );
         let other = response(&listed, &crash, Some(&Op::List), &nova(), Judge::Accepted);
-        assert_eq!(other, vec!["expected status 200 or 503, got 500"]);
+        assert_eq!(
+            other,
+            vec![Problem::Status {
+                expected: vec![200, 503],
+                got: 500
+            }]
+        );
         assert!(
             response(
                 &open,
@@ -497,7 +481,13 @@ mod tests {
             Judge::Accepted,
         );
         assert_eq!(broken.len(), 2, "{broken:?}");
-        assert!(broken[1].contains("got error / Ecs.0114"), "{broken:?}");
+        assert_eq!(
+            broken[1],
+            Problem::ErrorCode {
+                expected: "itemNotFound".into(),
+                got: vec!["error".into(), "Ecs.0114".into()],
+            }
+        );
     }
 
     #[test]
@@ -532,7 +522,13 @@ mod tests {
             ..Expect::default()
         };
         let broken = stored(&expect, &show);
-        assert_eq!(broken, vec!["expected 2 stored items, read back 1"]);
+        assert_eq!(
+            broken,
+            vec![Problem::StoredCount {
+                expected: 2,
+                got: 1
+            }]
+        );
         assert!(stored_map(&json!({"x": 1}), &profile).is_none());
     }
 }

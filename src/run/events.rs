@@ -1,23 +1,43 @@
-//! Run events fanned out to reporters (nextest-style): the terminal, the
-//! JSON results file, the JUnit file. Reporters only see finished results,
-//! never the runner's internals.
+//! The run as a stream of events (cargo-nextest's shape): the runner emits
+//! [`Event`]s — the run started, a case started, a finding was shrunk, a
+//! case finished, the run finished — into an [`EventSink`]; the reporters
+//! (`crate::report`: terminal, JUnit, JSON results) subscribe to it and see
+//! only these, never the runner's internals. [`Admission`] is what every
+//! result goes through before it is an event.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use super::results::{CaseResult, RunResults};
 
-use super::results::{CaseResult, KnownStatus, RunResults, SkipKind, Verdict};
-use crate::report::failure::{self, Colour};
-
-/// A reporter could not write its output.
-#[derive(Debug, thiserror::Error)]
-pub enum ReportError {
-    #[error("cannot write {path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
+/// Something that happened during a run, in the order it happened.
+#[derive(Debug, Clone, Copy)]
+pub enum Event<'a> {
+    /// Cases and trials are about to run; `total` is how many will be
+    /// reported (progress counts to it).
+    RunStarted { total: usize },
+    /// A case or property trial began running (cases skipped or blocked
+    /// without running have none).
+    CaseStarted { id: &'a str },
+    /// A property trial failed and its counterexample was shrunk: the
+    /// result that follows it in [`Event::CaseFinished`].
+    FindingShrunk { result: &'a CaseResult },
+    /// A case or trial has its result (admitted: marked against the known
+    /// failures, secrets scrubbed); `done` of `total` are finished.
+    CaseFinished {
+        result: &'a CaseResult,
+        done: usize,
+        total: usize,
     },
-    #[error("cannot render {what}: {message}")]
-    Render { what: &'static str, message: String },
+    /// The whole run, as it goes to the results file.
+    RunFinished { results: &'a RunResults },
+}
+
+/// Where the runner sends its events.
+pub trait EventSink {
+    fn emit(&mut self, event: Event<'_>);
+}
+
+/// Drops every event (a run nobody watches).
+impl EventSink for () {
+    fn emit(&mut self, _: Event<'_>) {}
 }
 
 /// What every result goes through on its way to the reporters, cases and
@@ -32,220 +52,5 @@ impl Admission<'_> {
     pub fn admit(&self, mut result: CaseResult) -> CaseResult {
         self.known.apply(&mut result);
         self.redactor.case(result)
-    }
-}
-
-/// Something that wants to hear about the run.
-pub trait Reporter {
-    fn started(&mut self, _total: usize) {}
-    fn case_finished(&mut self, _result: &CaseResult, _done: usize, _total: usize) {}
-    fn finished(&mut self, results: &RunResults) -> Result<(), ReportError>;
-}
-
-/// Write `bytes` to `path`, creating parent folders.
-pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
-    let io = |source| ReportError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(io)?;
-    }
-    std::fs::write(path, bytes).map_err(io)
-}
-
-/// Writes `results.json` (compact JSON: `jq .` shows it indented).
-pub struct JsonWriter {
-    pub path: PathBuf,
-}
-
-impl Reporter for JsonWriter {
-    fn finished(&mut self, results: &RunResults) -> Result<(), ReportError> {
-        let text = serde_json::to_vec(results).map_err(|e| ReportError::Render {
-            what: "results.json",
-            message: e.to_string(),
-        })?;
-        write_file(&self.path, &text)
-    }
-}
-
-/// The terminal: a progress line on a TTY, only problems otherwise (a
-/// failed case as a block: step, expected over got, the answer, a curl
-/// repro); on stdout, the catalogue that ran and its size, then always the
-/// final `N passed, N failed, N skipped` line.
-pub struct Terminal {
-    progress: bool,
-    colour: Colour,
-    /// Where the full transcripts are, named under the failures.
-    transcripts: Option<PathBuf>,
-    /// Gating skip reasons seen, with how many cases each: a reason is
-    /// printed for its first case only (a dialect without fresh servers
-    /// skips hundreds of cases for one reason).
-    skip_reasons: std::collections::BTreeMap<String, usize>,
-    /// Which catalogue ran and its size, printed above the final line.
-    catalogue: Option<String>,
-}
-
-impl Terminal {
-    /// Progress only on an interactive terminal outside CI; colour there
-    /// too unless `NO_COLOR` is set. `transcripts`: the report holding every
-    /// exchange (the JUnit file), named when a case fails.
-    pub fn detect(transcripts: Option<PathBuf>) -> Self {
-        use std::io::IsTerminal;
-        let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
-        let interactive = std::io::stderr().is_terminal() && !ci;
-        let no_colour = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Terminal {
-            progress: interactive,
-            colour: if interactive && !no_colour {
-                Colour::On
-            } else {
-                Colour::Off
-            },
-            transcripts,
-            skip_reasons: std::collections::BTreeMap::new(),
-            catalogue: None,
-        }
-    }
-
-    /// Print `line` (which catalogue ran, how many cases) in the summary.
-    pub fn with_catalogue(mut self, line: String) -> Self {
-        self.catalogue = Some(line);
-        self
-    }
-}
-
-impl Reporter for Terminal {
-    fn case_finished(&mut self, result: &CaseResult, done: usize, total: usize) {
-        let mut err = std::io::stderr().lock();
-        if self.progress {
-            let _ = write!(err, "\r\x1b[2K[{done}/{total}] {}", result.id);
-        }
-        let shown = match result.known_failure {
-            None => failure::block(result, self.colour),
-            Some(_) => None,
-        }
-        .or_else(|| problem_line(result))
-        .filter(|_| self.first_with_its_reason(result));
-        if let Some(text) = shown {
-            if self.progress {
-                let _ = write!(err, "\r\x1b[2K");
-            }
-            let _ = writeln!(err, "{}", text.trim_end());
-        }
-        let _ = err.flush();
-    }
-
-    fn finished(&mut self, results: &RunResults) -> Result<(), ReportError> {
-        if self.progress {
-            eprint!("\r\x1b[2K");
-        }
-        // A closed stdout (`| head`) must not panic the run.
-        let mut out = std::io::stdout().lock();
-        for (reason, count) in self.skip_reasons.iter().filter(|(_, n)| **n > 1) {
-            eprintln!("SKIP  {count} cases in all: {reason}");
-        }
-        let s = &results.summary;
-        let avoidable = results
-            .cases
-            .iter()
-            .filter(|c| c.skip_kind == Some(SkipKind::Credentials) && c.gates())
-            .count();
-        if avoidable > 0 {
-            let _ = writeln!(
-                out,
-                "{avoidable} cases skipped for a missing credential or server: pass the flags their reasons name"
-            );
-        }
-        let failed: Vec<&str> = results
-            .cases
-            .iter()
-            .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error) && c.gates())
-            .map(|c| c.id.as_str())
-            .collect();
-        if !failed.is_empty() {
-            let _ = writeln!(out, "failures:");
-            for id in &failed {
-                let _ = writeln!(out, "    {id}");
-            }
-            if let Some(path) = &self.transcripts {
-                let _ = writeln!(
-                    out,
-                    "every request of these cases (setup and cleanup too), with curl repros: {}",
-                    path.display()
-                );
-            }
-            if failed.iter().any(|id| id.starts_with("setup::")) {
-                let _ = writeln!(
-                    out,
-                    "setup::* is the runner's own set-up check on this endpoint, not a case: the cases it blocks run once it passes"
-                );
-            }
-            let _ = writeln!(out, "rerun one: metaconform run --exact ID");
-        }
-        if s.errors > 0 || s.known_failures > 0 || s.fixed > 0 {
-            let _ = writeln!(
-                out,
-                "({} of the failed are errors; {} known failures do not gate; {} known failures now pass)",
-                s.errors, s.known_failures, s.fixed
-            );
-        }
-        if s.skipped > 0 {
-            let _ = writeln!(out, "skipped: {}", s.skipped_by_kind);
-        }
-        if results.run.interrupted {
-            let _ = writeln!(
-                out,
-                "interrupted: {} case(s) ran before the signal; the others did not run",
-                results.cases.len()
-            );
-        }
-        if let Some(line) = &self.catalogue {
-            let _ = writeln!(out, "{line}");
-        }
-        let _ = writeln!(
-            out,
-            "{} passed, {} failed, {} skipped",
-            s.passed,
-            s.failed + s.errors,
-            s.skipped
-        );
-        Ok(())
-    }
-}
-
-impl Terminal {
-    /// Whether `result` is not a gating skip whose reason was shown already
-    /// (counting it either way).
-    fn first_with_its_reason(&mut self, result: &CaseResult) -> bool {
-        if !(result.verdict == Verdict::Skip && result.gates()) {
-            return true;
-        }
-        let reason = result.reason.clone().unwrap_or_default();
-        let seen = self.skip_reasons.entry(reason).or_insert(0);
-        *seen += 1;
-        *seen == 1
-    }
-}
-
-/// The line shown for a case that did not simply pass, if any.
-fn problem_line(result: &CaseResult) -> Option<String> {
-    let reason = result.reason.as_deref().unwrap_or("");
-    let known = match result.known_failure {
-        Some(KnownStatus::StillFailing) => " (known failure)",
-        Some(KnownStatus::Fixed) => {
-            return Some(format!(
-                "FIXED {}: listed as a known failure but passes",
-                result.id
-            ));
-        }
-        None => "",
-    };
-    match result.verdict {
-        Verdict::Pass => None,
-        Verdict::Fail => Some(format!("FAIL  {}{known}: {reason}", result.id)),
-        Verdict::Error => Some(format!("ERROR {}{known}: {reason}", result.id)),
-        Verdict::Skip if result.gates() => Some(format!("SKIP  {}: {reason}", result.id)),
-        Verdict::Skip => None,
     }
 }

@@ -5,7 +5,6 @@
 //! first failing step stops the case), `error` when setup, a transport or the
 //! case itself is in trouble, `skip` when [`applicability`] says so.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,7 +21,9 @@ use super::auth_guard::AuthGuard;
 use super::check;
 use super::redact::Redactor;
 use super::requests::{self, Action, BuildError};
-use super::results::{CaseResult, ExchangeRecord, Purpose, Verdict, millis};
+use super::results::{
+    CaseResult, Cause, ExchangeRecord, Failure, Place, Problem, Purpose, StoredMap, Verdict, millis,
+};
 use super::servers::{Housekeeping, SetupError};
 use crate::cases::LoadedCase;
 
@@ -170,12 +171,32 @@ pub async fn dispatch(
 const TRANSPORT_RETRIES: u32 = 2;
 
 /// Why a step did not pass.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum StepTrouble {
-    /// Expectations broken: the endpoint's fault.
-    Broken(Vec<String>),
+    /// Expectations broken: the endpoint's fault; with the map read back
+    /// when a `stored*` expectation was checked.
+    Broken {
+        problems: Vec<Problem>,
+        stored: Option<StoredMap>,
+    },
     /// Transport trouble or an unusable case: nothing was checked.
     Error(String),
+}
+
+impl StepTrouble {
+    fn broken(problems: Vec<Problem>) -> StepTrouble {
+        StepTrouble::Broken {
+            problems,
+            stored: None,
+        }
+    }
+
+    fn into_cause(self) -> Cause {
+        match self {
+            StepTrouble::Broken { problems, stored } => Cause::Broken { problems, stored },
+            StepTrouble::Error(message) => Cause::Trouble { message },
+        }
+    }
 }
 
 impl From<BuildError> for StepTrouble {
@@ -218,7 +239,7 @@ pub fn skipped(loaded: &LoadedCase, Skip { kind, reason }: Skip) -> CaseResult {
     let mut result = blank_result(loaded);
     result.verdict = Verdict::Skip;
     result.skip_kind = Some(kind);
-    result.reason = Some(reason);
+    result.skip_reason = Some(reason);
     result
 }
 
@@ -226,7 +247,7 @@ pub fn skipped(loaded: &LoadedCase, Skip { kind, reason }: Skip) -> CaseResult {
 pub fn not_run(loaded: &LoadedCase, reason: String) -> CaseResult {
     let mut result = blank_result(loaded);
     result.verdict = Verdict::Error;
-    result.reason = Some(reason);
+    result.failure = Some(Failure::trouble(Place::Case, reason));
     result
 }
 
@@ -238,9 +259,9 @@ fn blank_result(loaded: &LoadedCase) -> CaseResult {
         name: case.name.clone(),
         spec: case.spec.clone(),
         verdict: Verdict::Pass,
-        reason: None,
+        failure: None,
+        skip_reason: None,
         skip_kind: None,
-        step: None,
         known_failure: None,
         known_reason: None,
         duration_ms: 0.0,
@@ -248,42 +269,25 @@ fn blank_result(loaded: &LoadedCase) -> CaseResult {
     }
 }
 
-/// A case's outcome: `Ok`, or the 1-based step (0: setup) and trouble.
-type CaseOutcome = Result<(), (usize, StepTrouble)>;
+/// A case's outcome: `Ok`, or where and what went wrong.
+type CaseOutcome = Result<(), (Place, StepTrouble)>;
 
 fn apply_outcome(result: &mut CaseResult, outcome: CaseOutcome, cleanup: Result<(), SetupError>) {
-    match outcome {
-        Ok(()) => {}
-        Err((0, trouble)) => {
-            result.verdict = Verdict::Error;
-            result.reason = Some(format!("setup: {}", trouble_text(&trouble)));
-        }
-        Err((step, StepTrouble::Broken(broken))) => {
-            result.verdict = Verdict::Fail;
-            result.step = Some(step);
-            result.reason = Some(format!("step {step}: {}", broken.join("; ")));
-        }
-        Err((step, StepTrouble::Error(message))) => {
-            result.verdict = Verdict::Error;
-            result.step = Some(step);
-            result.reason = Some(format!("step {step}: {message}"));
-        }
+    if let Err((at, trouble)) = outcome {
+        result.verdict = match trouble {
+            StepTrouble::Broken { .. } if at != Place::Setup => Verdict::Fail,
+            _ => Verdict::Error,
+        };
+        result.failure = Some(Failure::new(at, trouble.into_cause()));
     }
     if let Err(e) = cleanup {
-        let note = format!("cleanup: {e}");
-        if result.verdict == Verdict::Pass {
-            result.verdict = Verdict::Error;
-            result.reason = Some(note);
-        } else if let Some(reason) = &mut result.reason {
-            reason.push_str(&format!(" (and {note})"));
+        match &mut result.failure {
+            Some(failure) => failure.cleanup = Some(e.0),
+            None => {
+                result.verdict = Verdict::Error;
+                result.failure = Some(Failure::trouble(Place::Cleanup, e.0));
+            }
         }
-    }
-}
-
-fn trouble_text(trouble: &StepTrouble) -> String {
-    match trouble {
-        StepTrouble::Broken(b) => b.join("; "),
-        StepTrouble::Error(e) => e.clone(),
     }
 }
 
@@ -323,13 +327,16 @@ impl Session<'_> {
     async fn run(&mut self, case: &Case, servers: Assignment<'_>) -> CaseOutcome {
         self.prepare(servers.server, &case.given)
             .await
-            .map_err(|e| (0, StepTrouble::Error(e.0)))?;
+            .map_err(|e| (Place::Setup, StepTrouble::Error(e.0)))?;
         for (index, step) in case.steps.iter().enumerate() {
             let number = index + 1;
             self.current_step = Some(number);
             self.run_step(case, number, &step.value, servers)
                 .await
-                .map_err(|t| (number, t))?;
+                .map_err(|t| {
+                    let op = op_name(&step.value);
+                    (Place::Step { step: number, op }, t)
+                })?;
         }
         self.current_step = None;
         Ok(())
@@ -372,7 +379,7 @@ impl Session<'_> {
                 check::Judge::for_target(self.target),
             );
             if !broken.is_empty() {
-                return Err(StepTrouble::Broken(prefixed(step, broken)));
+                return Err(StepTrouble::broken(broken));
             }
         }
         if check::wants_stored(expect) {
@@ -517,7 +524,7 @@ impl Session<'_> {
         if broken.is_empty() {
             Ok(())
         } else {
-            Err(StepTrouble::Broken(prefixed(step, broken)))
+            Err(StepTrouble::broken(broken))
         }
     }
 
@@ -533,32 +540,32 @@ impl Session<'_> {
         } else {
             Identity::Owner
         };
-        let stored: BTreeMap<String, String> = self
+        let stored: StoredMap = self
             .read_stored(server, reader, Purpose::ReadBack, Some(number))
             .await
-            .map_err(|e| StepTrouble::Broken(vec![e.0]))?;
-        let broken = check::stored(expect, &stored);
-        if broken.is_empty() {
+            .map_err(|e| StepTrouble::broken(vec![Problem::Unreadable { message: e.0 }]))?;
+        let problems = check::stored(expect, &stored);
+        if problems.is_empty() {
             Ok(())
         } else {
-            Err(StepTrouble::Broken(prefixed(step, broken)))
+            Err(StepTrouble::Broken {
+                problems,
+                stored: Some(stored),
+            })
         }
     }
 }
 
-fn prefixed(step: &Step, broken: Vec<String>) -> Vec<String> {
-    let name = match step.op {
+/// A step's operation as reports name it: `merge`, `action lock`,
+/// `raw GET /servers/{id}`.
+fn op_name(step: &Step) -> String {
+    match step.op {
         StepOp::Action => format!("action {}", step.action.as_deref().unwrap_or("?")),
         StepOp::Raw => step.raw.as_ref().map_or("raw".to_string(), |r| {
             format!("raw {} {}", r.method, r.path)
         }),
         other => format!("{other:?}").to_lowercase(),
-    };
-    let mut out = broken;
-    if let Some(first) = out.first_mut() {
-        *first = format!("({name}) {first}");
     }
-    out
 }
 
 #[cfg(test)]

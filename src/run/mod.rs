@@ -6,8 +6,10 @@
 //! server to a case's `given` state and back, [`check`] compares answers with
 //! expectations, [`execute`] runs one case, [`schedule`] runs many
 //! concurrently on different servers, [`results`] is the outcome as data
-//! ([`stored`] its packed form in `results.json`),
-//! [`events`] fans it out to reporters, [`known_failures`] marks what an
+//! ([`failure`] why a case failed, [`stored`] its packed form in
+//! `results.json`),
+//! [`events`] is the run as a stream of events (the reporters of
+//! `crate::report` subscribe), [`known_failures`] marks what an
 //! endpoint is known to fail, [`embedded`] makes the mock a target,
 //! [`primitives`] verifies the runner's own setup before cases rely on it,
 //! and [`auth_guard`] stops a run whose AK/SK signatures are refused.
@@ -18,6 +20,8 @@ pub mod check;
 pub mod embedded;
 pub mod events;
 pub mod execute;
+pub mod failure;
+pub mod findings;
 pub mod known_failures;
 pub mod primitives;
 pub mod properties;

@@ -17,7 +17,7 @@ use crate::cases::format::Identity;
 use crate::endpoint::servers::{Housekeeping, Purpose};
 
 use super::execute::{Context, Session};
-use super::results::{CaseResult, ExchangeRecord, Verdict};
+use super::results::{CaseResult, Cause, ExchangeRecord, Failure, Place, Verdict};
 
 /// The area of root-cause findings.
 pub const AREA: &str = "setup";
@@ -144,11 +144,17 @@ fn broken(id: &str, message: String, session: Session<'_>) -> Option<Broken> {
         // The reference model: replace-all sets the whole map, merge adds.
         spec: "3.1".into(),
         verdict: Verdict::Fail,
-        reason: Some(format!(
-            "{message}\nevery case depends on it: they are reported as blocked, not run"
+        failure: Some(Failure::new(
+            Place::Case,
+            Cause::Finding {
+                summary: message,
+                detail: Some(
+                    "every case depends on it: they are reported as blocked, not run".into(),
+                ),
+            },
         )),
+        skip_reason: None,
         skip_kind: None,
-        step: None,
         known_failure: None,
         known_reason: None,
         duration_ms: 0.0,

@@ -5,8 +5,9 @@
 //! with a small example count, and reported as [`CaseResult`]s of area
 //! `prop` so they land in the JUnit file and `results.json` beside them.
 //!
-//! A failing trial's reason carries the shrunk failing exchange and its curl
-//! repro; a trial that does not apply to the dialect is a dialect skip; with
+//! A failing trial is a finding at the failing step of its shrunk sequence,
+//! carrying every exchange of that sequence (the reports render them, curl
+//! repros included); a trial that does not apply to the dialect is a dialect skip; with
 //! `--no-state-changes`, `prop::states` is skipped as the user's choice, and
 //! when the member signs with AK/SK every trial is (the trials' driver sends
 //! tokens only).
@@ -18,8 +19,10 @@ use crate::endpoint::Target;
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial, TrialVerdict};
 
 use super::RunOptions;
-use super::events::Reporter;
-use super::results::{CaseResult, RunResults, SkipKind, Verdict, millis};
+use super::events::{Event, EventSink};
+use super::findings::{finding_failure, finding_records};
+use super::redact::Redactor;
+use super::results::{CaseResult, Failure, Place, RunResults, SkipKind, Verdict, millis};
 
 /// The area every property trial is reported under.
 pub const AREA: &str = "prop";
@@ -69,40 +72,36 @@ pub fn options(examples: u64) -> PropertyOptions {
     }
 }
 
-/// Runs `trials` one after another against `target`, as case results.
-pub async fn run(
-    trials: &[PropertyTrial],
+/// Runs `trial` against `target`, as a case result (a skip when the user's
+/// choices leave it out).
+pub async fn run_one(
+    trial: &PropertyTrial,
     target: &Target,
     run_options: &RunOptions,
     options: PropertyOptions,
-) -> Vec<CaseResult> {
-    let mut results = Vec::with_capacity(trials.len());
-    for trial in trials {
-        if run_options.interrupt.requested() {
-            break;
-        }
-        let started = Instant::now();
-        let verdict = match not_run(trial, target, run_options) {
-            Some(reason) => Err(reason),
-            None => Ok((trial.run)(target.clone(), options).await.verdict),
-        };
-        let mut result = to_case_result(trial.name, verdict);
-        result.duration_ms = millis(started.elapsed());
-        results.push(result);
-    }
-    results
+    redactor: &Redactor,
+) -> CaseResult {
+    let started = Instant::now();
+    let verdict = match not_run(trial, target, run_options) {
+        Some(reason) => Err(reason),
+        None => Ok((trial.run)(target.clone(), options).await.verdict),
+    };
+    let mut result = to_case_result(trial.name, verdict, redactor);
+    result.duration_ms = millis(started.elapsed());
+    result
 }
 
-/// Runs `trials` after the declarative cases of `results`: each result is
-/// marked against the known failures, announced to `reporters` (numbered on
-/// from the cases) and appended, and the summary counts it.
+/// Runs `trials` after the declarative cases of `results`, one after
+/// another: each starts and finishes as an event to `events` (numbered on
+/// from the cases; a failure's shrunk finding announced before it
+/// finishes), marked against the known failures, appended, and counted.
 pub async fn run_and_append(
     trials: &[PropertyTrial],
     target: &Target,
     run_options: &RunOptions,
     options: PropertyOptions,
     admission: &super::events::Admission<'_>,
-    reporters: &mut [&mut dyn Reporter],
+    events: &mut dyn EventSink,
     results: &mut RunResults,
 ) {
     let started = Instant::now();
@@ -111,15 +110,21 @@ pub async fn run_and_append(
     // Trials run even when a setup primitive of the cases is broken: their
     // driver reads each server back after its reset and starts the model
     // from what it finds, so a broken reset cannot cascade into them.
-    for (i, result) in run(trials, target, run_options, options)
-        .await
-        .into_iter()
-        .enumerate()
-    {
-        let result = admission.admit(result);
-        for r in reporters.iter_mut() {
-            r.case_finished(&result, before + i + 1, total);
+    for (i, trial) in trials.iter().enumerate() {
+        if run_options.interrupt.requested() {
+            break;
         }
+        events.emit(Event::CaseStarted { id: trial.name });
+        let result = run_one(trial, target, run_options, options, admission.redactor).await;
+        let result = admission.admit(result);
+        if result.verdict == Verdict::Fail {
+            events.emit(Event::FindingShrunk { result: &result });
+        }
+        events.emit(Event::CaseFinished {
+            result: &result,
+            done: before + i + 1,
+            total,
+        });
         results.summary.count(&result);
         results.cases.push(result);
     }
@@ -156,18 +161,29 @@ fn not_run(trial: &PropertyTrial, target: &Target, run_options: &RunOptions) -> 
 }
 
 /// The case result of a trial; `Err`: left out by the user's choice.
-fn to_case_result(name: &str, verdict: Result<TrialVerdict, String>) -> CaseResult {
+fn to_case_result(
+    name: &str,
+    verdict: Result<TrialVerdict, String>,
+    redactor: &Redactor,
+) -> CaseResult {
     let (title, spec) = describe(name);
-    let (verdict, reason, skip_kind) = match verdict {
-        Err(why) => (Verdict::Skip, Some(why), Some(SkipKind::UserChoice)),
-        Ok(TrialVerdict::Pass) => (Verdict::Pass, None, None),
-        Ok(TrialVerdict::Fail { cause, report }) => (
-            Verdict::Fail,
-            Some(format!("{cause}\n\n{}", report.trim_end())),
+    let skip = |why, kind| (Verdict::Skip, None, Some(why), Some(kind));
+    let mut exchanges = Vec::new();
+    let (verdict, failure, skip_reason, skip_kind) = match verdict {
+        Err(why) => skip(why, SkipKind::UserChoice),
+        Ok(TrialVerdict::Pass) => (Verdict::Pass, None, None, None),
+        Ok(TrialVerdict::Fail(shrunk)) => {
+            exchanges = finding_records(&shrunk, redactor);
+            let failure = finding_failure(&shrunk);
+            (Verdict::Fail, Some(failure), None, None)
+        }
+        Ok(TrialVerdict::Skip(why)) => skip(why, SkipKind::Dialect),
+        Ok(TrialVerdict::Error(why)) => (
+            Verdict::Error,
+            Some(Failure::trouble(Place::Case, why)),
+            None,
             None,
         ),
-        Ok(TrialVerdict::Skip(why)) => (Verdict::Skip, Some(why), Some(SkipKind::Dialect)),
-        Ok(TrialVerdict::Error(why)) => (Verdict::Error, Some(why), None),
     };
     CaseResult {
         id: name.to_string(),
@@ -175,13 +191,13 @@ fn to_case_result(name: &str, verdict: Result<TrialVerdict, String>) -> CaseResu
         name: title.to_string(),
         spec: spec.to_string(),
         verdict,
-        reason,
+        failure,
+        skip_reason,
         skip_kind,
-        step: None,
         known_failure: None,
         known_reason: None,
         duration_ms: 0.0,
-        exchanges: Vec::new(),
+        exchanges,
     }
 }
 
@@ -228,23 +244,8 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_carries_its_repro_and_skips_say_who_chose() {
-        let fail = to_case_result(
-            "prop::lengths",
-            Ok(TrialVerdict::Fail {
-                cause: "status: expected 400, got 200".into(),
-                report: "curl -sS -X POST http://h/x\n".into(),
-            }),
-        );
-        assert_eq!(fail.verdict, Verdict::Fail);
-        assert_eq!(fail.area, "prop");
-        let reason = fail.reason.unwrap();
-        assert!(
-            reason.starts_with("status: expected 400, got 200"),
-            "{reason}"
-        );
-        assert!(reason.contains("curl -sS -X POST"), "{reason}");
-
+    fn skips_say_who_chose() {
+        let to_case_result = |name, verdict| to_case_result(name, verdict, &Redactor::default());
         let chosen = to_case_result("prop::states", Err("--no-state-changes".into()));
         assert_eq!(chosen.skip_kind, Some(SkipKind::UserChoice));
         let dialect = to_case_result("prop::quota", Ok(TrialVerdict::Skip("no quota".into())));

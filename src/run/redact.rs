@@ -39,15 +39,18 @@ impl Redactor {
     }
 
     /// `result` with every known secret replaced in every string it holds
-    /// that can quote the endpoint: the reason (verdict messages quote
-    /// answers too) and every exchange (recorded through [`Redactor::record`]
+    /// that can quote the endpoint: the failure (it quotes answers too) and
+    /// the skip reason and every exchange (recorded through [`Redactor::record`]
     /// already; scrubbed again here so no path around it can leak).
     pub fn case(&self, mut result: CaseResult) -> CaseResult {
         if self.scrubber.is_empty() {
             return result;
         }
         let s = &self.scrubber;
-        result.reason = result.reason.map(|r| s.text(&r));
+        result.skip_reason = result.skip_reason.map(|r| s.text(&r));
+        if let Some(failure) = &mut result.failure {
+            failure.scrub(&|text| s.text(text));
+        }
         result.known_reason = result.known_reason.map(|r| s.text(&r));
         for record in &mut result.exchanges {
             let request = &mut record.request;
@@ -178,7 +181,8 @@ mod tests {
     }
 
     #[test]
-    fn a_case_result_loses_secrets_its_reason_quotes() {
+    fn a_case_result_loses_secrets_its_failure_and_skip_reason_quote() {
+        use crate::run::results::{Cause, Failure, Place, Problem};
         let creds = Credentials {
             token: Some("demo:p1".into()),
             ..Credentials::default()
@@ -189,19 +193,31 @@ mod tests {
             name: "n".into(),
             spec: "1".into(),
             verdict: crate::run::results::Verdict::Fail,
-            reason: Some("expected 404, got 400 \"token demo:p1 invalid\"".into()),
+            failure: Some(Failure::new(
+                Place::Step {
+                    step: 1,
+                    op: "list".into(),
+                },
+                Cause::Broken {
+                    problems: vec![Problem::Message {
+                        expected: "not found".into(),
+                        got: "token demo:p1 invalid".into(),
+                    }],
+                    stored: Some([("k".to_string(), "demo:p1".to_string())].into()),
+                },
+            )),
+            skip_reason: Some("skipped for demo:p1".into()),
             skip_kind: None,
-            step: Some(1),
             known_failure: None,
             known_reason: None,
             duration_ms: 0.0,
             exchanges: Vec::new(),
         };
         let clean = Redactor::new(&creds).case(result);
-        assert_eq!(
-            clean.reason.as_deref(),
-            Some("expected 404, got 400 \"token $OS_TOKEN invalid\"")
-        );
+        let text = serde_json::to_string(&clean.failure).unwrap();
+        assert!(!text.contains("demo:p1"), "{text}");
+        assert!(text.contains("token $OS_TOKEN invalid"), "{text}");
+        assert_eq!(clean.skip_reason.as_deref(), Some("skipped for $OS_TOKEN"));
     }
 
     #[test]

@@ -94,7 +94,7 @@ pub async fn rehearse(ctx: &Context, cases: Vec<LoadedCase>) -> Result<Rehearsal
         twin_ctx,
         Arc::new(cases),
         &KnownFailures::default(),
-        &mut [],
+        &mut (),
         false,
         0,
     )

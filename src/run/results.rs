@@ -11,15 +11,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::stored::StoredResults;
+pub use super::failure::{Cause, Failure, HeaderRule, Place, Problem, StoredMap};
+use super::stored::{ReadResults, StoredResults};
 
 /// Bumped on any incompatible change of [`RunResults`] or of its stored
-/// form (2: header pairs and long bodies packed, compact JSON).
-pub const FORMAT_VERSION: u32 = 2;
+/// form (2: header pairs and long bodies packed, compact JSON; 3: a failure
+/// is data, [`Failure`], and a skip's reason is `skip_reason`). Older
+/// formats still load (see [`super::stored`]).
+pub const FORMAT_VERSION: u32 = 3;
 
-/// A whole run (written and read as [`StoredResults`]).
+/// A whole run (written as [`StoredResults`], read as [`ReadResults`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(into = "StoredResults", try_from = "StoredResults")]
+#[serde(into = "StoredResults", try_from = "ReadResults")]
 pub struct RunResults {
     pub format_version: u32,
     pub run: RunInfo,
@@ -182,13 +185,14 @@ pub struct CaseResult<X = ExchangeRecord> {
     pub name: String,
     pub spec: String,
     pub verdict: Verdict,
-    /// For fail and error: what went wrong; for skip: why.
-    pub reason: Option<String>,
+    /// For fail and error: where and what went wrong, as data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// For skip: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip_kind: Option<SkipKind>,
-    /// The 1-based step that failed, if a step did.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<usize>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub known_failure: Option<KnownStatus>,
     /// The reason given in the known-failures file.
@@ -223,14 +227,21 @@ impl<X> CaseResult<X> {
             name: self.name,
             spec: self.spec,
             verdict: self.verdict,
-            reason: self.reason,
+            failure: self.failure,
+            skip_reason: self.skip_reason,
             skip_kind: self.skip_kind,
-            step: self.step,
             known_failure: self.known_failure,
             known_reason: self.known_reason,
             duration_ms: self.duration_ms,
             exchanges,
         }
+    }
+}
+
+impl<X> CaseResult<X> {
+    /// The 1-based step that failed, if a step did.
+    pub fn failed_step(&self) -> Option<usize> {
+        self.failure.as_ref().and_then(Failure::step)
     }
 }
 
@@ -361,9 +372,9 @@ mod tests {
             name: "n".into(),
             spec: "1".into(),
             verdict: Verdict::Skip,
-            reason: Some("r".into()),
+            failure: None,
+            skip_reason: Some("r".into()),
             skip_kind: Some(SkipKind::Dialect),
-            step: None,
             known_failure: None,
             known_reason: None,
             duration_ms: 0.0,

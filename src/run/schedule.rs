@@ -1,8 +1,9 @@
 //! Running many cases at once, each worker on its own server.
 //!
 //! `--jobs N` workers are started (at most one per server the target
-//! offers); each takes the next case, runs it on its server and sends the
-//! result to the reporters as soon as it is known. Where the target cannot
+//! offers); each takes the next case, runs it on its server, and the run
+//! emits its start and its result as events ([`super::events`]) as soon as
+//! they are known. Where the target cannot
 //! empty a server's metadata between cases, each case that runs takes a
 //! server of [`Target::fresh_servers`](crate::endpoint::Target) instead, and is
 //! skipped (naming `--fresh-server`) when none is left. Before anything runs,
@@ -21,7 +22,7 @@ use crate::abort::AbortOnDrop;
 use crate::cases::format::{Identity, ServerRef};
 
 use super::applicability::{Skip, needs_fresh_server, no_fresh_server};
-use super::events::Reporter;
+use super::events::{Event, EventSink};
 use super::execute::{Assignment, Context, Session, not_run, run_case, skipped};
 use super::known_failures::KnownFailures;
 use super::results::{
@@ -44,7 +45,16 @@ pub async fn preflight(ctx: &Context) -> Result<(), Unreachable> {
         .map_err(|e| Unreachable(e.0))
 }
 
-/// Run `cases`, tell `reporters` about each result as it comes, and return
+/// What a worker tells the run as it goes.
+#[derive(Debug)]
+pub enum Progress {
+    /// The case at this index began running.
+    Started(usize),
+    /// The case at this index has its result.
+    Finished(usize, Box<CaseResult>),
+}
+
+/// Run `cases`, emit each start and result to `events` as it comes, and return
 /// the whole run (in case order). `known` marks known failures; `trailing`
 /// trials will follow (the property trials), so progress counts to
 /// `cases + trailing`.
@@ -52,7 +62,7 @@ pub async fn run_and_report(
     ctx: Arc<Context>,
     cases: Arc<Vec<LoadedCase>>,
     known: &KnownFailures,
-    reporters: &mut [&mut dyn Reporter],
+    events: &mut dyn EventSink,
     embedded: bool,
     trailing: usize,
 ) -> RunResults {
@@ -60,14 +70,14 @@ pub async fn run_and_report(
     let started = Instant::now();
     let count = cases.len();
     let total = count + trailing;
-    for r in reporters.iter_mut() {
-        r.started(total);
-    }
+    events.emit(Event::RunStarted { total });
     let admission = super::events::Admission {
         known,
         redactor: &ctx.redactor,
     };
     let (tx, mut rx) = mpsc::unbounded_channel();
+    // Only `run_all` sends `Started`, with the index into `cases`.
+    let cases_of_events = cases.clone();
     // A broken setup primitive: one root-cause finding, every case blocked
     // (no case, nothing depends on it).
     let broken = match cases.is_empty() || ctx.options.interrupt.requested() {
@@ -91,12 +101,22 @@ pub async fn run_and_report(
     };
     let mut slots: Vec<Option<CaseResult>> = vec![None; slots];
     let mut done = 0;
-    while let Some((index, result)) = rx.recv().await {
-        let result = admission.admit(result);
+    while let Some(progress) = rx.recv().await {
+        let (index, result) = match progress {
+            Progress::Started(index) => {
+                if let Some(case) = cases_of_events.get(index) {
+                    events.emit(Event::CaseStarted { id: &case.case.id });
+                }
+                continue;
+            }
+            Progress::Finished(index, result) => (index, admission.admit(*result)),
+        };
         done += 1;
-        for r in reporters.iter_mut() {
-            r.case_finished(&result, done, total);
-        }
+        events.emit(Event::CaseFinished {
+            result: &result,
+            done,
+            total,
+        });
         if let Some(slot) = slots.get_mut(index) {
             *slot = Some(result);
         }
@@ -128,25 +148,28 @@ pub async fn run_and_report(
 async fn report_blocked(
     broken: super::primitives::Broken,
     cases: Arc<Vec<LoadedCase>>,
-    results: mpsc::UnboundedSender<(usize, CaseResult)>,
+    results: mpsc::UnboundedSender<Progress>,
 ) {
-    let _ = results.send((0, broken.0.clone()));
+    let _ = results.send(Progress::Finished(0, Box::new(broken.0.clone())));
     for (index, case) in cases.iter().enumerate() {
         let skip = Skip {
             kind: super::results::SkipKind::Blocked,
             reason: broken.blocking_reason(),
         };
-        if results.send((index + 1, skipped(case, skip))).is_err() {
+        if results
+            .send(Progress::Finished(index + 1, Box::new(skipped(case, skip))))
+            .is_err()
+        {
             return;
         }
     }
 }
 
-/// Run `cases`; each result is sent on `results` with its index.
+/// Run `cases`; each start and result is sent on `results` with its index.
 pub async fn run_all(
     ctx: Arc<Context>,
     cases: Arc<Vec<LoadedCase>>,
-    results: mpsc::UnboundedSender<(usize, CaseResult)>,
+    results: mpsc::UnboundedSender<Progress>,
 ) {
     let workers = ctx.options.jobs.clamp(1, ctx.target.servers.len().max(1));
     let next = Arc::new(AtomicUsize::new(0));
@@ -198,7 +221,10 @@ pub async fn run_all(
             return;
         };
         if results
-            .send((index, not_run(case, reason.clone())))
+            .send(Progress::Finished(
+                index,
+                Box::new(not_run(case, reason.clone())),
+            ))
             .is_err()
         {
             return;
@@ -223,7 +249,7 @@ struct Shared {
     ctx: Arc<Context>,
     cases: Arc<Vec<LoadedCase>>,
     next: Arc<AtomicUsize>,
-    results: mpsc::UnboundedSender<(usize, CaseResult)>,
+    results: mpsc::UnboundedSender<Progress>,
     alt_locks: Arc<BTreeMap<String, tokio::sync::Mutex<()>>>,
     /// The next of the target's fresh servers to hand out.
     fresh_next: Arc<AtomicUsize>,
@@ -295,6 +321,7 @@ async fn work(worker: usize, shared: &Shared) {
         };
         let result = match shared.server_for(case, server) {
             Ok(server) => {
+                let _ = shared.results.send(Progress::Started(index));
                 run_case(
                     ctx,
                     case,
@@ -308,7 +335,11 @@ async fn work(worker: usize, shared: &Shared) {
             Err(skip) => skipped(case, skip),
         };
         let errored = result.verdict == Verdict::Error;
-        if shared.results.send((index, result)).is_err() {
+        if shared
+            .results
+            .send(Progress::Finished(index, Box::new(result)))
+            .is_err()
+        {
             return;
         }
         if errored && let Err(cause) = still_usable(ctx, server).await {

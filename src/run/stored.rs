@@ -1,4 +1,4 @@
-//! The on-disk form of [`RunResults`] (`results.json`, format 2): the same
+//! The on-disk form of [`RunResults`] (`results.json`, format 3): the same
 //! data, losslessly packed so a passing catalogue run stays small (format 1
 //! wrote 6 MB, mostly the same header pairs and the same padded 100 KiB
 //! bodies again and again).
@@ -14,7 +14,10 @@
 //!   it (an absolute URL never starts with `/`).
 //!
 //! Loading undoes all three, so readers see [`RunResults`] exactly as the run
-//! held it.
+//! held it. Format 2 files (the same packing; a failure was a sentence,
+//! `reason`, with the failing `step` beside it) still load: their sentence
+//! becomes a [`super::failure::Cause::LegacyReason`], kept as written and never parsed.
+//! `schemas/results.schema.json` describes format 3.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +28,9 @@ use super::results::{
     CaseResult, ExchangeRecord, FORMAT_VERSION, RequestRecord, ResponseRecord, RunInfo, RunResults,
     Summary,
 };
+
+/// The oldest format that still loads.
+pub const OLDEST_FORMAT: u32 = 2;
 
 /// Bodies this long (in characters) or longer go to the `bodies` table.
 pub const SHARED_BODY: usize = 1024;
@@ -44,6 +50,21 @@ pub struct StoredResults {
     #[serde(default)]
     headers: Vec<(String, String)>,
     /// Long bodies by `sha256:<hex>` of their text.
+    #[serde(default)]
+    bodies: BTreeMap<String, Vec<Segment>>,
+}
+
+/// `results.json` as read, of any format from [`OLDEST_FORMAT`] on: the
+/// cases are read in the shape of the file's format.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadResults {
+    format_version: u32,
+    run: RunInfo,
+    summary: Summary,
+    cases: Vec<serde_json::Value>,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
     #[serde(default)]
     bodies: BTreeMap<String, Vec<Segment>>,
 }
@@ -84,9 +105,11 @@ pub struct StoredMessage {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoredError {
     #[error(
-        "results.json format {0}; this metaconform reads format {FORMAT_VERSION}: re-run to write it again"
+        "results.json format {0}; this metaconform reads formats {OLDEST_FORMAT} to {FORMAT_VERSION}: re-run to write it again"
     )]
     Version(u32),
+    #[error("a case of a format {version} results.json: {message}")]
+    Case { version: u32, message: String },
     #[error("header index {0} is not in the `headers` table")]
     Header(usize),
     #[error("body {0} is not in the `bodies` table")]
@@ -195,12 +218,13 @@ impl From<RunResults> for StoredResults {
     }
 }
 
-impl TryFrom<StoredResults> for RunResults {
+impl TryFrom<ReadResults> for RunResults {
     type Error = StoredError;
 
-    fn try_from(stored: StoredResults) -> Result<RunResults, StoredError> {
-        if stored.format_version != FORMAT_VERSION {
-            return Err(StoredError::Version(stored.format_version));
+    fn try_from(stored: ReadResults) -> Result<RunResults, StoredError> {
+        let version = stored.format_version;
+        if !(OLDEST_FORMAT..=FORMAT_VERSION).contains(&version) {
+            return Err(StoredError::Version(version));
         }
         let tables = Tables {
             headers: &stored.headers,
@@ -210,7 +234,7 @@ impl TryFrom<StoredResults> for RunResults {
         let cases = stored
             .cases
             .into_iter()
-            .map(|case| case.try_map_exchanges(|e| tables.exchange(e)))
+            .map(|case| read_case(version, case)?.try_map_exchanges(|e| tables.exchange(e)))
             .collect::<Result<_, _>>()?;
         Ok(RunResults {
             format_version: stored.format_version,
@@ -218,6 +242,86 @@ impl TryFrom<StoredResults> for RunResults {
             summary: stored.summary,
             cases,
         })
+    }
+}
+
+/// One case of a format `version` file, in today's shape.
+fn read_case(
+    version: u32,
+    case: serde_json::Value,
+) -> Result<CaseResult<StoredExchange>, StoredError> {
+    let invalid = |e: serde_json::Error| StoredError::Case {
+        version,
+        message: e.to_string(),
+    };
+    if version == 2 {
+        let old: format2::Case = serde_json::from_value(case).map_err(invalid)?;
+        return Ok(old.upgrade());
+    }
+    serde_json::from_value(case).map_err(invalid)
+}
+
+/// The case of a format 2 file, frozen as it was written.
+mod format2 {
+    use serde::Deserialize;
+
+    use super::super::results::{
+        CaseResult, Cause, Failure, KnownStatus, Place, SkipKind, Verdict,
+    };
+    use super::StoredExchange;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct Case {
+        id: String,
+        area: String,
+        name: String,
+        spec: String,
+        verdict: Verdict,
+        /// For fail and error: the failure as a sentence; for skip: why.
+        reason: Option<String>,
+        #[serde(default)]
+        skip_kind: Option<SkipKind>,
+        /// The 1-based step that failed, if a step did.
+        #[serde(default)]
+        step: Option<usize>,
+        #[serde(default)]
+        known_failure: Option<KnownStatus>,
+        #[serde(default)]
+        known_reason: Option<String>,
+        duration_ms: f64,
+        exchanges: Vec<StoredExchange>,
+    }
+
+    impl Case {
+        /// Today's shape: a fail's or an error's sentence becomes a
+        /// [`Cause::LegacyReason`] (not parsed), a skip's its `skip_reason`.
+        pub fn upgrade(self) -> CaseResult<StoredExchange> {
+            let step = self.step;
+            let (failure, skip_reason) = match self.verdict {
+                Verdict::Fail | Verdict::Error => {
+                    let text = self.reason.unwrap_or_default();
+                    let cause = Cause::LegacyReason { text, step };
+                    (Some(Failure::new(Place::Case, cause)), None)
+                }
+                Verdict::Skip => (None, self.reason),
+                Verdict::Pass => (None, None),
+            };
+            CaseResult {
+                id: self.id,
+                area: self.area,
+                name: self.name,
+                spec: self.spec,
+                verdict: self.verdict,
+                failure,
+                skip_reason,
+                skip_kind: self.skip_kind,
+                known_failure: self.known_failure,
+                known_reason: self.known_reason,
+                duration_ms: self.duration_ms,
+                exchanges: self.exchanges,
+            }
+        }
     }
 }
 
@@ -404,9 +508,9 @@ mod tests {
             name: "n".into(),
             spec: "2.6".into(),
             verdict: super::super::results::Verdict::Pass,
-            reason: None,
+            failure: None,
+            skip_reason: None,
             skip_kind: None,
-            step: None,
             known_failure: None,
             known_reason: None,
             duration_ms: 1.0,
