@@ -126,14 +126,14 @@ pub fn content_type_accepted(content_type: Option<&str>) -> bool {
     let Some(full) = content_type else {
         return true;
     };
-    let media = full
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    // nova/api/openstack/wsgi.py `Request.get_content_type`: webob's
+    // `content_type` is the header up to the first `;`, compared as it is:
+    // no lower-casing, no trimming (`APPLICATION/JSON` and
+    // `application/json ; charset=utf-8` are 415; measured on Nova 34). The
+    // HTTP server has already stripped the value's outer whitespace.
+    let media = full.split(';').next().unwrap_or("");
     matches!(
-        media.as_str(),
+        media,
         "" | "text/plain" | "application/json" | "application/vnd.openstack.compute+json"
     )
 }
@@ -195,7 +195,12 @@ pub fn admit<'a>(
 ) -> Result<Admitted<'a>, Outcome> {
     admit_size(rules, req.body_len)?;
     let caller = req.caller.ok_or_else(unauthenticated)?;
-    *microversion = negotiate(rules, req.versions)?;
+    let negotiated = negotiate(rules, req.versions);
+    *microversion = match &negotiated {
+        Ok(version) => *version,
+        Err(_) => refused_version(rules, req.versions),
+    };
+    negotiated?;
     if !content_type_accepted(req.content_type) {
         return Err(Outcome::refused(
             OutcomeKind::BadMediaType,
@@ -322,6 +327,19 @@ fn run_stages(
     let server = visible_server(server, caller, req.server_id)?;
     check_policy(req.op, caller)?;
     apply(rules, req.op, caller, server, request_map)
+}
+
+/// The version a refusal of an out-of-range microversion still echoes:
+/// `Request.set_api_version_request` (nova/api/openstack/wsgi.py) stores the
+/// parsed version before it raises `InvalidGlobalAPIVersion`, and
+/// `Fault.__call__` writes the version headers of any non-null one. A badly
+/// formed string is never stored, so it echoes nothing.
+fn refused_version(rules: &ApiRules, headers: &VersionHeaders) -> Option<Microversion> {
+    let (min, max) = rules.microversions.filter(|_| !rules.legacy)?;
+    match microversion::negotiate(headers, min, max) {
+        Err(VersionError::Unsupported(version)) => Some(version),
+        _ => None,
+    }
 }
 
 fn negotiate(rules: &ApiRules, headers: &VersionHeaders) -> Stage<Option<Microversion>> {

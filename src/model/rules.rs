@@ -3,6 +3,7 @@
 //! A [`MetadataRules`] is built from a dialect profile; the checks here are the
 //! one place where charset, length unit and limits are decided.
 
+use crate::model::pyrepr;
 use regex::Regex;
 
 use super::Metadata;
@@ -80,6 +81,11 @@ pub struct KeyRule {
     pub unit: LengthUnit,
     /// Reject keys made only of whitespace (Huawei: "not blank").
     pub reject_blank: bool,
+    /// Nova checks keys with jsonschema's `re.search` of
+    /// `^[a-zA-Z0-9-_:. ]{1,255}$`, whose `$` also matches before one final
+    /// `\n`: the key is judged without that newline (and so may be one
+    /// character longer than `max_len`).
+    pub final_newline: bool,
     /// The pattern as the server reports it in messages (Nova:
     /// `^[a-zA-Z0-9-_:. ]{1,255}$`).
     pub display_pattern: String,
@@ -135,14 +141,18 @@ pub enum Violation {
 
 impl KeyRule {
     pub fn check(&self, key: &str) -> Result<(), Violation> {
-        let len = self.unit.measure(key);
+        let judged = match key.strip_suffix('\n') {
+            Some(before) if self.final_newline => before,
+            _ => key,
+        };
+        let len = self.unit.measure(judged);
         if len < self.min_len || len > self.max_len {
             return Err(Violation::KeyLength {
                 key: key.to_string(),
                 len,
             });
         }
-        if let Some(bad) = self.charset.first_outside(key) {
+        if let Some(bad) = self.charset.first_outside(judged) {
             return Err(Violation::KeyCharset {
                 key: key.to_string(),
                 bad,
@@ -162,7 +172,7 @@ impl ValueRule {
         let Some(text) = value.as_str() else {
             return Err(Violation::ValueNotString {
                 key: key.to_string(),
-                shown: crate::model::body::python_repr(value),
+                shown: pyrepr::repr(value),
             });
         };
         let len = self.unit.measure(text);
@@ -216,7 +226,8 @@ impl Violation {
         let prefix = format!("Invalid input for field/attribute {field}. Value: {shown}.");
         match self {
             Violation::KeyCharset { key, .. } | Violation::KeyLength { key, .. } => {
-                format!("{prefix} '{key}' does not match any of the regexes: '{pattern}'")
+                let key = pyrepr::repr_str(key);
+                format!("{prefix} {key} does not match any of the regexes: '{pattern}'")
             }
             Violation::KeyBlank { key } => format!("{prefix} '{key}' is blank"),
             Violation::ValueNotString { key, shown } => {
@@ -226,7 +237,8 @@ impl Violation {
             }
             Violation::ValueLength { key, value, .. } => {
                 format!(
-                    "Invalid input for field/attribute {key}. Value: {value}. '{value}' is too long"
+                    "Invalid input for field/attribute {key}. Value: {value}. {} is too long",
+                    pyrepr::repr_str(value)
                 )
             }
             Violation::ValueCharset { key, bad } => {

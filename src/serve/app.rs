@@ -19,7 +19,7 @@ use super::faults::{Fault, FaultSet};
 use super::huawei::{self, HuaweiState};
 use super::message::{HttpRequest, HttpResponse};
 use super::respond;
-use super::routes::{Captures, Handler, Mount, Resolved, Site, decode_path};
+use super::routes::{Captures, Handler, Mount, Resolved, Site, before_final_newline, decode_path};
 use super::world::{Projects, World};
 use super::{flavors, metadata, servers, tags, versions};
 
@@ -180,7 +180,19 @@ impl App {
     }
 
     /// Answer one request.
-    pub fn handle(&self, request: HttpRequest) -> HttpResponse {
+    pub fn handle(&self, mut request: HttpRequest) -> HttpResponse {
+        if request.unframed_body
+            && matches!(
+                self.profile().error_shape(),
+                crate::profile::ErrorShape::NovaFault
+            )
+        {
+            // webob's `Request.is_body_readable` (webob/request.py): without
+            // Content-Length the body is read only when the server sets
+            // `wsgi.input_terminated`, which eventlet's does not; Nova sees
+            // a chunked body as no body (measured on Nova 34).
+            request.body.clear();
+        }
         let mut response = self.route(&request);
         if self.faults.roll_error500() {
             response = self.internal_error();
@@ -206,6 +218,10 @@ impl App {
         };
         let Some(path) = decode_path(raw_path) else {
             return respond::unrouted(primary);
+        };
+        let path = match primary.error_shape() {
+            crate::profile::ErrorShape::NovaFault => before_final_newline(path),
+            crate::profile::ErrorShape::Huawei => path,
         };
         let resolved = self.site.resolve(&request.method, &path);
         let mount = match &resolved {

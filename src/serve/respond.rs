@@ -133,9 +133,18 @@ pub fn outcome(
     identity_uri: &str,
 ) -> HttpResponse {
     match outcome {
+        Outcome::Success(Success::Empty) if is_nova(profile) => {
+            // nova/api/openstack/wsgi.py `ResponseObject.serialize` sets
+            // `Content-Type` to the negotiated type on every answer, a 204 too.
+            success(ok_status, &Success::Empty).with_header("Content-Type", JSON)
+        }
         Outcome::Success(s) => success(ok_status, s),
         Outcome::Refused { kind, message } => refusal(profile, *kind, message, identity_uri),
     }
+}
+
+fn is_nova(profile: &Profile) -> bool {
+    matches!(profile.error_shape(), ErrorShape::NovaFault)
 }
 
 /// A JSON document (servers, limits, versions).
@@ -215,6 +224,17 @@ mod tests {
         assert!(String::from_utf8_lossy(&r.body).contains("max_request_body_size (%s)"));
         let r = unrouted(&nova);
         assert_eq!((r.status, r.is_json()), (404, false));
+    }
+
+    #[test]
+    fn a_nova_204_says_json_like_every_nova_answer() {
+        let nova = profile::builtin("nova").expect("nova");
+        let r = outcome(&nova, &Outcome::Success(Success::Empty), 204, "");
+        assert_eq!((r.status, r.header("Content-Type")), (204, Some(JSON)));
+        assert!(r.body.is_empty());
+        let ecs = profile::builtin("ecs-os").expect("ecs-os");
+        let r = outcome(&ecs, &Outcome::Success(Success::Empty), 204, "");
+        assert_eq!(r.header("Content-Type"), None);
     }
 
     #[test]

@@ -422,6 +422,19 @@ fn endpoint_prefix(profile: &Profile) -> Result<String, String> {
     }
 }
 
+/// Nova's routes (the `routes` library) end each path regex in Python's
+/// `$`, which also matches before one final `\n`, and capture with the lazy
+/// `[^/]+?`: `/metadata/a%0A` reaches key `a` (measured on Nova 34: GET
+/// answers `a`, DELETE removes it). A last segment that is only `\n` keeps
+/// it (the capture needs one character).
+pub fn before_final_newline(mut path: String) -> String {
+    let last = path.rsplit('/').next().unwrap_or_default();
+    if last.len() > 1 && last.ends_with('\n') {
+        path.pop();
+    }
+    path
+}
+
 /// Percent-decode a path. `None` when the result is not UTF-8.
 pub fn decode_path(raw: &str) -> Option<String> {
     percent_encoding::percent_decode_str(raw)
@@ -527,6 +540,14 @@ mod tests {
         let (_, _, _, captures) = api(&site, "GET", &decoded).expect("routed");
         assert_eq!(captures.key.as_deref(), Some("a b"));
         assert_eq!(decode_path("/x%FF"), None);
+    }
+
+    #[test]
+    fn a_final_newline_is_dropped_unless_it_is_the_whole_segment() {
+        assert_eq!(before_final_newline("/m/a\n".into()), "/m/a");
+        assert_eq!(before_final_newline("/m/a\n\n".into()), "/m/a\n");
+        assert_eq!(before_final_newline("/m/\n".into()), "/m/\n");
+        assert_eq!(before_final_newline("/m/a\nb".into()), "/m/a\nb");
     }
 
     #[test]
