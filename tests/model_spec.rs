@@ -166,6 +166,24 @@ fn spec_2_1_one_final_newline_passes_as_in_python() {
     }
 }
 
+/// The same `$` ends Nova's route regexes: a URL key's one final "\n" is
+/// not part of the key (`a\n` names `a`; a lone "\n" stays).
+#[test]
+fn spec_2_1_a_url_key_loses_one_final_newline_as_routes_match_it() {
+    let stored = server(&[("a", "1")]);
+    let d = nova(Req::new(Op::Get("a\n".into()), ""), &stored);
+    assert_eq!(kind(&d), OutcomeKind::Ok, "{}", message(&d));
+    let d = nova(Req::new(Op::Delete("a\n".into()), ""), &stored);
+    assert_eq!(d.store.as_ref().map(|m| m.contains_key("a")), Some(false));
+    let d = nova(
+        Req::new(Op::Set("a\n".into()), r#"{"meta": {"a\n": "v"}}"#),
+        &stored,
+    );
+    assert_eq!(message(&d), "Request body and URI mismatch");
+    let d = nova(Req::new(Op::Get("\n".into()), ""), &stored);
+    assert_eq!(kind(&d), OutcomeKind::ItemNotFound, "{}", message(&d));
+}
+
 #[test]
 fn spec_2_1_non_ascii_letters_digits_and_spaces_are_refused() {
     for key in ["é", "ａ", "😀", "٣", "\u{a0}", "k\u{3000}", "e\u{301}"] {

@@ -46,6 +46,7 @@ fn scenario(case: &CaseResult, peer: &Peer) -> Option<Scenario> {
                 body_hex: x.request.body_hex.clone(),
                 chunked: false,
                 latin1_path: false,
+                raw: false,
             }
         })
         .collect();

@@ -53,6 +53,10 @@ pub struct Step {
     /// raw byte (Latin-1), not percent-encoded.
     #[serde(default, skip_serializing_if = "is_false")]
     pub latin1_path: bool,
+    /// Send with the raw sender even so: only the headers listed (reqwest
+    /// adds `Accept: */*` to a request that has none).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub raw: bool,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -69,7 +73,7 @@ impl Step {
     }
 
     fn needs_raw(&self) -> bool {
-        self.chunked || self.latin1_path
+        self.chunked || self.latin1_path || self.raw
     }
 }
 
@@ -290,6 +294,7 @@ fn metadata_step(server: &str, method: &str, body: &[u8]) -> Step {
         body_hex: None,
         chunked: false,
         latin1_path: false,
+        raw: false,
     }
 }
 

@@ -25,6 +25,7 @@ fn step(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> Step {
         body_hex: None,
         chunked: false,
         latin1_path: false,
+        raw: false,
     }
 }
 
@@ -178,8 +179,13 @@ fn accept() -> Vec<Scenario> {
     for (miss, url) in misses {
         for (name, accept) in accepts {
             let headers: Vec<(&str, &str)> = accept.map(|a| ("Accept", a)).into_iter().collect();
-            let then = vec![step("GET", url, &headers, "")];
-            out.push(scenario(&format!("accept.{miss}.{name}"), "accept", then));
+            let mut request = step("GET", url, &headers, "");
+            request.raw = accept.is_none();
+            out.push(scenario(
+                &format!("accept.{miss}.{name}"),
+                "accept",
+                vec![request],
+            ));
         }
     }
     out

@@ -11,7 +11,7 @@ use super::body::{self, BodyError, Wrapper};
 use super::caller::Caller;
 use super::microversion::{self, Microversion, VersionError, VersionHeaders};
 use super::outcome::{Outcome, OutcomeKind, Success};
-use super::rules::{MetadataRules, merged_count};
+use super::rules::{KeyRule, MetadataRules, merged_count};
 use super::server::{ServerRecord, VmState};
 
 /// The six metadata operations.
@@ -47,6 +47,17 @@ impl Op {
             Op::Merge | Op::Replace => Some(Wrapper::Metadata),
             Op::Set(_) => Some(Wrapper::Meta),
             _ => None,
+        }
+    }
+
+    /// The operation on the key the route captures from the URL
+    /// ([`KeyRule::routed`]).
+    pub fn routed(&self, rule: &KeyRule) -> Op {
+        match self {
+            Op::Get(k) => Op::Get(rule.routed(k).to_string()),
+            Op::Set(k) => Op::Set(rule.routed(k).to_string()),
+            Op::Delete(k) => Op::Delete(rule.routed(k).to_string()),
+            other => other.clone(),
         }
     }
 
@@ -325,8 +336,9 @@ fn run_stages(
     };
     check_query(rules, req, *microversion)?;
     let server = visible_server(server, caller, req.server_id)?;
-    check_policy(req.op, caller)?;
-    apply(rules, req.op, caller, server, request_map)
+    let op = req.op.routed(&rules.metadata.key);
+    check_policy(&op, caller)?;
+    apply(rules, &op, caller, server, request_map)
 }
 
 /// The version a refusal of an out-of-range microversion still echoes:

@@ -167,6 +167,20 @@ impl KeyRule {
     }
 }
 
+impl KeyRule {
+    /// The key a URL names, as Nova's routes capture it: the lazy
+    /// `[^/]+?` then Python's `$`, which matches before one final `\n`, so
+    /// `/metadata/a%0A` names `a` (measured on Nova 34: GET answers `a`,
+    /// DELETE removes it); a lone `\n` stays (the capture needs one
+    /// character). Only where `final_newline` (Nova's dialects).
+    pub fn routed<'k>(&self, key: &'k str) -> &'k str {
+        match key.strip_suffix('\n') {
+            Some(before) if self.final_newline && !before.is_empty() => before,
+            _ => key,
+        }
+    }
+}
+
 impl ValueRule {
     pub fn check(&self, key: &str, value: &serde_json::Value) -> Result<(), Violation> {
         let Some(text) = value.as_str() else {

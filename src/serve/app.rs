@@ -19,7 +19,7 @@ use super::faults::{Fault, FaultSet};
 use super::huawei::{self, HuaweiState};
 use super::message::{HttpRequest, HttpResponse};
 use super::respond;
-use super::routes::{Captures, Handler, Mount, Resolved, Site, before_final_newline, decode_path};
+use super::routes::{Captures, Handler, Mount, Resolved, Site, decode_path, decode_path_latin1};
 use super::world::{Projects, World};
 use super::{flavors, metadata, servers, tags, versions};
 
@@ -179,14 +179,18 @@ impl App {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether this is Nova itself (its error shape), whose WSGI stack
+    /// (eventlet, webob, oslo middleware) the mock follows.
+    fn is_nova(&self) -> bool {
+        matches!(
+            self.profile().error_shape(),
+            crate::profile::ErrorShape::NovaFault
+        )
+    }
+
     /// Answer one request.
     pub fn handle(&self, mut request: HttpRequest) -> HttpResponse {
-        if request.unframed_body
-            && matches!(
-                self.profile().error_shape(),
-                crate::profile::ErrorShape::NovaFault
-            )
-        {
+        if request.unframed_body && self.is_nova() {
             // webob's `Request.is_body_readable` (webob/request.py): without
             // Content-Length the body is read only when the server sets
             // `wsgi.input_terminated`, which eventlet's does not; Nova sees
@@ -196,6 +200,13 @@ impl App {
         let mut response = self.route(&request);
         if self.faults.roll_error500() {
             response = self.internal_error();
+        }
+        if request.method == "OPTIONS" && self.is_nova() && !(200..300).contains(&response.status) {
+            // oslo_middleware/cors.py `_apply_cors_preflight_headers`, the
+            // outermost filter: an OPTIONS answer outside 2xx is replaced by
+            // an empty 200 without Content-Type, request ids included
+            // (measured on Nova 34).
+            return HttpResponse::new(200);
         }
         self.apply_body_faults(&mut response);
         if self.faults.has(&Fault::EchoToken)
@@ -216,12 +227,13 @@ impl App {
             Some((p, q)) => (p, q),
             None => (request.target.as_str(), ""),
         };
-        let Some(path) = decode_path(raw_path) else {
-            return respond::unrouted(primary);
-        };
-        let path = match primary.error_shape() {
-            crate::profile::ErrorShape::NovaFault => before_final_newline(path),
-            crate::profile::ErrorShape::Huawei => path,
+        let path = if self.is_nova() {
+            decode_path_latin1(raw_path)
+        } else {
+            let Some(path) = decode_path(raw_path) else {
+                return respond::unrouted(primary, request.header_value("Accept"));
+            };
+            path
         };
         let resolved = self.site.resolve(&request.method, &path);
         let mount = match &resolved {
@@ -250,7 +262,7 @@ impl App {
             captures,
         } = resolved
         else {
-            return respond::unrouted(primary);
+            return respond::unrouted(primary, request.header_value("Accept"));
         };
         let call = Call {
             app: self,

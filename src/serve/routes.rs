@@ -422,17 +422,14 @@ fn endpoint_prefix(profile: &Profile) -> Result<String, String> {
     }
 }
 
-/// Nova's routes (the `routes` library) end each path regex in Python's
-/// `$`, which also matches before one final `\n`, and capture with the lazy
-/// `[^/]+?`: `/metadata/a%0A` reaches key `a` (measured on Nova 34: GET
-/// answers `a`, DELETE removes it). A last segment that is only `\n` keeps
-/// it (the capture needs one character).
-pub fn before_final_newline(mut path: String) -> String {
-    let last = path.rsplit('/').next().unwrap_or_default();
-    if last.len() > 1 && last.ends_with('\n') {
-        path.pop();
-    }
-    path
+/// Percent-decode a path as Nova's server sees it: eventlet unquotes it to
+/// bytes and, as PEP 3333 has it, `PATH_INFO` is those bytes read as
+/// Latin-1, which routes matches: `%E9` is `é`, `%C3%A9` is `Ã©` (measured
+/// on Nova 34: `/metadata/caf%E9` reaches the key route, 404 itemNotFound).
+pub fn decode_path_latin1(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .map(char::from)
+        .collect()
 }
 
 /// Percent-decode a path. `None` when the result is not UTF-8.
@@ -543,11 +540,10 @@ mod tests {
     }
 
     #[test]
-    fn a_final_newline_is_dropped_unless_it_is_the_whole_segment() {
-        assert_eq!(before_final_newline("/m/a\n".into()), "/m/a");
-        assert_eq!(before_final_newline("/m/a\n\n".into()), "/m/a\n");
-        assert_eq!(before_final_newline("/m/\n".into()), "/m/\n");
-        assert_eq!(before_final_newline("/m/a\nb".into()), "/m/a\nb");
+    fn nova_paths_are_latin1() {
+        assert_eq!(decode_path_latin1("/m/caf%E9"), "/m/caf\u{e9}");
+        assert_eq!(decode_path_latin1("/m/caf%C3%A9"), "/m/caf\u{c3}\u{a9}");
+        assert_eq!(decode_path_latin1("/m/a%2Fb%0A"), "/m/a/b\n");
     }
 
     #[test]
