@@ -188,6 +188,21 @@ impl App {
         )
     }
 
+    /// Whether Nova's paste `urlmap` sends the request to the versions app
+    /// (`/` and every path outside the API prefixes), whose pipeline has no
+    /// request-id filter (etc/nova/api-paste.ini `oscomputeversions`).
+    fn reaches_versions_app(&self, request: &HttpRequest) -> bool {
+        let path = request.target.split('?').next().unwrap_or_default();
+        let first = path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let api_prefix =
+            ["v2", "v2.1"].contains(&first) || self.site.mounts.iter().any(|m| m.prefix == first);
+        self.is_nova() && !api_prefix
+    }
+
     /// Answer one request.
     pub fn handle(&self, mut request: HttpRequest) -> HttpResponse {
         if request.unframed_body && self.is_nova() {
@@ -195,6 +210,9 @@ impl App {
             // Content-Length the body is read only when the server sets
             // `wsgi.input_terminated`, which eventlet's does not; Nova sees
             // a chunked body as no body (measured on Nova 34).
+            // The mock still caps what it read: an oversize chunked body
+            // stays a 413 (Nova, never reading it, would not say so).
+            request.declared_len = Some(request.body.len());
             request.body.clear();
         }
         let mut response = self.route(&request);
@@ -214,7 +232,7 @@ impl App {
         {
             super::faults::echo_secret(&mut response, &secret);
         }
-        if !self.faults.has(&Fault::MissingRequestId) {
+        if !self.faults.has(&Fault::MissingRequestId) && !self.reaches_versions_app(&request) {
             respond::add_request_id(&mut response);
         }
         response
@@ -235,6 +253,9 @@ impl App {
             };
             path
         };
+        if self.reaches_versions_app(request) && path != "/" {
+            return versions::choices(&path, &host_root(request));
+        }
         let resolved = self.site.resolve(&request.method, &path);
         let mount = match &resolved {
             Resolved::Api { mount, .. } | Resolved::VersionDoc(mount) => mount,
