@@ -11,6 +11,7 @@ pub mod abort;
 pub mod cases;
 pub mod cli;
 pub mod diag;
+pub mod differential;
 pub mod endpoint;
 pub mod fuzz;
 pub mod model;

@@ -132,14 +132,56 @@ fn spec_2_1_every_other_printable_ascii_and_control_character_is_refused() {
     let mut count = 0;
     for c in others {
         count += 1;
+        // Inside the key: a final "\n" alone passes (next test).
         let d = nova(
-            Req::new(Op::Merge, &merge_body(&format!("k{c}"), "v")),
+            Req::new(Op::Merge, &merge_body(&format!("k{c}k"), "v")),
             &server(&[]),
         );
         assert_eq!(kind(&d), OutcomeKind::InvalidInput, "char {c:?}");
         assert!(d.store.is_none());
     }
     assert_eq!(count, 128 - 67);
+}
+
+/// Python's `$` in `^[a-zA-Z0-9-_:. ]{1,255}$` also matches before one
+/// final "\n" (jsonschema's `re.search`), so Nova 34 stores `k\n`
+/// (tests/data/nova-recording.json, `wire.newline.*`).
+#[test]
+fn spec_2_1_one_final_newline_passes_as_in_python() {
+    let long = format!("{}\n", "k".repeat(255));
+    for key in ["k\n", " \n", long.as_str()] {
+        let d = nova(Req::new(Op::Merge, &merge_body(key, "v")), &server(&[]));
+        assert_eq!(kind(&d), OutcomeKind::Ok, "key {key:?}: {}", message(&d));
+        assert_eq!(
+            d.store
+                .as_ref()
+                .and_then(|m| m.get(key))
+                .map(String::as_str),
+            Some("v")
+        );
+    }
+    for key in ["\n", "k\n\n", "\nk", "k\r\n", "k\nk"] {
+        let d = nova(Req::new(Op::Merge, &merge_body(key, "v")), &server(&[]));
+        assert_eq!(kind(&d), OutcomeKind::InvalidInput, "key {key:?}");
+    }
+}
+
+/// The same `$` ends Nova's route regexes: a URL key's one final "\n" is
+/// not part of the key (`a\n` names `a`; a lone "\n" stays).
+#[test]
+fn spec_2_1_a_url_key_loses_one_final_newline_as_routes_match_it() {
+    let stored = server(&[("a", "1")]);
+    let d = nova(Req::new(Op::Get("a\n".into()), ""), &stored);
+    assert_eq!(kind(&d), OutcomeKind::Ok, "{}", message(&d));
+    let d = nova(Req::new(Op::Delete("a\n".into()), ""), &stored);
+    assert_eq!(d.store.as_ref().map(|m| m.contains_key("a")), Some(false));
+    let d = nova(
+        Req::new(Op::Set("a\n".into()), r#"{"meta": {"a\n": "v"}}"#),
+        &stored,
+    );
+    assert_eq!(message(&d), "Request body and URI mismatch");
+    let d = nova(Req::new(Op::Get("\n".into()), ""), &stored);
+    assert_eq!(kind(&d), OutcomeKind::ItemNotFound, "{}", message(&d));
 }
 
 #[test]

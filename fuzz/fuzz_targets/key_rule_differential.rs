@@ -33,8 +33,11 @@ fn length_ok(key: &str) -> bool {
     (1..=255).contains(&key.chars().count())
 }
 
-/// §2.1: space, '-', '.', 0-9, ':', A-Z, '_', a-z; 1-255 characters.
+/// §2.1: space, '-', '.', 0-9, ':', A-Z, '_', a-z; 1-255 characters; then
+/// at most one "\n", which Python's `$` lets through (issue 8, measured on
+/// Nova 34).
 fn nova_by_hand(key: &str) -> bool {
+    let key = key.strip_suffix('\n').unwrap_or(key);
     length_ok(key)
         && key.chars().all(|c| {
             c == ' '
@@ -51,7 +54,7 @@ fn nova_by_hand(key: &str) -> bool {
 /// §2.2 "ecs strict": Nova's set without the space; not blank.
 fn ecs_strict_by_hand(key: &str) -> bool {
     length_ok(key)
-        && key.chars().all(|c| c != ' ' && nova_by_hand(&c.to_string()))
+        && key.chars().all(|c| c != ' ' && c != '\n' && nova_by_hand(&c.to_string()))
         && !key.chars().all(char::is_whitespace)
 }
 

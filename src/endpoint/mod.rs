@@ -12,6 +12,7 @@ pub mod lease;
 pub mod lossless_json;
 pub mod preflight;
 pub mod provision;
+pub mod raw;
 pub mod requests;
 pub mod safekeeping;
 pub mod secrets;

@@ -10,8 +10,9 @@
 
 use serde_json::{Value, json};
 
-use super::body::{self, python_repr};
+use super::body;
 use super::outcome::{Outcome, OutcomeKind};
+use super::pyrepr;
 
 /// The body member that carries the value.
 pub const FIELD: &str = "support_auto_recovery";
@@ -25,7 +26,7 @@ pub fn parse_update(bytes: &[u8]) -> Result<bool, Outcome> {
     let Value::Object(members) = &value else {
         return Err(Outcome::refused(
             OutcomeKind::InvalidInput,
-            format!("{} is not of type 'object'", python_repr(&value)),
+            format!("{} is not of type 'object'", pyrepr::repr(&value)),
         ));
     };
     match members.get(FIELD) {
@@ -35,7 +36,7 @@ pub fn parse_update(bytes: &[u8]) -> Result<bool, Outcome> {
             OutcomeKind::InvalidInput,
             format!(
                 "Invalid {FIELD}: {}; it must be the string \"true\" or \"false\"",
-                python_repr(other)
+                pyrepr::repr(other)
             ),
         )),
         None => Err(Outcome::refused(

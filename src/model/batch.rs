@@ -9,8 +9,9 @@
 
 use serde_json::{Map, Value};
 
-use super::body::{self, python_repr};
+use super::body;
 use super::outcome::{Outcome, OutcomeKind};
+use super::pyrepr;
 use super::server::ServerAction;
 
 /// How `os-stop` stops a server.
@@ -37,7 +38,7 @@ pub fn parse(bytes: &[u8]) -> Result<BatchAction, Outcome> {
     let Value::Object(members) = &value else {
         return Err(invalid(format!(
             "{} is not of type 'object'",
-            python_repr(&value)
+            pyrepr::repr(&value)
         )));
     };
     let mut entries = members.iter();
@@ -58,7 +59,7 @@ pub fn parse(bytes: &[u8]) -> Result<BatchAction, Outcome> {
     let Value::Object(inner) = inner else {
         return Err(invalid(format!(
             "{name}: {} is not of type 'object'",
-            python_repr(inner)
+            pyrepr::repr(inner)
         )));
     };
     let allowed: &[&str] = if action == ServerAction::Stop {
@@ -89,7 +90,7 @@ fn stop_type(inner: &Map<String, Value>) -> Result<StopType, Outcome> {
         Some(Value::String(t)) if t == "HARD" => Ok(StopType::Hard),
         Some(other) => Err(invalid(format!(
             "os-stop: type {} is not one of ['SOFT', 'HARD']",
-            python_repr(other)
+            pyrepr::repr(other)
         ))),
     }
 }
@@ -100,7 +101,7 @@ fn server_ids(name: &str, inner: &Map<String, Value>) -> Result<Vec<String>, Out
         Some(other) => {
             return Err(invalid(format!(
                 "{name}: servers {} is not a non-empty array",
-                python_repr(other)
+                pyrepr::repr(other)
             )));
         }
         None => return Err(invalid(format!("{name}: 'servers' is a required property"))),
@@ -125,7 +126,7 @@ fn server_ids(name: &str, inner: &Map<String, Value>) -> Result<Vec<String>, Out
 fn bad_entry(name: &str, entry: &Value) -> Outcome {
     invalid(format!(
         "{name}: {} is not of the form {{\"id\": \"<server id>\"}}",
-        python_repr(entry)
+        pyrepr::repr(entry)
     ))
 }
 

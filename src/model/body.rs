@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::Metadata;
 use super::outcome::{Outcome, OutcomeKind};
+use super::pyrepr;
 use super::rules::MetadataRules;
 
 /// Which wrapper an operation expects.
@@ -61,30 +62,8 @@ pub fn required_json(bytes: &[u8]) -> Result<Value, Outcome> {
         .map_err(|_| Outcome::refused(OutcomeKind::MalformedBody, "Malformed request body"))
 }
 
-/// Python `repr`-like rendering used inside Nova's messages.
-pub fn python_repr(value: &Value) -> String {
-    match value {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::String(s) => format!("'{s}'"),
-        Value::Number(n) => n.to_string(),
-        Value::Array(items) => {
-            let inner: Vec<String> = items.iter().map(python_repr).collect();
-            format!("[{}]", inner.join(", "))
-        }
-        Value::Object(map) => {
-            let inner: Vec<String> = map
-                .iter()
-                .map(|(k, v)| format!("'{k}': {}", python_repr(v)))
-                .collect();
-            format!("{{{}}}", inner.join(", "))
-        }
-    }
-}
-
 fn type_error(value: &Value) -> BodyError {
-    BodyError::Schema(format!("{} is not of type 'object'", python_repr(value)))
+    BodyError::Schema(format!("{} is not of type 'object'", pyrepr::repr(value)))
 }
 
 /// Check `body` against the wrapper schema and the per-entry rules and return
@@ -106,13 +85,16 @@ pub fn extract(
     };
     if let Some(extra) = top.keys().find(|k| !legacy && k.as_str() != field) {
         return Err(BodyError::Schema(format!(
-            "Additional properties are not allowed ('{extra}' was unexpected)"
+            "Additional properties are not allowed ({} was unexpected)",
+            pyrepr::repr_str(extra)
         )));
     }
-    let shown = python_repr(inner);
+    // Nova writes `Value: %(value)s` (str) and jsonschema `{instance!r}`.
+    let shown = pyrepr::repr(inner);
     let Value::Object(entries) = inner else {
+        let value = pyrepr::str(inner);
         return Err(BodyError::Schema(format!(
-            "Invalid input for field/attribute {field}. Value: {shown}. {shown} is not of type 'object'"
+            "Invalid input for field/attribute {field}. Value: {value}. {shown} is not of type 'object'"
         )));
     };
     if wrapper == Wrapper::Meta {

@@ -3,9 +3,10 @@
 //! Everything that decides *what the right answer is* lives here: key and value
 //! validation ([`rules`]), request-body shapes ([`body`]), server states and the
 //! actions that move between them ([`server`]), callers and roles ([`caller`]),
-//! microversion negotiation ([`microversion`]) and Nova's order of checks
-//! ([`pipeline`]). The mock server, the runner's oracle and the fuzzer's
-//! generators all call into this module; none of them restates a rule.
+//! microversion negotiation ([`microversion`]), Nova's order of checks
+//! ([`pipeline`]) and Python's rendering of values in messages ([`pyrepr`]).
+//! The mock server, the runner's oracle and the fuzzer's generators all call
+//! into this module; none of them restates a rule.
 //!
 //! Results are [`outcome::Outcome`]s, not status codes: a dialect profile
 //! (`crate::profile`) turns an outcome into the status code and error body a
@@ -19,6 +20,7 @@ pub mod flavor;
 pub mod microversion;
 pub mod outcome;
 pub mod pipeline;
+pub mod pyrepr;
 pub mod rules;
 pub mod server;
 pub mod tags;

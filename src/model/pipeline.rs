@@ -11,7 +11,7 @@ use super::body::{self, BodyError, Wrapper};
 use super::caller::Caller;
 use super::microversion::{self, Microversion, VersionError, VersionHeaders};
 use super::outcome::{Outcome, OutcomeKind, Success};
-use super::rules::{MetadataRules, merged_count};
+use super::rules::{KeyRule, MetadataRules, merged_count};
 use super::server::{ServerRecord, VmState};
 
 /// The six metadata operations.
@@ -47,6 +47,17 @@ impl Op {
             Op::Merge | Op::Replace => Some(Wrapper::Metadata),
             Op::Set(_) => Some(Wrapper::Meta),
             _ => None,
+        }
+    }
+
+    /// The operation on the key the route captures from the URL
+    /// ([`KeyRule::routed`]).
+    pub fn routed(&self, rule: &KeyRule) -> Op {
+        match self {
+            Op::Get(k) => Op::Get(rule.routed(k).to_string()),
+            Op::Set(k) => Op::Set(rule.routed(k).to_string()),
+            Op::Delete(k) => Op::Delete(rule.routed(k).to_string()),
+            other => other.clone(),
         }
     }
 
@@ -126,14 +137,14 @@ pub fn content_type_accepted(content_type: Option<&str>) -> bool {
     let Some(full) = content_type else {
         return true;
     };
-    let media = full
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    // nova/api/openstack/wsgi.py `Request.get_content_type`: webob's
+    // `content_type` is the header up to the first `;`, compared as it is:
+    // no lower-casing, no trimming (`APPLICATION/JSON` and
+    // `application/json ; charset=utf-8` are 415; measured on Nova 34). The
+    // HTTP server has already stripped the value's outer whitespace.
+    let media = full.split(';').next().unwrap_or("");
     matches!(
-        media.as_str(),
+        media,
         "" | "text/plain" | "application/json" | "application/vnd.openstack.compute+json"
     )
 }
@@ -195,7 +206,12 @@ pub fn admit<'a>(
 ) -> Result<Admitted<'a>, Outcome> {
     admit_size(rules, req.body_len)?;
     let caller = req.caller.ok_or_else(unauthenticated)?;
-    *microversion = negotiate(rules, req.versions)?;
+    let negotiated = negotiate(rules, req.versions);
+    *microversion = match &negotiated {
+        Ok(version) => *version,
+        Err(_) => refused_version(rules, req.versions),
+    };
+    negotiated?;
     if !content_type_accepted(req.content_type) {
         return Err(Outcome::refused(
             OutcomeKind::BadMediaType,
@@ -320,8 +336,22 @@ fn run_stages(
     };
     check_query(rules, req, *microversion)?;
     let server = visible_server(server, caller, req.server_id)?;
-    check_policy(req.op, caller)?;
-    apply(rules, req.op, caller, server, request_map)
+    let op = req.op.routed(&rules.metadata.key);
+    check_policy(&op, caller)?;
+    apply(rules, &op, caller, server, request_map)
+}
+
+/// The version a refusal of an out-of-range microversion still echoes:
+/// `Request.set_api_version_request` (nova/api/openstack/wsgi.py) stores the
+/// parsed version before it raises `InvalidGlobalAPIVersion`, and
+/// `Fault.__call__` writes the version headers of any non-null one. A badly
+/// formed string is never stored, so it echoes nothing.
+fn refused_version(rules: &ApiRules, headers: &VersionHeaders) -> Option<Microversion> {
+    let (min, max) = rules.microversions.filter(|_| !rules.legacy)?;
+    match microversion::negotiate(headers, min, max) {
+        Err(VersionError::Unsupported(version)) => Some(version),
+        _ => None,
+    }
 }
 
 fn negotiate(rules: &ApiRules, headers: &VersionHeaders) -> Stage<Option<Microversion>> {

@@ -514,7 +514,7 @@ fn action_from_member(name: &str, arg: &serde_json::Value) -> Result<ServerActio
 /// string or integer of at least one character (`parameter_types.flavor_ref`).
 /// A URL is not reduced to its id, unlike on create.
 fn flavor_ref(value: &serde_json::Value) -> Result<String, ActionError> {
-    let shown = super::body::python_repr(value);
+    let shown = super::pyrepr::repr(value);
     let invalid = |why: String| {
         ActionError::BadRequest(format!(
             "Invalid input for field/attribute flavorRef. Value: {}. {why}",
@@ -537,7 +537,7 @@ fn flavor_ref(value: &serde_json::Value) -> Result<String, ActionError> {
 fn python_str(value: &serde_json::Value) -> String {
     match value {
         serde_json::Value::String(text) => text.clone(),
-        other => super::body::python_repr(other),
+        other => super::pyrepr::repr(other),
     }
 }
 

@@ -216,6 +216,10 @@ pub struct KeySpec {
     pub unit: LengthUnit,
     #[serde(default)]
     pub reject_blank: bool,
+    /// The key pattern ends in Python's `$`, which also matches before one
+    /// final `\n`: a valid key plus one trailing newline is accepted.
+    #[serde(default)]
+    pub final_newline: bool,
     /// The pattern as the server names it in messages.
     #[serde(default)]
     pub display_pattern: Option<String>,

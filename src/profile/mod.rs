@@ -336,6 +336,7 @@ fn compile(file: &ProfileFile, path: &Path, text: &str) -> Result<ApiRules, Diag
                 max_len: file.keys.max_length,
                 unit: file.keys.unit,
                 reject_blank: file.keys.reject_blank,
+                final_newline: file.keys.final_newline,
                 display_pattern,
             },
             value: ValueRule {

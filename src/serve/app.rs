@@ -19,7 +19,7 @@ use super::faults::{Fault, FaultSet};
 use super::huawei::{self, HuaweiState};
 use super::message::{HttpRequest, HttpResponse};
 use super::respond;
-use super::routes::{Captures, Handler, Mount, Resolved, Site, decode_path};
+use super::routes::{Captures, Handler, Mount, Resolved, Site, decode_path, decode_path_latin1};
 use super::world::{Projects, World};
 use super::{flavors, metadata, servers, tags, versions};
 
@@ -179,11 +179,52 @@ impl App {
         self.world.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Whether this is Nova itself (its error shape), whose WSGI stack
+    /// (eventlet, webob, oslo middleware) the mock follows.
+    fn is_nova(&self) -> bool {
+        matches!(
+            self.profile().error_shape(),
+            crate::profile::ErrorShape::NovaFault
+        )
+    }
+
+    /// Whether Nova's paste `urlmap` sends the request to the versions app
+    /// (`/` and every path outside the API prefixes), whose pipeline has no
+    /// request-id filter (etc/nova/api-paste.ini `oscomputeversions`).
+    fn reaches_versions_app(&self, request: &HttpRequest) -> bool {
+        let path = request.target.split('?').next().unwrap_or_default();
+        let first = path
+            .trim_start_matches('/')
+            .split('/')
+            .next()
+            .unwrap_or_default();
+        let api_prefix =
+            ["v2", "v2.1"].contains(&first) || self.site.mounts.iter().any(|m| m.prefix == first);
+        self.is_nova() && !api_prefix
+    }
+
     /// Answer one request.
-    pub fn handle(&self, request: HttpRequest) -> HttpResponse {
+    pub fn handle(&self, mut request: HttpRequest) -> HttpResponse {
+        if request.unframed_body && self.is_nova() {
+            // webob's `Request.is_body_readable` (webob/request.py): without
+            // Content-Length the body is read only when the server sets
+            // `wsgi.input_terminated`, which eventlet's does not; Nova sees
+            // a chunked body as no body (measured on Nova 34).
+            // The mock still caps what it read: an oversize chunked body
+            // stays a 413 (Nova, never reading it, would not say so).
+            request.declared_len = Some(request.body.len());
+            request.body.clear();
+        }
         let mut response = self.route(&request);
         if self.faults.roll_error500() {
             response = self.internal_error();
+        }
+        if request.method == "OPTIONS" && self.is_nova() && !(200..300).contains(&response.status) {
+            // oslo_middleware/cors.py `_apply_cors_preflight_headers`, the
+            // outermost filter: an OPTIONS answer outside 2xx is replaced by
+            // an empty 200 without Content-Type, request ids included
+            // (measured on Nova 34).
+            return HttpResponse::new(200);
         }
         self.apply_body_faults(&mut response);
         if self.faults.has(&Fault::EchoToken)
@@ -191,7 +232,7 @@ impl App {
         {
             super::faults::echo_secret(&mut response, &secret);
         }
-        if !self.faults.has(&Fault::MissingRequestId) {
+        if !self.faults.has(&Fault::MissingRequestId) && !self.reaches_versions_app(&request) {
             respond::add_request_id(&mut response);
         }
         response
@@ -204,9 +245,17 @@ impl App {
             Some((p, q)) => (p, q),
             None => (request.target.as_str(), ""),
         };
-        let Some(path) = decode_path(raw_path) else {
-            return respond::unrouted(primary);
+        let path = if self.is_nova() {
+            decode_path_latin1(raw_path)
+        } else {
+            let Some(path) = decode_path(raw_path) else {
+                return respond::unrouted(primary, request.header_value("Accept"));
+            };
+            path
         };
+        if self.reaches_versions_app(request) && path != "/" {
+            return versions::choices(&path, &host_root(request));
+        }
         let resolved = self.site.resolve(&request.method, &path);
         let mount = match &resolved {
             Resolved::Api { mount, .. } | Resolved::VersionDoc(mount) => mount,
@@ -234,7 +283,7 @@ impl App {
             captures,
         } = resolved
         else {
-            return respond::unrouted(primary);
+            return respond::unrouted(primary, request.header_value("Accept"));
         };
         let call = Call {
             app: self,

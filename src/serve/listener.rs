@@ -118,6 +118,7 @@ async fn read_request(request: hyper::Request<Incoming>, limit: usize) -> HttpRe
             }
         }
     }
+    let unframed_body = declared.is_none() && !bytes.is_empty();
     HttpRequest {
         method: parts.method.as_str().to_string(),
         target: parts
@@ -128,6 +129,7 @@ async fn read_request(request: hyper::Request<Incoming>, limit: usize) -> HttpRe
         headers,
         body: bytes,
         declared_len: declared.filter(|len| *len > limit),
+        unframed_body,
     }
 }
 

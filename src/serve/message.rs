@@ -15,6 +15,9 @@ pub struct HttpRequest {
     /// The length the client declared (Content-Length), when larger than
     /// what was read: the listener refuses to read an announced oversize body.
     pub declared_len: Option<usize>,
+    /// The body came without `Content-Length` (`Transfer-Encoding:
+    /// chunked`), which Nova's webob does not read.
+    pub unframed_body: bool,
 }
 
 impl HttpRequest {

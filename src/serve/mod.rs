@@ -23,6 +23,7 @@ pub mod servers;
 pub mod startup;
 pub mod tags;
 pub mod versions;
+pub mod webob;
 pub mod world;
 
 use std::net::SocketAddr;

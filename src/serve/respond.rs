@@ -10,6 +10,7 @@ use crate::profile::{ErrorShape, Profile};
 
 use super::huawei;
 use super::message::{HttpResponse, JSON, JSON_UTF8};
+use super::webob::{self, PageFormat};
 
 /// Nova fault names by status (spec §5.2); anything else is `computeFault`.
 pub fn nova_fault_name(status: u16) -> &'static str {
@@ -94,16 +95,19 @@ pub fn huawei_error(status: u16, code: &str, message: &str) -> HttpResponse {
 
 /// webob's HTML error page.
 pub fn html_page(status: u16, title: &str, detail: &str) -> HttpResponse {
-    let page = format!(
-        "<html>\n <head>\n  <title>{status} {title}</title>\n </head>\n <body>\n  <h1>{status} {title}</h1>\n  {detail}<br /><br />\n\n\n\n </body>\n</html>"
-    );
-    HttpResponse::html(status, page)
+    webob::error_page(status, title, detail, PageFormat::Html)
 }
 
-/// The answer to an unrouted request in the profile's family.
-pub fn unrouted(profile: &Profile) -> HttpResponse {
+/// The answer to an unrouted request in the profile's family; Nova's
+/// follows the request's `Accept` as webob does ([`webob::page_format`]).
+pub fn unrouted(profile: &Profile, accept: Option<&str>) -> HttpResponse {
     match profile.error_shape() {
-        ErrorShape::NovaFault => html_page(404, "Not Found", "The resource could not be found."),
+        ErrorShape::NovaFault => webob::error_page(
+            404,
+            "Not Found",
+            "The resource could not be found.",
+            webob::page_format(accept),
+        ),
         ErrorShape::Huawei => {
             let body = json!({
                 "error_code": "APIGW.0101",
@@ -133,9 +137,18 @@ pub fn outcome(
     identity_uri: &str,
 ) -> HttpResponse {
     match outcome {
+        Outcome::Success(Success::Empty) if is_nova(profile) => {
+            // nova/api/openstack/wsgi.py `ResponseObject.serialize` sets
+            // `Content-Type` to the negotiated type on every answer, a 204 too.
+            success(ok_status, &Success::Empty).with_header("Content-Type", JSON)
+        }
         Outcome::Success(s) => success(ok_status, s),
         Outcome::Refused { kind, message } => refusal(profile, *kind, message, identity_uri),
     }
+}
+
+fn is_nova(profile: &Profile) -> bool {
+    matches!(profile.error_shape(), ErrorShape::NovaFault)
 }
 
 /// A JSON document (servers, limits, versions).
@@ -213,8 +226,19 @@ mod tests {
         assert_eq!(r.status, 413);
         assert!(!r.is_json());
         assert!(String::from_utf8_lossy(&r.body).contains("max_request_body_size (%s)"));
-        let r = unrouted(&nova);
+        let r = unrouted(&nova, Some("text/html"));
         assert_eq!((r.status, r.is_json()), (404, false));
+    }
+
+    #[test]
+    fn a_nova_204_says_json_like_every_nova_answer() {
+        let nova = profile::builtin("nova").expect("nova");
+        let r = outcome(&nova, &Outcome::Success(Success::Empty), 204, "");
+        assert_eq!((r.status, r.header("Content-Type")), (204, Some(JSON)));
+        assert!(r.body.is_empty());
+        let ecs = profile::builtin("ecs-os").expect("ecs-os");
+        let r = outcome(&ecs, &Outcome::Success(Success::Empty), 204, "");
+        assert_eq!(r.header("Content-Type"), None);
     }
 
     #[test]

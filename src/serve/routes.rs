@@ -422,6 +422,16 @@ fn endpoint_prefix(profile: &Profile) -> Result<String, String> {
     }
 }
 
+/// Percent-decode a path as Nova's server sees it: eventlet unquotes it to
+/// bytes and, as PEP 3333 has it, `PATH_INFO` is those bytes read as
+/// Latin-1, which routes matches: `%E9` is `é`, `%C3%A9` is `Ã©` (measured
+/// on Nova 34: `/metadata/caf%E9` reaches the key route, 404 itemNotFound).
+pub fn decode_path_latin1(raw: &str) -> String {
+    percent_encoding::percent_decode_str(raw)
+        .map(char::from)
+        .collect()
+}
+
 /// Percent-decode a path. `None` when the result is not UTF-8.
 pub fn decode_path(raw: &str) -> Option<String> {
     percent_encoding::percent_decode_str(raw)
@@ -527,6 +537,13 @@ mod tests {
         let (_, _, _, captures) = api(&site, "GET", &decoded).expect("routed");
         assert_eq!(captures.key.as_deref(), Some("a b"));
         assert_eq!(decode_path("/x%FF"), None);
+    }
+
+    #[test]
+    fn nova_paths_are_latin1() {
+        assert_eq!(decode_path_latin1("/m/caf%E9"), "/m/caf\u{e9}");
+        assert_eq!(decode_path_latin1("/m/caf%C3%A9"), "/m/caf\u{c3}\u{a9}");
+        assert_eq!(decode_path_latin1("/m/a%2Fb%0A"), "/m/a/b\n");
     }
 
     #[test]

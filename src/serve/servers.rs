@@ -9,11 +9,11 @@
 use serde_json::{Value, json};
 
 use crate::model::Metadata;
-use crate::model::body;
 use crate::model::caller::Caller;
 use crate::model::microversion::Microversion;
 use crate::model::outcome::{Outcome, OutcomeKind};
 use crate::model::pipeline::{self, Admission, policy_denied, visible_server};
+use crate::model::pyrepr;
 use crate::model::server::{
     LOCK_REASON_FROM, LOCKED_SHOWN_FROM, ServerAction, ServerRecord, requested_flavor,
 };
@@ -157,7 +157,7 @@ fn create_request(call: &Call<'_>, body: &Value) -> Result<(String, Metadata), O
     let Some(server) = body.get("server") else {
         return Err(invalid(match body {
             Value::Object(_) => "'server' is a required property".into(),
-            other => format!("{} is not of type 'object'", body::python_repr(other)),
+            other => format!("{} is not of type 'object'", pyrepr::repr(other)),
         }));
     };
     let name = match server.get("name") {
@@ -165,8 +165,8 @@ fn create_request(call: &Call<'_>, body: &Value) -> Result<(String, Metadata), O
         Some(other) => {
             return Err(invalid(format!(
                 "Invalid input for field/attribute name. Value: {}. {} is not a valid server name",
-                body::python_repr(other),
-                body::python_repr(other)
+                pyrepr::repr(other),
+                pyrepr::repr(other)
             )));
         }
         None => return Err(invalid("'name' is a required property".into())),

@@ -37,6 +37,29 @@ pub fn list(site: &Site, root: &str) -> HttpResponse {
     respond::document(200, &json!({ "versions": versions }))
 }
 
+/// Any other path outside the API prefixes on Nova: 300 Multiple Choices,
+/// one entry per version with the path under it
+/// (nova/api/openstack/compute/versions.py `Versions.multi`,
+/// views/versions.py `build_choices`, Nova 34's table).
+pub fn choices(path: &str, root: &str) -> HttpResponse {
+    let entry = |id: &str, prefix: &str, status: &str, media: &str| {
+        json!({
+            "id": id,
+            "status": status,
+            "links": [{"rel": "self", "href": format!("{root}/{prefix}{path}")}],
+            "media-types": [{
+                "base": "application/json",
+                "type": format!("application/vnd.openstack.compute+json;version={media}"),
+            }],
+        })
+    };
+    let choices = json!({"choices": [
+        entry("v2.0", "v2", "DEPRECATED", "2"),
+        entry("v2.1", "v2.1", "CURRENT", "2.1"),
+    ]});
+    respond::document(300, &choices)
+}
+
 /// `GET /<prefix>` or `/<prefix>/`.
 pub fn document(mount: &Mount, root: &str) -> HttpResponse {
     respond::document(200, &json!({ "version": entry(mount, root) }))

@@ -1,0 +1,201 @@
+//! Python's rendering of request values inside Nova's messages, in one
+//! place: `repr()` (jsonschema's `{instance!r}`, `repr(extra)` in
+//! `_keywords.py` `additionalProperties`) and `str()` (Nova's
+//! `"Value: %(value)s"` in `nova/api/validation/validators.py`
+//! `_SchemaValidator.validate`) of what `json.loads` gives: `str`, `int`,
+//! `float`, `True`/`False`, `None`, `list`, `dict`.
+//!
+//! A string's `repr` follows CPython 3.11's `unicode_repr`: single quotes
+//! unless the text holds `'` and no `"`; `\\`, the quote, `\t`, `\n`, `\r`
+//! escaped; other ASCII controls and DEL as `\xNN`; non-ASCII characters
+//! that `str.isprintable()` refuses as `\xNN`, `\uNNNN` or `\UNNNNNNNN`.
+//! [`is_printable`] knows the non-printable classes from tables (controls,
+//! format characters, separators, private use, noncharacters); code points
+//! Unicode leaves unassigned are shown as printable, where Python would
+//! escape them.
+//!
+//! A dict is rendered in the order the map holds its keys (serde_json's
+//! map is sorted; Python keeps the order sent).
+
+use serde_json::Value;
+
+/// Python's `repr()` of a JSON value.
+pub fn repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::String(s) => repr_str(s),
+        Value::Number(n) => repr_number(n),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(repr).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Object(map) => {
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", repr_str(k), repr(v)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+    }
+}
+
+/// Python's `str()` of a JSON value: a string as it is, anything else as
+/// its `repr()`.
+pub fn str(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => repr(other),
+    }
+}
+
+/// Python's `repr()` of a string.
+pub fn repr_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_ascii() || is_printable(c) => out.push(c),
+            c if (c as u32) <= 0xff => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) <= 0xffff => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+/// Python's `repr()` of a JSON number: integers as written, floats in
+/// Python's shortest form (`1.0`, `1e+16`, `1e-05`).
+fn repr_number(n: &serde_json::Number) -> String {
+    if n.is_i64() || n.is_u64() {
+        return n.to_string();
+    }
+    let Some(f) = n.as_f64() else {
+        return n.to_string();
+    };
+    if f.is_infinite() {
+        return if f > 0.0 { "inf".into() } else { "-inf".into() };
+    }
+    // Rust's `{:?}` picks the same shortest digits and the same switch to
+    // exponent form (below 1e-4, from 1e16); Python writes the exponent
+    // signed and with at least two digits.
+    let text = format!("{f:?}");
+    match text.split_once('e') {
+        Some((mantissa, exponent)) => {
+            let (sign, digits) = match exponent.strip_prefix('-') {
+                Some(d) => ('-', d),
+                None => ('+', exponent),
+            };
+            format!("{mantissa}e{sign}{digits:0>2}")
+        }
+        None => text,
+    }
+}
+
+/// Whether Python's `str.isprintable()` holds for a non-ASCII character:
+/// not a control (Cc), format (Cf), private-use (Co), noncharacter,
+/// or separator other than the space (Zs, Zl, Zp).
+pub fn is_printable(c: char) -> bool {
+    let u = c as u32;
+    !NOT_PRINTABLE.iter().any(|&(lo, hi)| (lo..=hi).contains(&u)) && !is_noncharacter(u)
+}
+
+fn is_noncharacter(u: u32) -> bool {
+    (0xfdd0..=0xfdef).contains(&u) || (u & 0xfffe) == 0xfffe
+}
+
+/// Ranges of non-ASCII code points that are Cc, Cf, Co, Zs, Zl or Zp in
+/// Unicode 14 (Python 3.11).
+const NOT_PRINTABLE: &[(u32, u32)] = &[
+    (0x80, 0x9f),
+    (0xa0, 0xa0),
+    (0xad, 0xad),
+    (0x600, 0x605),
+    (0x61c, 0x61c),
+    (0x6dd, 0x6dd),
+    (0x70f, 0x70f),
+    (0x890, 0x891),
+    (0x8e2, 0x8e2),
+    (0x1680, 0x1680),
+    (0x180e, 0x180e),
+    (0x2000, 0x200f),
+    (0x2028, 0x202f),
+    (0x205f, 0x2064),
+    (0x2066, 0x206f),
+    (0x3000, 0x3000),
+    (0xe000, 0xf8ff),
+    (0xfeff, 0xfeff),
+    (0xfff9, 0xfffb),
+    (0x110bd, 0x110bd),
+    (0x110cd, 0x110cd),
+    (0x13430, 0x13438),
+    (0x1bca0, 0x1bca3),
+    (0x1d173, 0x1d17a),
+    (0xe0001, 0xe0001),
+    (0xe0020, 0xe007f),
+    (0xf0000, 0xffffd),
+    (0x100000, 0x10fffd),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Each expected text is what CPython 3.11 prints for `repr(...)`.
+    #[test]
+    fn strings_as_python_writes_them() {
+        let cases = [
+            ("a", "'a'"),
+            ("'", "\"'\""),
+            ("'\"", "'\\'\"'"),
+            ("\"", "'\"'"),
+            ("\\", "'\\\\'"),
+            ("k\n", "'k\\n'"),
+            ("k\r\n\t", "'k\\r\\n\\t'"),
+            ("\0\u{1}\u{1b}\u{7f}", "'\\x00\\x01\\x1b\\x7f'"),
+            ("\u{85}\u{a0}é", "'\\x85\\xa0é'"),
+            (
+                "\u{2003}\u{200b}\u{3000}\u{feff}",
+                "'\\u2003\\u200b\\u3000\\ufeff'",
+            ),
+            ("日本\u{1f600}", "'日本\u{1f600}'"),
+            ("\u{f0000}", "'\\U000f0000'"),
+        ];
+        for (text, python) in cases {
+            assert_eq!(repr_str(text), python, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn values_as_python_writes_them() {
+        assert_eq!(
+            repr(&json!({"a": [1, 1.5, null, true, false], "b'": {}})),
+            "{'a': [1, 1.5, None, True, False], \"b'\": {}}"
+        );
+        assert_eq!(repr(&json!(1e16)), "1e+16");
+        assert_eq!(repr(&json!(1e-5)), "1e-05");
+        assert_eq!(repr(&json!(1.0)), "1.0");
+        assert_eq!(repr(&json!(123456789012345.0)), "123456789012345.0");
+        assert_eq!(str(&json!("x'")), "x'");
+        assert_eq!(str(&json!(["x"])), "['x']");
+    }
+}
