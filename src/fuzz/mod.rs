@@ -16,6 +16,7 @@ pub mod campaign;
 pub mod driver;
 pub mod embedded;
 pub mod generators;
+pub mod linearize;
 pub mod mutate;
 pub mod oracle;
 pub mod properties;
