@@ -14,8 +14,11 @@ use serde_json::{Map, Value};
 
 use super::driver::{Driver, DriverError};
 use super::stateful::{Cause, Execution, Finding, execute};
-use super::step::{Body, Call, ServerPick, Step};
+use super::step::{
+    Body, Call, ConcurrentVia, ServerPick, Step, Write, uniform_form, uniform_writes,
+};
 use crate::cases::format::Identity;
+use crate::model::pipeline::Op;
 
 /// Limits on one shrink.
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +107,11 @@ pub async fn shrink(
     };
     let keep = (finding.step + 1).min(steps.len());
     let mut current: Vec<Step> = steps[..keep].to_vec();
+    if let Some((sequential, cause)) = one_by_one(&mut shrinker, &current).await? {
+        current = sequential;
+        shrinker.cause = cause;
+        shrinker.tries = 1;
+    }
     current = delta_debug(&mut shrinker, current).await?;
     current = simplify_steps(&mut shrinker, current).await?;
     // Re-check from a fresh reset: the minimal case must still fail the same way.
@@ -124,6 +132,37 @@ pub async fn shrink(
         runs: shrinker.runs,
         original_len: steps.len(),
     })
+}
+
+/// A concurrent step's finding that its writes also show sent one by one
+/// is a finding about the writes, not about concurrency: the sequence with
+/// the concurrent step replaced by its writes in order, cut after the step
+/// that fails, and the cause it fails with (`None` when none of them fails).
+async fn one_by_one(
+    shrinker: &mut Shrinker<'_>,
+    steps: &[Step],
+) -> Result<Option<(Vec<Step>, Cause)>, DriverError> {
+    let Some((last, before)) = steps.split_last() else {
+        return Ok(None);
+    };
+    let Call::Concurrent { writes } = &last.call else {
+        return Ok(None);
+    };
+    let mut sequential = before.to_vec();
+    sequential.extend(writes.iter().map(|w| Step {
+        who: last.who,
+        server: last.server,
+        call: Call::Meta {
+            op: w.op.clone(),
+            body: w.body(),
+        },
+    }));
+    shrinker.runs += 1;
+    let run = execute(shrinker.driver, shrinker.servers, &sequential).await?;
+    Ok(run
+        .finding
+        .filter(|f| f.step >= before.len())
+        .map(|f| (sequential[..=f.step].to_vec(), f.cause())))
 }
 
 /// Classic ddmin over the steps: remove chunks while the failure stays.
@@ -225,18 +264,67 @@ pub fn simpler_versions(step: &Step) -> Vec<Step> {
                 });
             }
         }
-        Call::Concurrent { via, writes } if writes.len() > 2 => {
-            out.push(Step {
-                call: Call::Concurrent {
-                    via: *via,
-                    writes: writes[..(writes.len() / 2).max(2)].to_vec(),
-                },
-                ..step.clone()
-            });
+        Call::Concurrent { writes } => {
+            for simpler in simpler_concurrent(writes) {
+                out.push(Step {
+                    call: Call::Concurrent { writes: simpler },
+                    ..step.clone()
+                });
+            }
         }
         _ => {}
     }
     out
+}
+
+/// Simpler writes for a concurrent step: first the case-file form (every
+/// writer merges, or sets, a distinct key: a case file can hold only that),
+/// then fewer writers.
+fn simpler_concurrent(writes: &[Write]) -> Vec<Vec<Write>> {
+    let mut out = Vec::new();
+    match uniform_form(writes) {
+        Some((via, prefix)) if writes.len() > 2 => {
+            out.push(uniform_writes(via, &prefix, (writes.len() / 2).max(2)));
+        }
+        Some(_) => {}
+        None => {
+            if let Some(prefix) = own_prefix(writes) {
+                for via in [ConcurrentVia::Merge, ConcurrentVia::Set] {
+                    out.push(uniform_writes(via, &prefix, writes.len()));
+                }
+            }
+            if writes.len() > 2 {
+                for i in 0..writes.len() {
+                    let mut fewer = writes.to_vec();
+                    fewer.remove(i);
+                    out.push(fewer);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The `{prefix}` of the step's own `{prefix}{i:03}` keys.
+fn own_prefix(writes: &[Write]) -> Option<String> {
+    writes.iter().find_map(|w| {
+        let key = match &w.op {
+            Op::Set(k) | Op::Delete(k) => k.clone(),
+            _ => w
+                .body
+                .as_ref()?
+                .get("metadata")?
+                .as_object()?
+                .keys()
+                .next()?
+                .clone(),
+        };
+        let cut = key.len().checked_sub(3)?;
+        let digits = key.get(cut..)?;
+        let prefix = key.get(..cut)?;
+        (digits.bytes().all(|b| b.is_ascii_digit()) && !prefix.is_empty())
+            .then(|| prefix.to_string())
+    })
 }
 
 /// Smaller maps and shorter values inside `{"metadata"|"meta": {...}}`.
