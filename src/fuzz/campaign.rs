@@ -106,6 +106,8 @@ pub struct CampaignReport {
     /// Normalised request lines, worker by worker (when recording).
     pub log: Vec<String>,
     pub backoffs: u64,
+    /// Fresh connections made after transport errors.
+    pub reconnects: u64,
     /// Every request sent, per worker (when capturing).
     pub captured: Vec<Vec<crate::endpoint::http::RecordedRequest>>,
 }
@@ -309,6 +311,7 @@ struct WorkerResult {
     aborted: Option<DriverError>,
     log: Vec<String>,
     backoffs: u64,
+    reconnects: u64,
     captured: Vec<crate::endpoint::http::RecordedRequest>,
 }
 
@@ -370,6 +373,7 @@ pub async fn run(
         report.findings.extend(result.findings);
         report.log.extend(result.log);
         report.backoffs += result.backoffs;
+        report.reconnects += result.reconnects;
         report.captured.push(result.captured);
         if report.aborted.is_none() {
             report.aborted = result.aborted;
@@ -443,6 +447,7 @@ impl Worker {
             aborted: None,
             log: Vec::new(),
             backoffs: 0,
+            reconnects: 0,
             captured: Vec::new(),
         };
         let mut round = 0;
@@ -492,6 +497,7 @@ impl Worker {
         result.requests = driver.requests;
         result.setup_requests = driver.setup_requests;
         result.backoffs = driver.backoffs();
+        result.reconnects = driver.reconnects;
         result.log = driver.log.take().unwrap_or_default();
         result.captured = driver.captured.take().unwrap_or_default();
         result
