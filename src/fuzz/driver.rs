@@ -45,6 +45,16 @@ pub struct ServerView {
     pub metadata: Option<Metadata>,
 }
 
+/// How often setup resends an idempotent request that got no answer.
+const SETUP_RESENDS: usize = 2;
+
+/// Whether a request may be sent again after it got no answer (it may have
+/// been applied): the idempotent methods, which leave the same state
+/// however often they are sent.
+fn resendable(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "PUT" | "DELETE")
+}
+
 /// How long an action may take to show its effect on a real cloud.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -60,6 +70,9 @@ pub struct Driver {
     pub setup_requests: u64,
     /// Fresh clients made after transport errors ([`Driver::reconnect`]).
     pub reconnects: u64,
+    /// Sending setup requests (pre-flight, snapshot, preparing and putting
+    /// back servers), which [`Driver::send`] resends.
+    in_setup: bool,
     /// Normalised request lines, when recording (determinism checks).
     pub log: Option<Vec<String>>,
     /// The requests themselves, when capturing (the benchmark replays them).
@@ -75,6 +88,7 @@ impl Driver {
             requests: 0,
             setup_requests: 0,
             reconnects: 0,
+            in_setup: false,
             log: record.then(Vec::new),
             captured: None,
         }
@@ -161,10 +175,19 @@ impl Driver {
     }
 
     /// Send one request as `who` (signed with AK/SK where `who` signs),
-    /// pacing and retrying on throttling answers.
+    /// pacing and retrying on throttling answers. After a transport error
+    /// the next request connects afresh ([`Driver::reconnect`]). During
+    /// setup, an idempotent request that got no answer is sent again, up to
+    /// [`SETUP_RESENDS`] times: one reset must not fail the pre-flight, the
+    /// snapshot or the preparation of a server. A fuzz step is never
+    /// resent: its transport error is a finding.
     pub async fn send(&mut self, request: RecordedRequest, who: Identity) -> Exchange {
         let key = self.target.credentials.signing_key(who).cloned();
         let mut attempt = 0;
+        let mut resends = match self.in_setup && resendable(&request.method) {
+            true => SETUP_RESENDS,
+            false => 0,
+        };
         loop {
             self.throttle.pace().await;
             self.record(&request);
@@ -180,6 +203,10 @@ impl Driver {
                 .response
                 .as_ref()
                 .and_then(|r| throttle::throttled(r, attempt));
+            if exchange.response.is_none() && resends > 0 {
+                resends -= 1;
+                continue;
+            }
             match wait {
                 Some(delay) if attempt < throttle::MAX_RETRIES => {
                     self.throttle.backoffs += 1;
@@ -330,6 +357,13 @@ impl Driver {
     /// Bring every server to active, unlocked, with only system-owned keys,
     /// and return the model copy of what it now is.
     pub async fn reset(&mut self, ids: &[String]) -> Result<Vec<ServerRecord>, DriverError> {
+        let was_setup = std::mem::replace(&mut self.in_setup, true);
+        let records = self.reset_all(ids).await;
+        self.in_setup = was_setup;
+        records
+    }
+
+    async fn reset_all(&mut self, ids: &[String]) -> Result<Vec<ServerRecord>, DriverError> {
         let mut records = Vec::with_capacity(ids.len());
         for id in ids {
             let record = self
@@ -400,7 +434,8 @@ impl Conversation for Driver {
     }
 
     /// Housekeeping goes through the same pacing, throttling retries and
-    /// request log as the fuzzer's own requests.
+    /// request log as the fuzzer's own requests, and counts as setup (see
+    /// [`Driver::send`] for what setup resends).
     async fn exchange(
         &mut self,
         request: RecordedRequest,
@@ -410,7 +445,9 @@ impl Conversation for Driver {
     ) -> Exchange {
         let request = crate::endpoint::requests::in_project_of(request, identity, &self.target);
         let before = self.requests;
+        let was_setup = std::mem::replace(&mut self.in_setup, true);
         let exchange = self.send(request, identity).await;
+        self.in_setup = was_setup;
         self.setup_requests += self.requests - before;
         exchange
     }
