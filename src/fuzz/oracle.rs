@@ -164,7 +164,7 @@ impl fmt::Display for Mismatch {
                 stored,
             } => write!(
                 f,
-                "acknowledged writes lost: no order of the concurrent writes leaves the stored map {}; acknowledged: {}",
+                "acknowledged writes lost (or undone ones kept): no order of the concurrent writes leaves the stored map {}; acknowledged: {}",
                 show_map(stored),
                 acknowledged.join("; ")
             ),

@@ -135,9 +135,10 @@ pub async fn shrink(
 }
 
 /// A concurrent step's finding that its writes also show sent one by one
-/// is a finding about the writes, not about concurrency: the sequence with
-/// the concurrent step replaced by its writes in order, cut after the step
-/// that fails, and the cause it fails with (`None` when none of them fails).
+/// is a finding about the writes, not about concurrency. Tried: the steps
+/// before it followed by its writes in order, then its writes alone; the
+/// first of these that fails in one of the writes, cut after it, and the
+/// cause it fails with (`None` when neither does).
 async fn one_by_one(
     shrinker: &mut Shrinker<'_>,
     steps: &[Step],
@@ -148,21 +149,29 @@ async fn one_by_one(
     let Call::Concurrent { writes } = &last.call else {
         return Ok(None);
     };
-    let mut sequential = before.to_vec();
-    sequential.extend(writes.iter().map(|w| Step {
-        who: last.who,
-        server: last.server,
-        call: Call::Meta {
-            op: w.op.clone(),
-            body: w.body(),
-        },
-    }));
-    shrinker.runs += 1;
-    let run = execute(shrinker.driver, shrinker.servers, &sequential).await?;
-    Ok(run
-        .finding
-        .filter(|f| f.step >= before.len())
-        .map(|f| (sequential[..=f.step].to_vec(), f.cause())))
+    let alone: Vec<Step> = writes
+        .iter()
+        .map(|w| Step {
+            who: last.who,
+            server: last.server,
+            call: Call::Meta {
+                op: w.op.clone(),
+                body: w.body(),
+            },
+        })
+        .collect();
+    let after_the_rest = [before, &alone].concat();
+    for (candidate, first_write) in [(after_the_rest, before.len()), (alone, 0)] {
+        if shrinker.exhausted() {
+            break;
+        }
+        shrinker.runs += 1;
+        let run = execute(shrinker.driver, shrinker.servers, &candidate).await?;
+        if let Some(finding) = run.finding.filter(|f| f.step >= first_write) {
+            return Ok(Some((candidate[..=finding.step].to_vec(), finding.cause())));
+        }
+    }
+    Ok(None)
 }
 
 /// Classic ddmin over the steps: remove chunks while the failure stays.
@@ -422,6 +431,59 @@ mod tests {
         assert!(
             bodies.contains(&r#"{"metadata":{"a":"xyz","b":"1","c":null}}"#.to_string()),
             "{bodies:?}"
+        );
+    }
+
+    fn writes_of(step: &Step) -> Vec<Write> {
+        match &step.call {
+            Call::Concurrent { writes } => writes.clone(),
+            other => panic!("not concurrent: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_mixed_concurrent_step_is_first_offered_in_the_case_file_form() {
+        let writes = vec![
+            Write::merge("zab000", "v0"),
+            Write::delete("zab000"),
+            Write::set("zab001", "v2"),
+        ];
+        let step = Step {
+            who: Identity::Owner,
+            server: ServerPick::Own(0),
+            call: Call::Concurrent { writes },
+        };
+        let variants = simpler_versions(&step);
+        let first = writes_of(&variants[0]);
+        assert_eq!(
+            uniform_form(&first),
+            Some((ConcurrentVia::Merge, "zab".into()))
+        );
+        assert_eq!(first.len(), 3);
+        let second = writes_of(&variants[1]);
+        assert_eq!(
+            uniform_form(&second),
+            Some((ConcurrentVia::Set, "zab".into()))
+        );
+        // then each write left out in turn
+        assert_eq!(variants.len(), 2 + 3);
+        assert!(variants[2..].iter().all(|v| writes_of(v).len() == 2));
+    }
+
+    #[test]
+    fn a_case_file_concurrent_step_shrinks_to_half_its_writers() {
+        let step = Step {
+            who: Identity::Owner,
+            server: ServerPick::Own(0),
+            call: Call::Concurrent {
+                writes: uniform_writes(ConcurrentVia::Set, "zq", 6),
+            },
+        };
+        let variants = simpler_versions(&step);
+        assert_eq!(variants.len(), 1);
+        assert_eq!(
+            writes_of(&variants[0]),
+            uniform_writes(ConcurrentVia::Set, "zq", 3)
         );
     }
 }

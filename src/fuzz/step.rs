@@ -222,3 +222,26 @@ pub fn meta_body(key: &str, value: Value) -> Value {
 pub fn url_addressable(key: &str) -> bool {
     !key.is_empty() && key != "." && key != ".." && !key.contains('/')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_case_file_form_is_recognised_and_nothing_else() {
+        let merges = uniform_writes(ConcurrentVia::Merge, "zx", 4);
+        assert_eq!(
+            uniform_form(&merges),
+            Some((ConcurrentVia::Merge, "zx".into()))
+        );
+        let sets = uniform_writes(ConcurrentVia::Set, "zx", 2);
+        assert_eq!(uniform_form(&sets), Some((ConcurrentVia::Set, "zx".into())));
+        let mut mixed = sets.clone();
+        mixed[1] = Write::delete("zx001");
+        assert_eq!(uniform_form(&mixed), None);
+        let same_key = vec![Write::set("zx000", "v"), Write::set("zx000", "v")];
+        assert_eq!(uniform_form(&same_key), None);
+        let other_value = vec![Write::set("zx000", "v"), Write::set("zx001", "w")];
+        assert_eq!(uniform_form(&other_value), None);
+    }
+}
