@@ -384,6 +384,8 @@ pub async fn run(
     report.hits = shared.hits.lock().map(|h| h.clone()).unwrap_or_default();
     scrub(&mut report, &Scrubber::new(&target.credentials));
     report.findings.sort_by_key(|f| f.finding.cause());
+    // Two workers may shrink different causes to one sequential cause.
+    report.findings.dedup_by_key(|f| f.finding.cause());
     Ok(report)
 }
 
@@ -516,6 +518,12 @@ impl Worker {
             return Ok(None);
         }
         let shrunk = shrink(driver, &self.servers, steps, &finding, self.config.shrink).await?;
+        // A concurrent finding its writes show one by one shrinks to that
+        // sequential cause, which may be known already.
+        let cause = shrunk.finding.cause();
+        if cause != finding.cause() && !self.first_sighting(&cause) {
+            return Ok(None);
+        }
         Ok(Some(shrunk))
     }
 }
