@@ -348,13 +348,21 @@ fn fresh_seed() -> u64 {
 
 fn print_summary(report: &CampaignReport, credentials: &Credentials) {
     crate::say!(
-        "{} sequence(s), {} request(s) in {:.1}s ({:.0} requests/s){}",
+        "{} sequence(s), {} request(s) in {:.1}s ({:.0} requests/s){}{}",
         report.sequences,
         report.requests,
         report.elapsed.as_secs_f64(),
         report.throughput(),
         if report.backoffs > 0 {
             format!(", {} throttling back-off(s)", report.backoffs)
+        } else {
+            String::new()
+        },
+        if report.reconnects > 0 {
+            format!(
+                ", {} fresh connection(s) after transport errors",
+                report.reconnects
+            )
         } else {
             String::new()
         }

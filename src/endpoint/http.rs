@@ -103,6 +103,8 @@ pub enum TransportError {
 pub struct Transport {
     client: reqwest::Client,
     timeout: Duration,
+    /// Kept to build a fresh client ([`Transport::reconnected`]).
+    tls: TlsConfig,
     pace: Option<std::sync::Arc<crate::endpoint::throttle::SharedPace>>,
     renewal: Option<std::sync::Arc<TokenSource>>,
 }
@@ -115,18 +117,24 @@ impl Transport {
     /// A transport whose TLS follows `tls` (CA bundle, client certificate,
     /// `--insecure`).
     pub fn with_tls(timeout: Duration, tls: &TlsConfig) -> Result<Self, TransportError> {
-        let builder = reqwest::Client::builder()
-            .timeout(timeout)
-            .pool_max_idle_per_host(64);
-        let client = tls
-            .apply(builder)
-            .build()
-            .map_err(|e| TransportError::Client(e.to_string()))?;
         Ok(Transport {
-            client,
+            client: client(timeout, tls)?,
             timeout,
+            tls: tls.clone(),
             pace: None,
             renewal: None,
+        })
+    }
+
+    /// The same transport (timeout, TLS, pace, token renewal) with a new
+    /// client, so the next request opens a fresh connection instead of
+    /// taking a pooled keep-alive one. After a transport error (a reset, a
+    /// body cut short, a timeout) the pooled connections may be as dead as
+    /// the one that failed.
+    pub fn reconnected(&self) -> Result<Transport, TransportError> {
+        Ok(Transport {
+            client: client(self.timeout, &self.tls)?,
+            ..self.clone()
         })
     }
 
@@ -320,6 +328,16 @@ impl Transport {
             body,
         })
     }
+}
+
+/// A reqwest client with its own connection pool.
+fn client(timeout: Duration, tls: &TlsConfig) -> Result<reqwest::Client, TransportError> {
+    let builder = reqwest::Client::builder()
+        .timeout(timeout)
+        .pool_max_idle_per_host(64);
+    tls.apply(builder)
+        .build()
+        .map_err(|e| TransportError::Client(e.to_string()))
 }
 
 /// A response's headers as name/value text pairs (non-UTF-8 bytes replaced).

@@ -112,6 +112,8 @@ pub struct CampaignReport {
     /// Normalised request lines, worker by worker (when recording).
     pub log: Vec<String>,
     pub backoffs: u64,
+    /// Fresh connections made after transport errors.
+    pub reconnects: u64,
     /// Every request sent, per worker (when capturing).
     pub captured: Vec<Vec<crate::endpoint::http::RecordedRequest>>,
     /// What the coverage phase did.
@@ -340,6 +342,7 @@ struct WorkerResult {
     aborted: Option<DriverError>,
     log: Vec<String>,
     backoffs: u64,
+    reconnects: u64,
     captured: Vec<crate::endpoint::http::RecordedRequest>,
     coverage: CoverageSummary,
     answer_classes: usize,
@@ -405,6 +408,7 @@ pub async fn run(
         report.findings.extend(result.findings);
         report.log.extend(result.log);
         report.backoffs += result.backoffs;
+        report.reconnects += result.reconnects;
         report.captured.push(result.captured);
         report.coverage.steps += result.coverage.steps;
         report.coverage.sequences += result.coverage.sequences;
@@ -425,6 +429,8 @@ pub async fn run(
         .unwrap_or_default();
     scrub(&mut report, &Scrubber::new(&target.credentials));
     report.findings.sort_by_key(|f| f.finding.cause());
+    // Two workers may shrink different causes to one sequential cause.
+    report.findings.dedup_by_key(|f| f.finding.cause());
     Ok(report)
 }
 
@@ -512,6 +518,7 @@ impl Worker {
             aborted: None,
             log: Vec::new(),
             backoffs: 0,
+            reconnects: 0,
             captured: Vec::new(),
             coverage: CoverageSummary::default(),
             answer_classes: 0,
@@ -549,6 +556,7 @@ impl Worker {
         result.requests = driver.requests;
         result.setup_requests = driver.setup_requests;
         result.backoffs = driver.backoffs();
+        result.reconnects = driver.reconnects;
         result.log = driver.log.take().unwrap_or_default();
         result.captured = driver.captured.take().unwrap_or_default();
         result
@@ -662,6 +670,12 @@ impl Worker {
             return Ok((None, failed_at));
         }
         let shrunk = shrink(driver, &self.servers, steps, &finding, self.config.shrink).await?;
+        // A concurrent finding its writes show one by one shrinks to that
+        // sequential cause, which may be known already.
+        let cause = shrunk.finding.cause();
+        if cause != finding.cause() && !self.first_sighting(&cause, driver.requests - reported) {
+            return Ok((None, failed_at));
+        }
         Ok((Some(shrunk), failed_at))
     }
 }

@@ -45,6 +45,16 @@ pub struct ServerView {
     pub metadata: Option<Metadata>,
 }
 
+/// How often setup resends an idempotent request that got no answer.
+const SETUP_RESENDS: usize = 2;
+
+/// Whether a request may be sent again after it got no answer (it may have
+/// been applied): the idempotent methods, which leave the same state
+/// however often they are sent.
+fn resendable(method: &str) -> bool {
+    matches!(method, "GET" | "HEAD" | "PUT" | "DELETE")
+}
+
 /// How long an action may take to show its effect on a real cloud.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -58,6 +68,11 @@ pub struct Driver {
     pub requests: u64,
     /// Of `requests`, those sent to prepare servers (housekeeping).
     pub setup_requests: u64,
+    /// Fresh clients made after transport errors ([`Driver::reconnect`]).
+    pub reconnects: u64,
+    /// Sending setup requests (pre-flight, snapshot, preparing and putting
+    /// back servers), which [`Driver::send`] resends.
+    in_setup: bool,
     /// Normalised request lines, when recording (determinism checks).
     pub log: Option<Vec<String>>,
     /// The requests themselves, when capturing (the benchmark replays them).
@@ -72,6 +87,8 @@ impl Driver {
             throttle: Throttle::new(rate),
             requests: 0,
             setup_requests: 0,
+            reconnects: 0,
+            in_setup: false,
             log: record.then(Vec::new),
             captured: None,
         }
@@ -158,10 +175,19 @@ impl Driver {
     }
 
     /// Send one request as `who` (signed with AK/SK where `who` signs),
-    /// pacing and retrying on throttling answers.
+    /// pacing and retrying on throttling answers. After a transport error
+    /// the next request connects afresh ([`Driver::reconnect`]). During
+    /// setup, an idempotent request that got no answer is sent again, up to
+    /// [`SETUP_RESENDS`] times: one reset must not fail the pre-flight, the
+    /// snapshot or the preparation of a server. A fuzz step is never
+    /// resent: its transport error is a finding.
     pub async fn send(&mut self, request: RecordedRequest, who: Identity) -> Exchange {
         let key = self.target.credentials.signing_key(who).cloned();
         let mut attempt = 0;
+        let mut resends = match self.in_setup && resendable(&request.method) {
+            true => SETUP_RESENDS,
+            false => 0,
+        };
         loop {
             self.throttle.pace().await;
             self.record(&request);
@@ -170,10 +196,17 @@ impl Driver {
                 .send_signed(request.clone(), key.as_ref())
                 .await;
             self.requests += 1;
+            if exchange.response.is_none() {
+                self.reconnect();
+            }
             let wait = exchange
                 .response
                 .as_ref()
                 .and_then(|r| throttle::throttled(r, attempt));
+            if exchange.response.is_none() && resends > 0 {
+                resends -= 1;
+                continue;
+            }
             match wait {
                 Some(delay) if attempt < throttle::MAX_RETRIES => {
                     self.throttle.backoffs += 1;
@@ -211,6 +244,12 @@ impl Driver {
             }
         }
         self.requests += requests.len() as u64;
+        if answers
+            .iter()
+            .any(|a| a.as_ref().is_none_or(|e| e.response.is_none()))
+        {
+            self.reconnect();
+        }
         requests
             .into_iter()
             .zip(answers)
@@ -223,6 +262,17 @@ impl Driver {
                 })
             })
             .collect()
+    }
+
+    /// Drop every pooled connection: the next request connects afresh (a
+    /// connection that was reset, cut short or timed out is not reused,
+    /// nor are its idle siblings). If no new client can be built, the old
+    /// one stays.
+    fn reconnect(&mut self) {
+        if let Ok(fresh) = self.transport.reconnected() {
+            self.transport = fresh;
+            self.reconnects += 1;
+        }
     }
 
     fn record(&mut self, request: &RecordedRequest) {
@@ -307,6 +357,13 @@ impl Driver {
     /// Bring every server to active, unlocked, with only system-owned keys,
     /// and return the model copy of what it now is.
     pub async fn reset(&mut self, ids: &[String]) -> Result<Vec<ServerRecord>, DriverError> {
+        let was_setup = std::mem::replace(&mut self.in_setup, true);
+        let records = self.reset_all(ids).await;
+        self.in_setup = was_setup;
+        records
+    }
+
+    async fn reset_all(&mut self, ids: &[String]) -> Result<Vec<ServerRecord>, DriverError> {
         let mut records = Vec::with_capacity(ids.len());
         for id in ids {
             let record = self
@@ -377,7 +434,8 @@ impl Conversation for Driver {
     }
 
     /// Housekeeping goes through the same pacing, throttling retries and
-    /// request log as the fuzzer's own requests.
+    /// request log as the fuzzer's own requests, and counts as setup (see
+    /// [`Driver::send`] for what setup resends).
     async fn exchange(
         &mut self,
         request: RecordedRequest,
@@ -387,7 +445,9 @@ impl Conversation for Driver {
     ) -> Exchange {
         let request = crate::endpoint::requests::in_project_of(request, identity, &self.target);
         let before = self.requests;
+        let was_setup = std::mem::replace(&mut self.in_setup, true);
         let exchange = self.send(request, identity).await;
+        self.in_setup = was_setup;
         self.setup_requests += self.requests - before;
         exchange
     }
@@ -539,5 +599,87 @@ mod tests {
                 assert!(ServerAction::undoing(state).is_some(), "{state}");
             }
         }
+    }
+
+    /// A loopback server that counts the connections it accepts, keeps them
+    /// alive, answers `{}` after 50 ms, and drops the connection of a
+    /// request to `/reset` without an answer.
+    async fn counting_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let accepted = std::sync::Arc::new(AtomicUsize::new(0));
+        let counter = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let service = hyper::service::service_fn(|request: hyper::Request<_>| async move {
+                    if request.uri().path() == "/reset" {
+                        return Err("reset");
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok(hyper::Response::new(http_body_util::Full::new(
+                        bytes::Bytes::from_static(b"{}"),
+                    )))
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                tokio::spawn(
+                    hyper::server::conn::http1::Builder::new().serve_connection(io, service),
+                );
+            }
+        });
+        (format!("http://{addr}"), accepted)
+    }
+
+    fn get(url: String) -> RecordedRequest {
+        RecordedRequest {
+            method: "GET".into(),
+            url,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_transport_error_the_next_request_connects_afresh() {
+        use std::sync::atomic::Ordering;
+        let (base, accepted) = counting_server().await;
+        let target = Target {
+            endpoint: base.clone(),
+            project_id: "p".into(),
+            profile: crate::profile::builtin("nova").expect("nova"),
+            credentials: Default::default(),
+            servers: vec!["s".into()],
+            alt_servers: vec![],
+            fresh_servers: vec![],
+            disposable: true,
+            tls: Default::default(),
+        };
+        let transport = Transport::new(Duration::from_secs(5)).expect("transport");
+        let mut driver = Driver::new(target, transport, None, false);
+        // Three writers at once: three keep-alive connections in the pool.
+        let fan_out = (0..3).map(|_| get(format!("{base}/ok"))).collect();
+        let answers = driver.send_all(fan_out, Identity::Owner).await;
+        assert!(answers.iter().all(|e| e.response.is_some()));
+        let pooled = driver
+            .send(get(format!("{base}/ok")), Identity::Owner)
+            .await;
+        assert!(pooled.response.is_some());
+        let before = accepted.load(Ordering::SeqCst);
+        assert_eq!(driver.reconnects, 0);
+        // The reset takes one pooled connection; the next request must not
+        // take one of its idle siblings.
+        let reset = driver
+            .send(get(format!("{base}/reset")), Identity::Owner)
+            .await;
+        assert!(reset.response.is_none(), "{:?}", reset.response);
+        let after = driver
+            .send(get(format!("{base}/ok")), Identity::Owner)
+            .await;
+        assert!(after.response.is_some(), "{:?}", after.error);
+        assert_eq!(driver.reconnects, 1);
+        assert_eq!(accepted.load(Ordering::SeqCst), before + 1);
     }
 }

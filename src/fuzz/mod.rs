@@ -6,7 +6,9 @@
 //! [`generators`] (proptest strategies), [`step`] (one fuzz step and its HTTP
 //! form), [`world`] (the model copy), [`oracle`] (comparing an exchange with
 //! the model), [`driver`] (the HTTP side: throttling, read-back, server
-//! states), [`stateful`] (sequences and their execution), [`mutate`] (raw
+//! states), [`stateful`] (sequences and their execution), [`linearize`]
+//! (whether some order of a concurrent step's writes explains what the
+//! endpoint did), [`mutate`] (raw
 //! body mutations), [`shrink`] (minimising a failing sequence), [`repro`]
 //! (case files; the curl repros are `report::finding`'s), [`properties`] (the `prop::*` trials) and
 //! [`campaign`] (workers, seeds, budget, summary).
@@ -18,6 +20,7 @@ pub mod covering;
 pub mod driver;
 pub mod embedded;
 pub mod generators;
+pub mod linearize;
 pub mod mutate;
 pub mod novelty;
 pub mod oracle;

@@ -12,6 +12,8 @@ use serde_json::Value;
 
 use crate::endpoint::lossless_json;
 
+use super::linearize::Unexplained;
+
 use crate::endpoint::http::Exchange;
 use crate::model::Metadata;
 use crate::model::outcome::{Outcome, OutcomeKind, Success};
@@ -45,8 +47,20 @@ pub enum Mismatch {
     Action { model_allows: bool, got: u16 },
     /// After an accepted action the server is not in the model's state.
     State { expected: String, got: String },
-    /// Acknowledged concurrent writes missing from the stored map.
-    LostWrites { keys: Vec<String> },
+    /// No order of a concurrent step's writes leaves the stored map read
+    /// back: acknowledged writes were lost.
+    LostWrites {
+        /// The acknowledged writes, as `op {body}`.
+        acknowledged: Vec<String>,
+        stored: Metadata,
+    },
+    /// No order of a concurrent step's writes gives the answers (`what`:
+    /// `statuses` or `bodies`) the endpoint sent.
+    NotLinearizable {
+        what: &'static str,
+        /// Each write with its answer.
+        answers: Vec<String>,
+    },
     /// The answer holds unpaired surrogate escapes (`\udc80`): the
     /// endpoint stored something no Unicode string can hold.
     LoneSurrogate { count: usize },
@@ -72,6 +86,17 @@ impl Mismatch {
                 expected: scrub_map(expected, scrubber),
                 got: scrub_map(got, scrubber),
             },
+            Mismatch::LostWrites {
+                acknowledged,
+                stored,
+            } => Mismatch::LostWrites {
+                acknowledged: acknowledged.into_iter().map(s).collect(),
+                stored: scrub_map(stored, scrubber),
+            },
+            Mismatch::NotLinearizable { what, answers } => Mismatch::NotLinearizable {
+                what,
+                answers: answers.into_iter().map(s).collect(),
+            },
             other => other,
         }
     }
@@ -95,6 +120,7 @@ impl Mismatch {
             }
             Mismatch::State { .. } => "action-state".into(),
             Mismatch::LostWrites { .. } => "lost-writes".into(),
+            Mismatch::NotLinearizable { what, .. } => format!("not-linearizable:{what}"),
             Mismatch::LoneSurrogate { .. } => "lone-surrogate".into(),
         }
     }
@@ -133,13 +159,46 @@ impl fmt::Display for Mismatch {
             Mismatch::State { expected, got } => {
                 write!(f, "server should be {expected}, endpoint shows {got}")
             }
-            Mismatch::LostWrites { keys } => {
-                write!(f, "acknowledged writes lost: {}", keys.join(", "))
-            }
+            Mismatch::LostWrites {
+                acknowledged,
+                stored,
+            } => write!(
+                f,
+                "acknowledged writes lost (or undone ones kept): no order of the concurrent writes leaves the stored map {}; acknowledged: {}",
+                show_map(stored),
+                acknowledged.join("; ")
+            ),
+            Mismatch::NotLinearizable { what, answers } => write!(
+                f,
+                "no order of the concurrent writes gives the {what} the endpoint answered: {}",
+                answers.join("; ")
+            ),
             Mismatch::LoneSurrogate { count } => write!(
                 f,
                 "the endpoint stored and returned {count} unpaired surrogate escape(s): no Unicode string holds them"
             ),
+        }
+    }
+}
+
+impl From<Unexplained> for Mismatch {
+    fn from(unexplained: Unexplained) -> Mismatch {
+        match unexplained {
+            Unexplained::Statuses { answers } => Mismatch::NotLinearizable {
+                what: "statuses",
+                answers,
+            },
+            Unexplained::FinalMap {
+                acknowledged,
+                stored,
+            } => Mismatch::LostWrites {
+                acknowledged,
+                stored,
+            },
+            Unexplained::Bodies { answers } => Mismatch::NotLinearizable {
+                what: "bodies",
+                answers,
+            },
         }
     }
 }

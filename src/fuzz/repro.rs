@@ -14,7 +14,7 @@ use crate::model::server::ServerAction;
 use crate::profile::Profile;
 
 use super::shrink::Shrunk;
-use super::step::{Body, Call, ConcurrentVia, ServerPick, Step};
+use super::step::{Body, Call, ConcurrentVia, ServerPick, Step, uniform_form};
 
 /// Why a sequence cannot be written as a case file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,7 +96,9 @@ fn spec_section(finding: &super::stateful::Finding) -> &'static str {
             OutcomeKind::ItemNotFound | OutcomeKind::UriBodyMismatch => "3.2",
             _ => "5.1",
         },
-        M::Body { .. } | M::Stored { .. } | M::LostWrites { .. } => "3.1",
+        M::Body { .. } | M::Stored { .. } | M::LostWrites { .. } | M::NotLinearizable { .. } => {
+            "3.1"
+        }
         M::LoneSurrogate { .. } => "2.3",
         M::MissingHeader(_) => "1.2",
         M::Action { .. } | M::State { .. } => "4.2",
@@ -253,13 +255,14 @@ fn case_step(
             out.insert("action".into(), json!(case_action_name(action)?));
             expect.insert("status".into(), json!([200, 202, 204]));
         }
-        Call::Concurrent { via, writes } => {
-            // keys are `{prefix}{i:03}`: the prefix is all but the last 3
-            let prefix = writes
-                .first()
-                .and_then(|(k, _)| k.get(..k.len().saturating_sub(3)))
-                .unwrap_or_default()
-                .to_string();
+        Call::Concurrent { writes } => {
+            // Only the case-file form (`{prefix}{i:03}` = `v`, one op) has
+            // a case-file step; the shrinker tries it first.
+            let (via, prefix) = uniform_form(writes).ok_or_else(|| {
+                SaveError::Unexpressible(
+                    "a concurrent step that mixes operations or shares keys".into(),
+                )
+            })?;
             out.insert("op".into(), json!("concurrent"));
             let op = match via {
                 ConcurrentVia::Set => "set",
@@ -269,8 +272,9 @@ fn case_step(
                 "concurrent".into(),
                 json!({"op": op, "count": writes.len(), "prefix": prefix}),
             );
-            let written: Map<String, Value> =
-                writes.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+            let written: Map<String, Value> = (0..writes.len())
+                .map(|i| (format!("{prefix}{i:03}"), json!("v")))
+                .collect();
             expect.insert("stored_contains".into(), Value::Object(written));
         }
     }

@@ -14,8 +14,11 @@ use serde_json::{Map, Value};
 
 use super::driver::{Driver, DriverError};
 use super::stateful::{Cause, Execution, Finding, execute};
-use super::step::{Body, Call, ServerPick, Step};
+use super::step::{
+    Body, Call, ConcurrentVia, ServerPick, Step, Write, uniform_form, uniform_writes,
+};
 use crate::cases::format::Identity;
+use crate::model::pipeline::Op;
 
 /// Limits on one shrink.
 #[derive(Debug, Clone, Copy)]
@@ -104,6 +107,11 @@ pub async fn shrink(
     };
     let keep = (finding.step + 1).min(steps.len());
     let mut current: Vec<Step> = steps[..keep].to_vec();
+    if let Some((sequential, cause)) = one_by_one(&mut shrinker, &current).await? {
+        current = sequential;
+        shrinker.cause = cause;
+        shrinker.tries = 1;
+    }
     current = delta_debug(&mut shrinker, current).await?;
     current = simplify_steps(&mut shrinker, current).await?;
     // Re-check from a fresh reset: the minimal case must still fail the same way.
@@ -124,6 +132,46 @@ pub async fn shrink(
         runs: shrinker.runs,
         original_len: steps.len(),
     })
+}
+
+/// A concurrent step's finding that its writes also show sent one by one
+/// is a finding about the writes, not about concurrency. Tried: the steps
+/// before it followed by its writes in order, then its writes alone; the
+/// first of these that fails in one of the writes, cut after it, and the
+/// cause it fails with (`None` when neither does).
+async fn one_by_one(
+    shrinker: &mut Shrinker<'_>,
+    steps: &[Step],
+) -> Result<Option<(Vec<Step>, Cause)>, DriverError> {
+    let Some((last, before)) = steps.split_last() else {
+        return Ok(None);
+    };
+    let Call::Concurrent { writes } = &last.call else {
+        return Ok(None);
+    };
+    let alone: Vec<Step> = writes
+        .iter()
+        .map(|w| Step {
+            who: last.who,
+            server: last.server,
+            call: Call::Meta {
+                op: w.op.clone(),
+                body: w.body(),
+            },
+        })
+        .collect();
+    let after_the_rest = [before, &alone].concat();
+    for (candidate, first_write) in [(after_the_rest, before.len()), (alone, 0)] {
+        if shrinker.exhausted() {
+            break;
+        }
+        shrinker.runs += 1;
+        let run = execute(shrinker.driver, shrinker.servers, &candidate).await?;
+        if let Some(finding) = run.finding.filter(|f| f.step >= first_write) {
+            return Ok(Some((candidate[..=finding.step].to_vec(), finding.cause())));
+        }
+    }
+    Ok(None)
 }
 
 /// Classic ddmin over the steps: remove chunks while the failure stays.
@@ -225,18 +273,67 @@ pub fn simpler_versions(step: &Step) -> Vec<Step> {
                 });
             }
         }
-        Call::Concurrent { via, writes } if writes.len() > 2 => {
-            out.push(Step {
-                call: Call::Concurrent {
-                    via: *via,
-                    writes: writes[..(writes.len() / 2).max(2)].to_vec(),
-                },
-                ..step.clone()
-            });
+        Call::Concurrent { writes } => {
+            for simpler in simpler_concurrent(writes) {
+                out.push(Step {
+                    call: Call::Concurrent { writes: simpler },
+                    ..step.clone()
+                });
+            }
         }
         _ => {}
     }
     out
+}
+
+/// Simpler writes for a concurrent step: first the case-file form (every
+/// writer merges, or sets, a distinct key: a case file can hold only that),
+/// then fewer writers.
+fn simpler_concurrent(writes: &[Write]) -> Vec<Vec<Write>> {
+    let mut out = Vec::new();
+    match uniform_form(writes) {
+        Some((via, prefix)) if writes.len() > 2 => {
+            out.push(uniform_writes(via, &prefix, (writes.len() / 2).max(2)));
+        }
+        Some(_) => {}
+        None => {
+            if let Some(prefix) = own_prefix(writes) {
+                for via in [ConcurrentVia::Merge, ConcurrentVia::Set] {
+                    out.push(uniform_writes(via, &prefix, writes.len()));
+                }
+            }
+            if writes.len() > 2 {
+                for i in 0..writes.len() {
+                    let mut fewer = writes.to_vec();
+                    fewer.remove(i);
+                    out.push(fewer);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The `{prefix}` of the step's own `{prefix}{i:03}` keys.
+fn own_prefix(writes: &[Write]) -> Option<String> {
+    writes.iter().find_map(|w| {
+        let key = match &w.op {
+            Op::Set(k) | Op::Delete(k) => k.clone(),
+            _ => w
+                .body
+                .as_ref()?
+                .get("metadata")?
+                .as_object()?
+                .keys()
+                .next()?
+                .clone(),
+        };
+        let cut = key.len().checked_sub(3)?;
+        let digits = key.get(cut..)?;
+        let prefix = key.get(..cut)?;
+        (digits.bytes().all(|b| b.is_ascii_digit()) && !prefix.is_empty())
+            .then(|| prefix.to_string())
+    })
 }
 
 /// Smaller maps and shorter values inside `{"metadata"|"meta": {...}}`.
@@ -334,6 +431,59 @@ mod tests {
         assert!(
             bodies.contains(&r#"{"metadata":{"a":"xyz","b":"1","c":null}}"#.to_string()),
             "{bodies:?}"
+        );
+    }
+
+    fn writes_of(step: &Step) -> Vec<Write> {
+        match &step.call {
+            Call::Concurrent { writes } => writes.clone(),
+            other => panic!("not concurrent: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_mixed_concurrent_step_is_first_offered_in_the_case_file_form() {
+        let writes = vec![
+            Write::merge("zab000", "v0"),
+            Write::delete("zab000"),
+            Write::set("zab001", "v2"),
+        ];
+        let step = Step {
+            who: Identity::Owner,
+            server: ServerPick::Own(0),
+            call: Call::Concurrent { writes },
+        };
+        let variants = simpler_versions(&step);
+        let first = writes_of(&variants[0]);
+        assert_eq!(
+            uniform_form(&first),
+            Some((ConcurrentVia::Merge, "zab".into()))
+        );
+        assert_eq!(first.len(), 3);
+        let second = writes_of(&variants[1]);
+        assert_eq!(
+            uniform_form(&second),
+            Some((ConcurrentVia::Set, "zab".into()))
+        );
+        // then each write left out in turn
+        assert_eq!(variants.len(), 2 + 3);
+        assert!(variants[2..].iter().all(|v| writes_of(v).len() == 2));
+    }
+
+    #[test]
+    fn a_case_file_concurrent_step_shrinks_to_half_its_writers() {
+        let step = Step {
+            who: Identity::Owner,
+            server: ServerPick::Own(0),
+            call: Call::Concurrent {
+                writes: uniform_writes(ConcurrentVia::Set, "zq", 6),
+            },
+        };
+        let variants = simpler_versions(&step);
+        assert_eq!(variants.len(), 1);
+        assert_eq!(
+            writes_of(&variants[0]),
+            uniform_writes(ConcurrentVia::Set, "zq", 3)
         );
     }
 }

@@ -5,8 +5,9 @@
 //! After every step the status must be in the accepted set for the model's
 //! outcome, the success body must be the model's, and after every write the
 //! stored map (read back) must equal the model's. A concurrent step sends
-//! several single-key writes at once and then checks that no acknowledged
-//! write was lost.
+//! several writes at once (merges, replace-alls, sets and deletes, some of
+//! one key) and then asks [`super::linearize`] whether some order of them
+//! explains every answer and the map read back.
 
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -24,10 +25,12 @@ use crate::profile::format::ActionForm;
 
 use super::driver::{Driver, DriverError};
 use super::generators::{self, Alphabet};
+use super::linearize;
 use super::mutate;
 use super::oracle::{self, Mismatch};
 use super::step::{
-    Body, Call, ConcurrentVia, ServerPick, Step, meta_body, metadata_body, url_addressable,
+    Body, Call, ConcurrentVia, ServerPick, Step, Write, meta_body, metadata_body, uniform_writes,
+    url_addressable,
 };
 use super::world::World;
 
@@ -368,10 +371,14 @@ fn action_step(shape: &Shape) -> BoxedStrategy<Step> {
         .boxed()
 }
 
+/// A concurrent step: sometimes the case-file form (every writer merges,
+/// or every writer sets, a distinct new key), mostly a mix of merges,
+/// replace-alls, sets and deletes on two keys of their own and the pool's,
+/// so that writes and deletes of one key race.
 pub(super) fn concurrent_step(profile: &Profile, shape: &Shape) -> BoxedStrategy<Step> {
     let rule = &profile.rules.metadata.key;
     let alphabet = Alphabet::of(&rule.charset).alphanumerics();
-    let writers = shape.writers;
+    let writers = shape.writers.min(linearize::MAX_REQUESTS);
     let mut vias = Vec::new();
     if profile.op(&Op::Set(String::new())).is_some() {
         vias.push(ConcurrentVia::Set);
@@ -389,19 +396,91 @@ pub(super) fn concurrent_step(profile: &Profile, shape: &Shape) -> BoxedStrategy
         .boxed();
     }
     let tag = alphabet.last().copied().unwrap_or('z');
-    (select(vias), own_server(shape), 0usize..1000)
-        .prop_map(move |(via, server, salt)| {
-            // `{prefix}{i:03}` = `v`: the keys and value `metaconform run`
-            // uses for a `concurrent` step, so a saved repro replays as is.
-            let prefix = generators::bulk_key(&alphabet, tag, salt, 2);
-            let writes = (0..writers)
-                .map(|i| (format!("{prefix}{i:03}"), "v".to_string()))
-                .collect();
-            Step {
-                who: Identity::Owner,
-                server,
-                call: Call::Concurrent { via, writes },
+    let prefix = (0usize..1000).prop_map(move |salt| generators::bulk_key(&alphabet, tag, salt, 2));
+    let uniform = (select(vias), prefix.clone())
+        .prop_map(move |(via, prefix)| uniform_writes(via, &prefix, writers))
+        .boxed();
+    let kinds = write_kinds(profile, shape);
+    let pool = key_pool(profile);
+    let mixed = (
+        prefix,
+        prop::collection::vec(mixed_write(kinds, pool), 2..=writers),
+    )
+        .prop_map(|(prefix, picks)| {
+            picks
+                .into_iter()
+                .enumerate()
+                .map(|(i, pick)| pick.write(&prefix, i))
+                .collect::<Vec<Write>>()
+        })
+        .boxed();
+    (prop_oneof![1 => uniform, 3 => mixed], own_server(shape))
+        .prop_map(|(writes, server)| Step {
+            who: Identity::Owner,
+            server,
+            call: Call::Concurrent { writes },
+        })
+        .boxed()
+}
+
+/// The write operations a concurrent step may mix.
+fn write_kinds(profile: &Profile, shape: &Shape) -> Vec<Op> {
+    let candidates = [
+        Op::Merge,
+        Op::Replace,
+        Op::Set(String::new()),
+        Op::Delete(String::new()),
+    ];
+    candidates
+        .into_iter()
+        .filter(|op| profile.op(op).is_some() && (*op != Op::Replace || shape.replace))
+        .collect()
+}
+
+/// One drawn write of a mixed concurrent step, before its keys are named.
+#[derive(Debug, Clone)]
+struct MixedPick {
+    op: Op,
+    /// Which keys: below 2, the step's own `{prefix}00k`; above, the pool's.
+    keys: Vec<usize>,
+    pool: Vec<String>,
+}
+
+impl MixedPick {
+    /// The write, with value `v{index}` so every answer shows whose it is.
+    fn write(&self, prefix: &str, index: usize) -> Write {
+        let key = |k: usize| match k.checked_sub(2).and_then(|p| self.pool.get(p)) {
+            Some(pooled) => pooled.clone(),
+            None => format!("{prefix}{:03}", k % 2),
+        };
+        let value = format!("v{index}");
+        let first = self.keys.first().copied().unwrap_or(0);
+        match &self.op {
+            Op::Set(_) => Write::set(&key(first), &value),
+            Op::Delete(_) => Write::delete(&key(first)),
+            op => {
+                let map = self
+                    .keys
+                    .iter()
+                    .map(|&k| (key(k), Value::String(value.clone())))
+                    .collect();
+                Write {
+                    op: op.clone(),
+                    body: Some(metadata_body(map)),
+                }
             }
+        }
+    }
+}
+
+fn mixed_write(kinds: Vec<Op>, pool: Vec<String>) -> BoxedStrategy<MixedPick> {
+    // Mostly the step's two own keys, sometimes a pool key.
+    let key = prop_oneof![8 => 0usize..2, 1 => 2..2 + pool.len().max(1)];
+    (select(kinds), prop::collection::vec(key, 1..=2))
+        .prop_map(move |(op, keys)| MixedPick {
+            op,
+            keys,
+            pool: pool.clone(),
         })
         .boxed()
 }
@@ -640,8 +719,8 @@ async fn run_step(
                 result,
             })
         }
-        Call::Concurrent { via, writes } => {
-            let result = concurrent_run(driver, world, step.server, *via, writes, trace).await?;
+        Call::Concurrent { writes } => {
+            let result = concurrent_run(driver, world, step.server, writes, trace).await?;
             Ok(Verdict {
                 expected: Some(OutcomeKind::Ok),
                 body: None,
@@ -791,73 +870,88 @@ async fn action_step_run(
     Ok(Ok(()))
 }
 
+/// Send every write of a concurrent step at once, read the map back, and
+/// ask [`linearize`] whether some order of the writes explains every answer
+/// and the map. Transport errors, 5xx answers, missing request-id headers
+/// and unpaired surrogates are findings whatever the order.
 async fn concurrent_run(
     driver: &mut Driver,
     world: &mut World,
     pick: ServerPick,
-    via: ConcurrentVia,
-    writes: &[(String, String)],
+    writes: &[Write],
     trace: &mut Vec<Exchange>,
 ) -> Result<Result<(), Mismatch>, DriverError> {
-    let rules = driver.target.profile.rules.clone();
-    let mut after = world.clone();
-    let mut plan = Vec::new();
-    for (key, value) in writes {
-        let (op, body) = match via {
-            ConcurrentVia::Set => (
-                Op::Set(key.clone()),
-                meta_body(key, Value::String(value.clone())),
-            ),
-            ConcurrentVia::Merge => {
-                let mut m = Map::new();
-                m.insert(key.clone(), Value::String(value.clone()));
-                (Op::Merge, metadata_body(m))
-            }
-        };
-        let body = Body::Json(body);
-        let decision = after.decide(&rules, &op, Identity::Owner, pick, &body.bytes());
-        if decision.outcome.kind() != OutcomeKind::Ok {
-            // Not a clean concurrent write (quota, state, lock): nothing to
-            // learn about lost updates here.
-            return Ok(Ok(()));
-        }
-        after.commit(pick, &decision);
-        plan.push(driver.meta_request(world, &op, Identity::Owner, pick, Some(&body)));
-    }
+    let plan = writes
+        .iter()
+        .map(|w| driver.meta_request(world, &w.op, Identity::Owner, pick, w.body().as_ref()))
+        .collect();
     let exchanges = driver.send_all(plan, Identity::Owner).await;
-    let mut acknowledged = Vec::new();
-    let mut failure = None;
-    for (exchange, (key, value)) in exchanges.iter().zip(writes) {
-        match exchange.response.as_ref().map(|r| r.status) {
-            Some(s) if s >= 500 => failure = failure.or(Some(Mismatch::ServerError { status: s })),
-            Some(s) if (200..300).contains(&s) => acknowledged.push((key, value)),
-            Some(s) => {
-                failure = failure.or(Some(Mismatch::Status {
-                    expected: OutcomeKind::Ok,
-                    accepted: vec![200],
-                    got: s,
-                }))
-            }
-            None => failure = failure.or(Some(Mismatch::Transport("no answer".into()))),
-        }
-    }
+    let refused_auth = exchanges
+        .iter()
+        .any(|e| e.response.as_ref().is_some_and(|r| r.status == 401));
+    let answers = order_free_answers(&driver.target.profile, &exchanges);
     trace.extend(exchanges);
-    if let Some(f) = failure {
-        return Ok(Err(f));
-    }
-    *world = after;
+    driver.judge_auth(refused_auth, "concurrent")?;
+    let answers = match answers {
+        Ok(answers) => answers,
+        Err(mismatch) => return Ok(Err(mismatch)),
+    };
     let stored = match driver.read_back(world, pick).await {
         Ok(m) => m,
         Err(e) => return Ok(Err(Mismatch::ReadBack(e))),
     };
-    let lost: Vec<String> = acknowledged
+    let requests: Vec<linearize::Request> = writes
         .iter()
-        .filter(|(k, v)| stored.get(k.as_str()) != Some(*v))
-        .map(|(k, _)| (*k).clone())
+        .map(|w| linearize::Request {
+            op: w.op.clone(),
+            body: w.bytes(),
+        })
         .collect();
-    if !lost.is_empty() {
-        return Ok(Err(Mismatch::LostWrites { keys: lost }));
+    let history = linearize::History {
+        profile: &driver.target.profile,
+        world,
+        server: pick,
+        requests: &requests,
+        answers: &answers,
+        stored: &stored,
+    };
+    if let Err(unexplained) = linearize::linearize(&history) {
+        return Ok(Err(Mismatch::from(unexplained)));
     }
-    let expected = world.metadata(pick).cloned().unwrap_or_default();
-    Ok(oracle::check_stored(&expected, &stored))
+    world.set_metadata(pick, stored);
+    Ok(Ok(()))
+}
+
+/// Each exchange's answer, or the first finding that no order can explain.
+fn order_free_answers(
+    profile: &Profile,
+    exchanges: &[Exchange],
+) -> Result<Vec<linearize::Answer>, Mismatch> {
+    exchanges
+        .iter()
+        .map(|exchange| {
+            let Some(response) = &exchange.response else {
+                let error = exchange.error.clone().unwrap_or_default();
+                return Err(Mismatch::Transport(error));
+            };
+            if response.status >= 500 {
+                return Err(Mismatch::ServerError {
+                    status: response.status,
+                });
+            }
+            if let Some(name) = oracle::request_id_header(profile)
+                && response.header(name).is_none()
+            {
+                return Err(Mismatch::MissingHeader(name.to_string()));
+            }
+            let count = response.lone_surrogates();
+            if count > 0 {
+                return Err(Mismatch::LoneSurrogate { count });
+            }
+            Ok(linearize::Answer {
+                status: response.status,
+                body: response.json(),
+            })
+        })
+        .collect()
 }

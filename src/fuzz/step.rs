@@ -42,13 +42,94 @@ impl Body {
     }
 }
 
-/// How the writers of a concurrent step write.
+/// How the writers of a concurrent step in the case-file form write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConcurrentVia {
     /// `PUT .../metadata/{k}` with `{"meta": {k: v}}`.
     Set,
     /// `POST .../metadata` with `{"metadata": {k: v}}`.
     Merge,
+}
+
+/// One write of a concurrent step: merge, replace-all, set-one or
+/// delete-one, with its JSON body (none for a delete).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Write {
+    pub op: Op,
+    pub body: Option<Value>,
+}
+
+impl Write {
+    /// `POST .../metadata` with `{"metadata": {key: value}}`.
+    pub fn merge(key: &str, value: &str) -> Write {
+        let mut m = serde_json::Map::new();
+        m.insert(key.to_string(), Value::String(value.to_string()));
+        Write {
+            op: Op::Merge,
+            body: Some(metadata_body(m)),
+        }
+    }
+
+    /// `PUT .../metadata/{key}` with `{"meta": {key: value}}`.
+    pub fn set(key: &str, value: &str) -> Write {
+        Write {
+            op: Op::Set(key.to_string()),
+            body: Some(meta_body(key, Value::String(value.to_string()))),
+        }
+    }
+
+    /// `DELETE .../metadata/{key}`.
+    pub fn delete(key: &str) -> Write {
+        Write {
+            op: Op::Delete(key.to_string()),
+            body: None,
+        }
+    }
+
+    /// The body as sent.
+    pub fn body(&self) -> Option<Body> {
+        self.body.clone().map(Body::Json)
+    }
+
+    /// The body bytes as sent (empty for a delete).
+    pub fn bytes(&self) -> Vec<u8> {
+        self.body().map(|b| b.bytes()).unwrap_or_default()
+    }
+}
+
+/// The writes of the case-file form of a concurrent step (`concurrent:
+/// {op, count, prefix}`): `count` writes via `via` of `{prefix}{i:03}` =
+/// `v`, the keys and value `metaconform run` sends.
+pub fn uniform_writes(via: ConcurrentVia, prefix: &str, count: usize) -> Vec<Write> {
+    (0..count)
+        .map(|i| {
+            let key = format!("{prefix}{i:03}");
+            match via {
+                ConcurrentVia::Set => Write::set(&key, "v"),
+                ConcurrentVia::Merge => Write::merge(&key, "v"),
+            }
+        })
+        .collect()
+}
+
+/// The case-file form of `writes` (`via`, `prefix`, count), if they are in
+/// it.
+pub fn uniform_form(writes: &[Write]) -> Option<(ConcurrentVia, String)> {
+    let first = writes.first()?;
+    let via = match first.op {
+        Op::Set(_) => ConcurrentVia::Set,
+        Op::Merge => ConcurrentVia::Merge,
+        _ => return None,
+    };
+    let key = match &first.op {
+        Op::Set(k) => k.clone(),
+        _ => first
+            .body
+            .as_ref()
+            .and_then(|b| b.get("metadata")?.as_object()?.keys().next().cloned())?,
+    };
+    let prefix = key.get(..key.len().checked_sub(3)?)?.to_string();
+    (uniform_writes(via, &prefix, writes.len()) == writes).then_some((via, prefix))
 }
 
 /// What a step does.
@@ -58,11 +139,9 @@ pub enum Call {
     Meta { op: Op, body: Option<Body> },
     /// A server action (state change, lock, unlock).
     Action(ServerAction),
-    /// Several single-key writes sent at once, each to a distinct new key.
-    Concurrent {
-        via: ConcurrentVia,
-        writes: Vec<(String, String)>,
-    },
+    /// Several writes sent at once (merges, replace-alls, sets, deletes;
+    /// several may address the same key).
+    Concurrent { writes: Vec<Write> },
 }
 
 /// One step of a sequence.
@@ -75,8 +154,8 @@ pub struct Step {
 
 impl Step {
     /// A short stable label of what the step does: `merge`,
-    /// `set(raw:invalid-utf8)`,
-    /// `action:lock`, `concurrent:set`. Findings are deduplicated on it.
+    /// `set(raw:invalid-utf8)`, `action:lock`, `concurrent`. Findings are
+    /// deduplicated on it.
     pub fn kind(&self) -> String {
         match &self.call {
             // the mutation is part of the kind: a body that is not UTF-8
@@ -88,10 +167,9 @@ impl Step {
             } => format!("{}(raw:{})", op.name(), mutation.name()),
             Call::Meta { op, .. } => op.name().to_string(),
             Call::Action(a) => format!("action:{}", a.name()),
-            Call::Concurrent { via, .. } => match via {
-                ConcurrentVia::Set => "concurrent:set".into(),
-                ConcurrentVia::Merge => "concurrent:merge".into(),
-            },
+            // One label for every mix, so a shrink to the case-file form
+            // keeps the cause.
+            Call::Concurrent { .. } => "concurrent".into(),
         }
     }
 
@@ -147,4 +225,27 @@ pub fn meta_body(key: &str, value: Value) -> Value {
 /// bodies.
 pub fn url_addressable(key: &str) -> bool {
     !key.is_empty() && key != "." && key != ".." && !key.contains('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_case_file_form_is_recognised_and_nothing_else() {
+        let merges = uniform_writes(ConcurrentVia::Merge, "zx", 4);
+        assert_eq!(
+            uniform_form(&merges),
+            Some((ConcurrentVia::Merge, "zx".into()))
+        );
+        let sets = uniform_writes(ConcurrentVia::Set, "zx", 2);
+        assert_eq!(uniform_form(&sets), Some((ConcurrentVia::Set, "zx".into())));
+        let mut mixed = sets.clone();
+        mixed[1] = Write::delete("zx001");
+        assert_eq!(uniform_form(&mixed), None);
+        let same_key = vec![Write::set("zx000", "v"), Write::set("zx000", "v")];
+        assert_eq!(uniform_form(&same_key), None);
+        let other_value = vec![Write::set("zx000", "v"), Write::set("zx001", "w")];
+        assert_eq!(uniform_form(&other_value), None);
+    }
 }

@@ -153,6 +153,16 @@ impl World {
         }
     }
 
+    /// Set the stored map of one of the worker's own servers (after a
+    /// concurrent step some order of the model explains).
+    pub fn set_metadata(&mut self, pick: ServerPick, metadata: Metadata) {
+        if let ServerPick::Own(i) = pick
+            && let Some(server) = self.servers.get_mut(i)
+        {
+            server.metadata = metadata;
+        }
+    }
+
     /// The stored map of one of the worker's own servers (the only ones
     /// whose map the fuzzer tracks and reads back).
     pub fn metadata(&self, pick: ServerPick) -> Option<&Metadata> {
