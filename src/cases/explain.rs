@@ -231,7 +231,7 @@ cases:
   - id: charset.slash-refused
     name: a key with a slash is refused
     spec: "2.1"
-    requires: [reader]
+    requires: [reader, lock]
     given: { locked: true, metadata: { a: "1" } }
     steps:
       - op: merge
@@ -244,7 +244,7 @@ cases:
         for line in [
             "charset.slash-refused: a key with a slash is refused",
             "spec §2.1, area charset",
-            "needs: reader",
+            "needs: reader, lock",
             "starts from: an active server, locked by the owner, metadata {\"a\":\"1\"}",
             "step 1: merge {\"a/b\":\"v\"}, as reader",
             "expects status 400 or 403",
