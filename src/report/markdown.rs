@@ -167,6 +167,85 @@ pub fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::run::results::{
+        Cause, FORMAT_VERSION, Failure, KnownStatus, Place, Problem, RunInfo, Summary,
+    };
+
+    fn failing(id: String) -> CaseResult {
+        CaseResult {
+            id,
+            area: "a".into(),
+            name: "n".into(),
+            spec: "2.1".into(),
+            verdict: Verdict::Fail,
+            failure: Some(Failure {
+                at: Place::Step {
+                    step: 2,
+                    op: "merge".into(),
+                },
+                cause: Cause::Broken {
+                    problems: vec![Problem::Status {
+                        expected: vec![400],
+                        got: 200,
+                    }],
+                    stored: None,
+                },
+                cleanup: None,
+            }),
+            skip_reason: None,
+            skip_kind: None,
+            known_failure: None,
+            known_reason: None,
+            duration_ms: 1.0,
+            exchanges: vec![],
+        }
+    }
+
+    fn results(cases: Vec<CaseResult>) -> RunResults {
+        let mut summary = Summary::default();
+        cases.iter().for_each(|c| summary.count(c));
+        RunResults {
+            format_version: FORMAT_VERSION,
+            run: RunInfo {
+                dialect: "nova".into(),
+                endpoint: "http://127.0.0.1:1/v2.1".into(),
+                embedded: true,
+                started_at: "2026-01-01T00:00:00Z".into(),
+                duration_ms: 1.0,
+                metaconform_version: "0.0.0".into(),
+                interrupted: false,
+                partition: None,
+            },
+            summary,
+            cases,
+        }
+    }
+
+    #[test]
+    fn the_table_is_capped_and_new_failures_come_first() {
+        let mut cases: Vec<CaseResult> = (0..MAX_ROWS + 5)
+            .map(|i| failing(format!("c{i:02}")))
+            .collect();
+        cases[0].known_failure = Some(KnownStatus::StillFailing);
+        let md = render(&results(cases), true);
+        let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| `c")).collect();
+        assert_eq!(rows.len(), MAX_ROWS);
+        assert!(md.contains("…and 5 more"));
+        assert_eq!(
+            rows[0],
+            "| `c01` | fail | 2 | expected status 400 | 200 | new |"
+        );
+        assert!(md.contains("**Gate: fails**: 29 case(s) not in the baseline"));
+    }
+
+    #[test]
+    fn a_clean_run_says_so() {
+        let mut case = failing("ok".into());
+        case.verdict = Verdict::Pass;
+        case.failure = None;
+        let md = render(&results(vec![case]), false);
+        assert!(md.contains("**Gate: passes**") && md.contains("No failures."));
+    }
 
     #[test]
     fn a_cell_is_one_inert_line() {
