@@ -36,8 +36,10 @@ use crate::endpoint::Target;
 use crate::endpoint::secrets::Scrubber;
 use crate::fuzz::properties::{PropertyOptions, PropertyTrial};
 use crate::profile::Profile;
+use crate::report::html::{self, HtmlWriter};
 use crate::report::json::JsonWriter;
 use crate::report::junit::JunitWriter;
+use crate::report::markdown::MarkdownWriter;
 use crate::report::reporter::{Reporter, Subscribers};
 use crate::report::terminal::Terminal;
 use crate::run::auth_guard::AuthGuard;
@@ -91,6 +93,14 @@ pub struct RunArgs {
     /// not `-`).
     #[arg(long, value_name = "FILE", default_value = "reports/results.json", value_parser = crate::cli::report_file)]
     pub json: PathBuf,
+    /// A Markdown summary for a CI job summary (GitHub's
+    /// `$GITHUB_STEP_SUMMARY`): totals, the gate, the failures (capped).
+    #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
+    pub markdown: Option<PathBuf>,
+    /// One self-contained HTML report (fetches nothing): every case by area
+    /// with filters, each failure with its exchanges and curl repros.
+    #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
+    pub html: Option<PathBuf>,
     /// Cases run at once, each on its own server.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
@@ -518,7 +528,25 @@ async fn execute(
     let mut terminal = Terminal::detect(Some(args.junit.clone())).with_catalogue(catalogue_line);
     let mut json = JsonWriter { path: args.json };
     let mut junit = JunitWriter { path: args.junit };
-    let reporters: Vec<&mut dyn Reporter> = vec![&mut json, &mut junit, &mut terminal];
+    let baseline_given = args.known_failures.is_some();
+    let mut markdown = args.markdown.map(|path| MarkdownWriter {
+        path,
+        baseline_given,
+    });
+    let mut html = args.html.map(|path| HtmlWriter {
+        path,
+        header: html::Header {
+            microversions: microversion_range(&ctx.target),
+            baseline_given,
+        },
+    });
+    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut json, &mut junit, &mut terminal];
+    if let Some(markdown) = markdown.as_mut() {
+        reporters.push(markdown);
+    }
+    if let Some(html) = html.as_mut() {
+        reporters.push(html);
+    }
     let mut subscribers = Subscribers::new(reporters);
     let trial_options = PropertyOptions {
         rate: args.rate,
@@ -633,6 +661,12 @@ fn fresh_servers_needed(cases: &[LoadedCase], profile: Profile, options: &RunOpt
 }
 
 /// The reports that could not be written, named once each, in one error.
+/// The profile's microversion range, for the HTML report's header.
+fn microversion_range(target: &Target) -> Option<String> {
+    let (lo, hi) = target.profile.rules.microversions?;
+    Some(format!("{lo} to {hi}"))
+}
+
 fn finish(subscribers: Subscribers<'_>) -> Result<(), CliError> {
     let failed: Vec<String> = subscribers
         .errors()

@@ -65,6 +65,17 @@ pub fn sentence(failure: &Failure) -> String {
     out
 }
 
+/// Each part of `cause` as shown: a broken expectation as `expected` over
+/// `got`, anything else as a line (the Markdown and HTML tables).
+pub fn cause_shown(cause: &Cause) -> Vec<Shown> {
+    match cause {
+        Cause::Broken { problems, stored } => {
+            problems.iter().map(|p| shown(p, stored.as_ref())).collect()
+        }
+        other => cause_lines(other).into_iter().map(Shown::Line).collect(),
+    }
+}
+
 /// Each part of `cause` as a line: a broken expectation, a message.
 fn cause_lines(cause: &Cause) -> Vec<String> {
     match cause {

@@ -1,5 +1,7 @@
 //! Reports rendered from [`crate::run::results`], by reporters subscribed to
-//! the run's events ([`reporter`]: [`terminal`], [`json`], [`junit`]): the request/response
+//! the run's events ([`reporter`]: [`terminal`], [`json`], [`junit`],
+//! [`markdown`], [`html`]; where a case stands against the baseline:
+//! [`standing`]): the request/response
 //! transcript and the one curl repro renderer ([`transcript`]), a failure's
 //! sentence and the terminal's account of a failed case ([`failure`]), a
 //! fuzz finding's account ([`finding`]), and the JUnit file ([`junit`],
@@ -8,10 +10,13 @@
 pub mod diff;
 pub mod failure;
 pub mod finding;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod junit_xml;
+pub mod markdown;
 pub mod merge;
 pub mod reporter;
+pub mod standing;
 pub mod terminal;
 pub mod transcript;
