@@ -246,7 +246,11 @@ fn request(app: &App, r: &Request) -> HttpRequest {
     out
 }
 
-fn check(response: &HttpResponse) {
+/// What every answer of the fault-free mock holds. Nova answers without
+/// request ids where its pipeline has no request-id filter: the versions
+/// app (`/` and paths outside the API prefixes) and the CORS filter's empty
+/// 200 for an OPTIONS it does not route; so does the mock.
+fn check(app: &App, request: &HttpRequest, response: &HttpResponse) {
     assert!(
         (100..=599).contains(&response.status),
         "status {}",
@@ -256,9 +260,12 @@ fn check(response: &HttpResponse) {
         response.status < 500,
         "5xx from the fault-free mock: {response:?}"
     );
+    let without_ids = request.method == "OPTIONS" || app.reaches_versions_app(request);
     assert!(
-        response.header("x-openstack-request-id").is_some(),
-        "no request id"
+        without_ids || response.header("x-openstack-request-id").is_some(),
+        "no request id: {} {} -> {response:?}",
+        request.method,
+        request.target
     );
     if response.is_json() {
         assert!(
@@ -277,7 +284,8 @@ fuzz_target!(|input: Input| {
     let app = App::with_legacy(profile.clone(), legacy, 2, Vec::new(), 0)
         .unwrap_or_else(|e| panic!("the {} mock does not start: {e}", profile.id()));
     for r in input.requests.iter().take(8) {
-        let response = app.handle(request(&app, r));
-        check(&response);
+        let sent = request(&app, r);
+        let response = app.handle(sent.clone());
+        check(&app, &sent, &response);
     }
 });

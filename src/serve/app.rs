@@ -191,7 +191,7 @@ impl App {
     /// Whether Nova's paste `urlmap` sends the request to the versions app
     /// (`/` and every path outside the API prefixes), whose pipeline has no
     /// request-id filter (etc/nova/api-paste.ini `oscomputeversions`).
-    fn reaches_versions_app(&self, request: &HttpRequest) -> bool {
+    pub fn reaches_versions_app(&self, request: &HttpRequest) -> bool {
         let path = request.target.split('?').next().unwrap_or_default();
         let first = path
             .trim_start_matches('/')
