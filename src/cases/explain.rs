@@ -231,7 +231,7 @@ cases:
   - id: charset.slash-refused
     name: a key with a slash is refused
     spec: "2.1"
-    requires: [reader]
+    requires: [reader, lock]
     given: { locked: true, metadata: { a: "1" } }
     steps:
       - op: merge
