@@ -59,6 +59,7 @@ fn catalogue_loads_and_expands_to_at_least_300_cases() {
         "malformed",
         "auth",
         "versions",
+        "autorecovery",
     ] {
         assert!(areas.contains(area), "no cases in area {area}: {areas:?}");
     }

@@ -212,7 +212,7 @@ fn area_and_tag_select_by_folder_and_tag() {
     let out = metaconform(&dir, &["run", "--area", "merge_replace"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        text(&out.stderr).contains("the areas are: auth, charset"),
+        text(&out.stderr).contains("the areas are: auth, autorecovery, charset"),
         "{}",
         text(&out.stderr)
     );

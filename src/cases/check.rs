@@ -77,11 +77,13 @@ pub fn valid_id(id: &str) -> bool {
     first_ok && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
 }
 
-/// Whether `spec` looks like `N.M` and names a section of the spec.
+/// Whether `spec` looks like `N.M` (or `N`, for an appendix without
+/// subsections) and names a section of the spec.
 fn valid_section(spec: &str) -> bool {
-    let shaped = spec
-        .split_once('.')
-        .is_some_and(|(a, b)| digits(a) && digits(b));
+    let shaped = match spec.split_once('.') {
+        Some((a, b)) => digits(a) && digits(b),
+        None => digits(spec),
+    };
     shaped && is_known_section(spec)
 }
 
@@ -520,6 +522,8 @@ mod tests {
         assert!(!valid_section("§2.1"));
         assert!(!valid_section("2.1.3"));
         assert!(!valid_section("9.9"));
+        assert!(valid_section("9"));
+        assert!(!valid_section("8"));
     }
 
     #[test]

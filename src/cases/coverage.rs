@@ -87,8 +87,9 @@ pub const RULES: &[Rule] = &[
     ),
 ];
 
-/// Sections a case may name besides the rules: the operations matrix (§1).
-pub const CONTEXT_SECTIONS: &[&str] = &["1.1", "1.2", "1.3", "1.4", "1.5"];
+/// Sections a case may name besides the rules: the operations matrix (§1)
+/// and the appendix on ECS v1 automatic recovery (§9, no subsections).
+pub const CONTEXT_SECTIONS: &[&str] = &["1.1", "1.2", "1.3", "1.4", "1.5", "9"];
 
 /// Whether a case may name `section` in `spec:`.
 pub fn is_known_section(section: &str) -> bool {
