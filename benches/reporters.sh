@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the reporters cost: the whole catalogue against the embedded server,
-# with results.json and JUnit written and without, in interleaved rounds
+# with results.json, JUnit, the HTML report and the Markdown summary
+# written, and without, in interleaved rounds
 # (off, on, off, on, ...) so machine load hits both alike; prints each
 # round and the median ratio on/off. Target: under 1.10.
 #
@@ -24,7 +25,8 @@ seconds() { # the wall time of one catalogue run, in seconds
 off=() on=()
 for round in $(seq "$rounds"); do
     a=$(seconds)
-    b=$(seconds --junit "$work/junit.xml" --json "$work/results.json")
+    b=$(seconds --junit "$work/junit.xml" --json "$work/results.json" \
+        --html "$work/report.html" --markdown "$work/summary.md")
     off+=("$a") on+=("$b")
     printf 'round %d: off %.2fs, on %.2fs (%+.1f%%)\n' "$round" "$a" "$b" \
         "$(echo "($b / $a - 1) * 100" | bc -l)"
