@@ -128,6 +128,25 @@ pub struct Target {
     pub tls: auth::tls::TlsConfig,
 }
 
+#[cfg(test)]
+impl Target {
+    /// A disposable target of `profile` at `endpoint`: one server, no
+    /// credentials (unit tests add what they need).
+    pub(crate) fn for_tests(endpoint: &str, profile: Profile) -> Target {
+        Target {
+            endpoint: endpoint.into(),
+            project_id: "p".into(),
+            profile,
+            credentials: Default::default(),
+            servers: vec!["s".into()],
+            alt_servers: vec![],
+            fresh_servers: vec![],
+            disposable: true,
+            tls: Default::default(),
+        }
+    }
+}
+
 impl Target {
     /// The target a startup line describes (also for `metaconform serve` run
     /// as a separate process).

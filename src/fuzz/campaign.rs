@@ -686,17 +686,7 @@ mod tests {
     use crate::fuzz::step::{Body, Call};
 
     fn target() -> Target {
-        Target {
-            endpoint: "http://x".into(),
-            project_id: "p".into(),
-            profile: crate::profile::builtin("nova").expect("nova"),
-            credentials: Default::default(),
-            servers: vec!["s".into()],
-            alt_servers: vec![],
-            fresh_servers: vec![],
-            disposable: true,
-            tls: Default::default(),
-        }
+        Target::for_tests("http://x", crate::profile::builtin("nova").expect("nova"))
     }
 
     #[tokio::test]

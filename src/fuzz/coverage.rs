@@ -661,20 +661,11 @@ mod tests {
     use crate::fuzz::campaign::{CampaignConfig, shape_for};
 
     fn shape(profile: &Profile) -> Shape {
-        let target = Target {
-            endpoint: "http://x".into(),
-            project_id: "p".into(),
-            profile: profile.clone(),
-            credentials: crate::endpoint::Credentials {
-                admin_token: Some("admin".into()),
-                reader_token: Some("reader".into()),
-                ..Default::default()
-            },
-            servers: vec!["s".into()],
-            alt_servers: vec![],
-            fresh_servers: vec![],
-            disposable: true,
-            tls: Default::default(),
+        let mut target = Target::for_tests("http://x", profile.clone());
+        target.credentials = crate::endpoint::Credentials {
+            admin_token: Some("admin".into()),
+            reader_token: Some("reader".into()),
+            ..Default::default()
         };
         shape_for(&target, &CampaignConfig::default(), 1)
     }

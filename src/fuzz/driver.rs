@@ -646,17 +646,7 @@ mod tests {
     async fn after_a_transport_error_the_next_request_connects_afresh() {
         use std::sync::atomic::Ordering;
         let (base, accepted) = counting_server().await;
-        let target = Target {
-            endpoint: base.clone(),
-            project_id: "p".into(),
-            profile: crate::profile::builtin("nova").expect("nova"),
-            credentials: Default::default(),
-            servers: vec!["s".into()],
-            alt_servers: vec![],
-            fresh_servers: vec![],
-            disposable: true,
-            tls: Default::default(),
-        };
+        let target = Target::for_tests(&base, crate::profile::builtin("nova").expect("nova"));
         let transport = Transport::new(Duration::from_secs(5)).expect("transport");
         let mut driver = Driver::new(target, transport, None, false);
         // Three writers at once: three keep-alive connections in the pool.
