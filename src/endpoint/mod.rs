@@ -5,6 +5,7 @@
 //! embedded server's startup line, later from clouds.yaml) and passes it down.
 
 pub mod auth;
+pub mod error_body;
 pub mod flavors;
 pub mod http;
 pub mod journal;

@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
+use crate::endpoint::error_body;
 use crate::endpoint::http::Exchange;
 
 use super::campaign::derive_seed;
@@ -36,35 +37,12 @@ pub struct AnswerClass {
     pub template: String,
 }
 
-/// The fault name and message of an error body, in the shapes the dialects
-/// use: `{"badRequest": {"message": ...}}` (Nova), `{"error_code": ...,
-/// "error_msg": ...}` and `{"error": {"code": ..., "message": ...}}`
-/// (Huawei).
+/// The fault name (the most specific one) and message of an error body
+/// ([`crate::endpoint::error_body`]); `None` for a body that is not an
+/// error.
 pub fn fault_and_message(body: &Value) -> Option<(String, String)> {
-    let object = body.as_object()?;
-    let text = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or_default().to_string();
-    if let Some(code) = object.get("error_code") {
-        let code = code
-            .as_str()
-            .map_or_else(|| code.to_string(), str::to_string);
-        return Some((code, text(object.get("error_msg"))));
-    }
-    if let Some(Value::Object(error)) = object.get("error")
-        && let Some(code) = error.get("code")
-    {
-        let code = code
-            .as_str()
-            .map_or_else(|| code.to_string(), str::to_string);
-        return Some((code, text(error.get("message"))));
-    }
-    match object.iter().next() {
-        Some((fault, Value::Object(inner)))
-            if object.len() == 1 && inner.contains_key("message") =>
-        {
-            Some((fault.clone(), text(inner.get("message"))))
-        }
-        _ => None,
-    }
+    let fault = error_body::fault_name(body)?;
+    Some((fault, error_body::message(body).unwrap_or_default()))
 }
 
 /// `message` with what echoes the request blanked: quoted text becomes

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::endpoint::error_body;
 use crate::run::results::{CaseResult, Purpose, RunResults, SkipKind, Verdict};
 
 /// One case as a run saw it.
@@ -144,25 +145,11 @@ pub fn side(case: &CaseResult) -> CaseSide {
     }
 }
 
-/// The error's name in a body: Nova's fault key (`{"badRequest": {...}}`)
-/// or a Huawei `error_code`.
+/// The error's most specific name in a body: a Huawei code or Nova's
+/// fault key ([`error_body::fault_name`]).
 fn error_name(body: &str) -> Option<String> {
     let value: Value = serde_json::from_str(body).ok()?;
-    let object = value.as_object()?;
-    if let Some(code) = object.get("error_code").and_then(Value::as_str) {
-        return Some(code.to_string());
-    }
-    if let Some(code) = object
-        .get("error")
-        .and_then(|e| e.get("code"))
-        .and_then(Value::as_str)
-    {
-        return Some(code.to_string());
-    }
-    match object.iter().next() {
-        Some((key, inner)) if object.len() == 1 && inner.get("code").is_some() => Some(key.clone()),
-        _ => None,
-    }
+    error_body::fault_name(&value)
 }
 
 /// How `diff` prints.

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use crate::cases::format::Expect;
+use crate::endpoint::error_body;
 use crate::endpoint::http::RecordedResponse;
 use crate::model::outcome::OutcomeKind;
 use crate::model::pipeline::Op;
@@ -83,7 +84,7 @@ fn codes_of(response: &RecordedResponse) -> Vec<String> {
     response
         .json()
         .as_ref()
-        .map(error_codes)
+        .map(error_body::fault_names)
         .unwrap_or_default()
 }
 
@@ -207,7 +208,7 @@ fn error_fields(expect: &Expect, response: &RecordedResponse) -> Vec<Problem> {
     let mut broken = Vec::new();
     let json = response.json();
     if let Some(want) = &expect.message_contains {
-        let message = json.as_ref().and_then(error_message);
+        let message = json.as_ref().and_then(error_body::message);
         let haystack =
             message.unwrap_or_else(|| String::from_utf8_lossy(&response.body).into_owned());
         if !haystack.contains(want.as_str()) {
@@ -218,7 +219,10 @@ fn error_fields(expect: &Expect, response: &RecordedResponse) -> Vec<Problem> {
         }
     }
     if let Some(want) = &expect.error_code {
-        let codes = json.as_ref().map(error_codes).unwrap_or_default();
+        let codes = json
+            .as_ref()
+            .map(error_body::fault_names)
+            .unwrap_or_default();
         if !codes.iter().any(|c| c == want) {
             broken.push(Problem::ErrorCode {
                 expected: want.clone(),
@@ -227,50 +231,6 @@ fn error_fields(expect: &Expect, response: &RecordedResponse) -> Vec<Problem> {
         }
     }
     broken
-}
-
-/// The message of an error body: a Nova fault's (`{"name": {"message"}}`),
-/// keystone's and Huawei's (`error.message`), or the gateway's `error_msg`.
-pub fn error_message(body: &Value) -> Option<String> {
-    let object = body.as_object()?;
-    if let Some(msg) = object.get("error_msg").and_then(Value::as_str) {
-        return Some(msg.to_string());
-    }
-    let inner = if object.len() == 1 {
-        object.values().next()
-    } else {
-        object.get("error")
-    }?;
-    inner
-        .get("message")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-}
-
-/// The error codes an error body may carry: the Nova fault name (the single
-/// top-level member), Huawei `error.code`, gateway `error_code`.
-pub fn error_codes(body: &Value) -> Vec<String> {
-    let Some(object) = body.as_object() else {
-        return Vec::new();
-    };
-    let mut codes = Vec::new();
-    if object.len() == 1
-        && let Some((name, inner)) = object.iter().next()
-        && (inner.get("code").is_some() || inner.get("message").is_some())
-    {
-        codes.push(name.clone());
-    }
-    if let Some(code) = object
-        .get("error")
-        .and_then(|e| e.get("code"))
-        .and_then(Value::as_str)
-    {
-        codes.push(code.to_string());
-    }
-    if let Some(code) = object.get("error_code").and_then(Value::as_str) {
-        codes.push(code.to_string());
-    }
-    codes
 }
 
 /// The `stored*` checks of `expect` against the map read back.
