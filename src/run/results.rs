@@ -16,9 +16,10 @@ use super::stored::{ReadResults, StoredResults};
 
 /// Bumped on any incompatible change of [`RunResults`] or of its stored
 /// form (2: header pairs and long bodies packed, compact JSON; 3: a failure
-/// is data, [`Failure`], and a skip's reason is `skip_reason`). Older
-/// formats still load (see [`super::stored`]).
-pub const FORMAT_VERSION: u32 = 3;
+/// is data, [`Failure`], and a skip's reason is `skip_reason`; 4: the run
+/// records its `target` and `microversion`). Older formats still load (see
+/// [`super::stored`]).
+pub const FORMAT_VERSION: u32 = 4;
 
 /// A whole run (written as [`StoredResults`], read as [`ReadResults`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,10 +52,21 @@ pub struct RunInfo {
     /// and `merge` wants every shard of N.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<String>,
+    /// `run --target NAME=FILE`: the name of the target this run was (one
+    /// results file per target); absent for a run of the endpoint flags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The highest microversion the run tested (`2.N`: the dialect's own,
+    /// or what `--microversion` capped it to); absent for a dialect
+    /// without microversions (legacy `/v2`, Huawei v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microversion: Option<String>,
 }
 
 /// Counts per verdict.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
     pub passed: usize,
@@ -72,7 +84,9 @@ pub struct Summary {
 }
 
 /// Skipped cases per [`SkipKind`] (they add up to [`Summary::skipped`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SkipCounts {
     pub case: usize,
@@ -129,7 +143,7 @@ impl Summary {
 }
 
 /// What became of one case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Pass,
@@ -141,7 +155,7 @@ pub enum Verdict {
 }
 
 /// Why a case was skipped; decides whether the skip gates the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipKind {
     /// The case file says `skip:`.

@@ -73,6 +73,8 @@ fn results_with_hostile_body() -> RunResults {
             metaconform_version: "0.0.0".into(),
             interrupted: false,
             partition: None,
+            target: None,
+            microversion: None,
         },
         summary,
         cases: vec![case],
