@@ -1,0 +1,308 @@
+//! `run --target NAME=FILE`: a 5-target version matrix against the
+//! embedded server (`/v2.1` at 2.1, 2.101, 2.102 and latest, legacy `/v2`)
+//! shows the spec's version differences in `matrix.json`, writes a results
+//! file per target that `diff` reads, one JUnit file with a testsuite per
+//! target and an HTML matrix; target files that are wrong (an unknown key,
+//! a secret, a bad microversion), a name given twice and the endpoint
+//! flags beside `--target` exit 2 naming what to fix.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::{Scratch, command, text, write_file};
+use serde_json::Value;
+
+/// The five targets, in column order: (name, file text).
+const TARGETS: [(&str, &str); 5] = [
+    ("v2.1", "dialect = \"nova\"\nmicroversion = \"2.1\"\n"),
+    ("v2.101", "microversion = \"2.101\"\n"),
+    ("v2.102", "microversion = \"2.102\"\n"),
+    ("latest", "microversion = \"latest\"\n"),
+    ("v2", "dialect = \"nova-legacy\"\n"),
+];
+
+fn run_targets(dir: &Path, targets: &[(&str, &str)], extra: &[&str]) -> Output {
+    let mut cmd = command();
+    cmd.args(["run", "--area", "versions", "--no-props", "--jobs", "2"]);
+    for (name, body) in targets {
+        let file = write_file(dir, &format!("targets/{name}.toml"), body);
+        cmd.arg("--target")
+            .arg(format!("{name}={}", file.display()));
+    }
+    let reports = dir.join("reports");
+    cmd.arg("--json")
+        .arg(reports.join("results.json"))
+        .arg("--junit")
+        .arg(reports.join("junit.xml"))
+        .arg("--html")
+        .arg(reports.join("report.html"))
+        .args(extra);
+    cmd.output().expect("run the binary")
+}
+
+fn json(path: &Path) -> Value {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+/// `matrix.cases[id][target]` as (verdict, statuses).
+fn cell(matrix: &Value, id: &str, target: &str) -> (String, Vec<Value>) {
+    let cell = &matrix["cases"][id][target];
+    assert!(cell.is_object(), "no cell {id} x {target}");
+    let verdict = cell["verdict"].as_str().unwrap_or_default().to_string();
+    let statuses = cell["statuses"].as_array().cloned().unwrap_or_default();
+    (verdict, statuses)
+}
+
+fn differing(matrix: &Value, key: &str) -> Vec<String> {
+    matrix[key]
+        .as_array()
+        .map(|ids| {
+            ids.iter()
+                .filter_map(|i| i.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_five_target_version_matrix_shows_the_spec_differences() {
+    let dir = Scratch::new("targets");
+    let out = run_targets(&dir, &TARGETS, &[]);
+    let reports = dir.join("reports");
+    let stdout = text(&out.stdout);
+
+    // Each target wrote its own results, with its name and microversion.
+    let mut gating = false;
+    for (name, microversion) in [
+        ("v2.1", Some("2.1")),
+        ("v2.101", Some("2.101")),
+        ("v2.102", Some("2.102")),
+        ("latest", Some("2.104")),
+        ("v2", Some("2.1")),
+    ] {
+        let results = common::results_at(&reports.join(name).join("results.json"));
+        assert_eq!(results.run.target.as_deref(), Some(name));
+        assert_eq!(results.run.microversion.as_deref(), microversion, "{name}");
+        gating |= results.cases.iter().any(|c| c.gates());
+    }
+    // The exit code gates across every target, as one run would.
+    assert_eq!(
+        out.status.code(),
+        Some(if gating { 1 } else { 0 }),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+
+    let matrix = json(&reports.join("matrix.json"));
+    let names: Vec<&str> = matrix["targets"]
+        .as_array()
+        .expect("targets")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names, ["v2.1", "v2.101", "v2.102", "latest", "v2"]);
+
+    // Spec §6.2: unknown query parameters are refused from 2.102 on; the
+    // cases needing 2.102 are skipped below it.
+    for id in ["versions.query.list.2.102", "versions.query.get.2.102"] {
+        for below in ["v2.1", "v2.101"] {
+            assert_eq!(cell(&matrix, id, below), ("skip".into(), vec![]), "{id}");
+        }
+        for at in ["v2.102", "latest"] {
+            assert_eq!(
+                cell(&matrix, id, at),
+                ("pass".into(), vec![400.into()]),
+                "{id}"
+            );
+        }
+    }
+    // Legacy /v2 against /v2.1: its own cases run only there, and the
+    // version-header cases only on /v2.1.
+    assert_eq!(
+        cell(&matrix, "legacy.version-headers-ignored", "v2").0,
+        "pass"
+    );
+    assert_eq!(
+        cell(&matrix, "legacy.version-headers-ignored", "latest").0,
+        "skip"
+    );
+    assert_eq!(cell(&matrix, "versions.default-is-2.1", "v2").0, "skip");
+    assert_eq!(cell(&matrix, "versions.default-is-2.1", "v2.1").0, "pass");
+    let all = differing(&matrix, "differing");
+    for id in [
+        "versions.query.list.2.102",
+        "legacy.version-headers-ignored",
+        "versions.default-is-2.1",
+    ] {
+        assert!(all.contains(&id.to_string()), "{id} not in {all:?}");
+    }
+    // A case alike on every target is not listed.
+    let ids = matrix["cases"].as_object().expect("cases");
+    assert!(ids.len() > all.len(), "every case differs? {all:?}");
+
+    // Target by target: 2.101 -> 2.102 shows the query cases; 2.102 ->
+    // latest does not show the 2.102 ones (same there).
+    let steps = matrix["steps"].as_array().expect("steps");
+    assert_eq!(steps.len(), 4);
+    let step = |from: &str| -> Vec<String> {
+        let s = steps.iter().find(|s| s["from"] == from).expect("step");
+        s["differing"]
+            .as_array()
+            .expect("ids")
+            .iter()
+            .filter_map(|i| i.as_str().map(String::from))
+            .collect()
+    };
+    assert!(step("v2.101").contains(&"versions.query.list.2.102".to_string()));
+    assert!(!step("v2.102").contains(&"versions.query.list.2.102".to_string()));
+    assert!(step("latest").contains(&"legacy.version-headers-ignored".to_string()));
+
+    // The terminal says so, compactly.
+    assert!(stdout.contains("cases differ between targets:"), "{stdout}");
+    assert!(
+        stdout.contains("  versions.query.list.2.102: v2.1=skip | v2.101=skip | v2.102=pass 400 | latest=pass 400 | v2=skip\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("5 targets: "), "{stdout}");
+
+    // One JUnit file, a testsuite per target, the case ids unchanged.
+    let junit = std::fs::read_to_string(reports.join("junit.xml")).expect("junit");
+    assert_eq!(junit.matches("<testsuite ").count(), 5, "{junit}");
+    for (name, _) in TARGETS {
+        assert!(
+            junit.contains(&format!("<testsuite name=\"{name}\" ")),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        junit
+            .matches("<testcase name=\"versions.query.list.2.102\" ")
+            .count(),
+        5
+    );
+
+    // The HTML matrix: a row per case, the differing ones first.
+    let html = std::fs::read_to_string(reports.join("report.html")).expect("html");
+    assert_eq!(
+        html.matches("<tr class=\"case matrix-row").count(),
+        ids.len()
+    );
+    let first_same = html.find("data-group=\"same\"").expect("same group");
+    let query_row = html
+        .find("<code>versions.query.list.2.102</code>")
+        .expect("query row");
+    assert!(query_row < first_same);
+
+    // `diff` reads two targets' results and names the version change.
+    let diff = command()
+        .args(["diff", "--format", "json"])
+        .arg(reports.join("v2.101/results.json"))
+        .arg(reports.join("v2.102/results.json"))
+        .output()
+        .expect("diff");
+    let diff: Value = serde_json::from_slice(&diff.stdout).expect("diff JSON");
+    assert!(
+        diff.to_string().contains("versions.query.list.2.102"),
+        "{diff}"
+    );
+}
+
+/// A target file at `dir/t.toml` holding `body`, run as target `t`.
+fn run_one_file(dir: &Path, body: &str) -> (Option<i32>, String, PathBuf) {
+    let out = run_targets(dir, &[("t", body)], &[]);
+    (
+        out.status.code(),
+        text(&out.stderr),
+        dir.join("targets/t.toml"),
+    )
+}
+
+#[test]
+fn wrong_target_files_exit_2_naming_file_line_and_column() {
+    let dir = Scratch::new("target-files");
+    let cases = [
+        (
+            "dialect = \"nova\"\nendpiont = \"x\"\n",
+            ":2:1: ",
+            "endpiont",
+        ),
+        (
+            "microversion = \"2.1\"\ntoken_env = \"gAAAAABkX-9zSecret\"\n",
+            ":2:13: ",
+            "looks like a secret",
+        ),
+        ("token = \"gAAAAABk\"\n", ":1:1: ", "token_env"),
+        (
+            "\nmicroversion = \"2.x\"\n",
+            ":2:16: ",
+            "write 2.N or latest",
+        ),
+    ];
+    for (body, place, fix) in cases {
+        let (code, stderr, file) = run_one_file(&dir, body);
+        assert_eq!(code, Some(2), "{body}: {stderr}");
+        let located = format!("{}{place}", file.display());
+        assert!(
+            stderr.contains(&located),
+            "{body}: want {located} in {stderr}"
+        );
+        assert!(stderr.contains(fix), "{body}: {stderr}");
+    }
+}
+
+#[test]
+fn a_name_twice_and_endpoint_flags_beside_targets_exit_2() {
+    let dir = Scratch::new("target-names");
+    let twice = run_targets(&dir, &[("a", ""), ("a", "")], &[]);
+    assert_eq!(twice.status.code(), Some(2));
+    assert!(
+        text(&twice.stderr).contains("--target a is given twice"),
+        "{}",
+        text(&twice.stderr)
+    );
+    let mixed = run_targets(&dir, &[("a", "")], &["--microversion", "2.60"]);
+    assert_eq!(mixed.status.code(), Some(2));
+    assert!(
+        text(&mixed.stderr).contains("--microversion"),
+        "{}",
+        text(&mixed.stderr)
+    );
+    assert!(!dir.join("reports/a").exists(), "nothing ran");
+}
+
+#[test]
+fn the_exit_code_gates_on_a_failure_in_any_target() {
+    let dir = Scratch::new("target-gate");
+    // versions.echo.2.102 passes where 2.102 is served and fails (406)
+    // where the run is capped below it.
+    let served = ("latest", "microversion = \"latest\"\n");
+    let capped = ("capped", "microversion = \"2.101\"\n");
+    for (targets, want) in [
+        ([served, capped], 1),
+        ([capped, served], 1),
+        ([served, ("also", "microversion = \"2.102\"\n")], 0),
+    ] {
+        let mut cmd = command();
+        cmd.args(["run", "--exact", "versions.echo.2.102", "--no-props"]);
+        for (name, body) in targets {
+            let file = write_file(&dir, &format!("{name}.toml"), body);
+            cmd.arg("--target")
+                .arg(format!("{name}={}", file.display()));
+        }
+        let reports = dir.join(format!("reports-{}-{}", targets[0].0, targets[1].0));
+        cmd.arg("--json")
+            .arg(reports.join("results.json"))
+            .arg("--junit")
+            .arg(reports.join("junit.xml"));
+        let out = cmd.output().expect("run");
+        assert_eq!(
+            out.status.code(),
+            Some(want),
+            "{targets:?}: {}",
+            text(&out.stdout)
+        );
+    }
+}
