@@ -66,3 +66,34 @@ pub fn schema(kind: SchemaKind) -> serde_json::Value {
 
 /// `schemas/results.schema.json`, built in.
 const RESULTS_SCHEMA: &str = include_str!("../../schemas/results.schema.json");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checked-in schemas of the generated kinds are what `schema`
+    /// prints (regenerate with `metaconform schema KIND > schemas/...`).
+    #[test]
+    fn checked_in_target_and_matrix_schemas_are_the_generated_ones() {
+        for (kind, text) in [
+            (
+                SchemaKind::Target,
+                include_str!("../../schemas/target.schema.json"),
+            ),
+            (
+                SchemaKind::Matrix,
+                include_str!("../../schemas/matrix.schema.json"),
+            ),
+        ] {
+            let stored: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(stored, schema(kind), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn the_target_schema_refuses_unknown_keys() {
+        let target = schema(SchemaKind::Target);
+        assert_eq!(target["additionalProperties"], false, "{target}");
+        assert!(target["properties"]["token_env"].is_object(), "{target}");
+    }
+}
