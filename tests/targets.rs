@@ -271,6 +271,15 @@ fn a_name_twice_and_endpoint_flags_beside_targets_exit_2() {
         text(&mixed.stderr)
     );
     assert!(!dir.join("reports/a").exists(), "nothing ran");
+    // A later target's unknown dialect is refused before the first runs.
+    let late = run_targets(&dir, &[("a", ""), ("b", "dialect = \"nova-v3\"\n")], &[]);
+    assert_eq!(late.status.code(), Some(2), "{}", text(&late.stderr));
+    assert!(
+        text(&late.stderr).contains("target b: "),
+        "{}",
+        text(&late.stderr)
+    );
+    assert!(!dir.join("reports/a").exists(), "target a ran first");
 }
 
 #[test]

@@ -57,6 +57,9 @@ struct Finished {
 pub fn run(args: RunArgs, plan: Plan, known: KnownFailures) -> Result<Exit, CliError> {
     refuse_endpoint_flags(&args)?;
     let targets = load_targets(&args.targets)?;
+    for target in &targets {
+        check_target(&args, target)?;
+    }
     let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
     let dir = reports_dir(&args.json);
     let mut finished: Vec<Finished> = Vec::new();
@@ -188,6 +191,25 @@ pub fn load_targets(args: &[TargetArg]) -> Result<Vec<NamedTarget>, CliError> {
     Ok(targets)
 }
 
+/// What can be checked of a target before any runs: its credentials'
+/// variables are set and its dialect resolves (a usage error in the third
+/// target must not come after the first two ran).
+fn check_target(args: &RunArgs, target: &NamedTarget) -> Result<(), CliError> {
+    let targs = target_args(args, target, process_env)?;
+    targs
+        .endpoint
+        .profile()
+        .map(|_| ())
+        .map_err(|CliError(exit, message)| {
+            CliError(exit, format!("target {}: {message}", target.name))
+        })
+}
+
+/// A set, non-empty environment variable.
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 /// One target's run: its flags from its file, its cloud connected (or only
 /// its microversion applied, on the embedded server), then the run.
 fn run_target(
@@ -198,8 +220,7 @@ fn run_target(
     known: &KnownFailures,
     results_path: &Path,
 ) -> Result<Executed, CliError> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let mut targs = target_args(args, target, env)?;
+    let mut targs = target_args(args, target, process_env)?;
     let mut profile = targs.endpoint.profile()?;
     let connection = match target.file.embedded() {
         true => {
