@@ -119,6 +119,9 @@ fn a_five_target_version_matrix_shows_the_spec_differences() {
             );
         }
     }
+    // A capped target skips what it does not serve rather than failing it.
+    assert_eq!(cell(&matrix, "versions.echo.2.102", "v2.101").0, "skip");
+    assert_eq!(cell(&matrix, "versions.echo.2.102", "v2.102").0, "pass");
     // Legacy /v2 against /v2.1: its own cases run only there, and the
     // version-header cases only on /v2.1.
     assert_eq!(
@@ -285,8 +288,14 @@ fn a_name_twice_and_endpoint_flags_beside_targets_exit_2() {
 #[test]
 fn the_exit_code_gates_on_a_failure_in_any_target() {
     let dir = Scratch::new("target-gate");
-    // versions.echo.2.102 passes where 2.102 is served and fails (406)
-    // where the run is capped below it.
+    // A case that insists on 2.102 (no min_microversion): it passes where
+    // 2.102 is served and fails (406) where the target is capped below.
+    let cases = dir.join("gate");
+    write_file(
+        &cases,
+        "needs.yaml",
+        "cases:\n  - id: gate.needs-2.102\n    name: \"2.102 is served\"\n    spec: \"6.2\"\n    dialects: [nova]\n    steps:\n      - op: list\n        microversion: \"2.102\"\n        expect: {outcome: ok}\n",
+    );
     let served = ("latest", "microversion = \"latest\"\n");
     let capped = ("capped", "microversion = \"2.101\"\n");
     for (targets, want) in [
@@ -295,7 +304,7 @@ fn the_exit_code_gates_on_a_failure_in_any_target() {
         ([served, ("also", "microversion = \"2.102\"\n")], 0),
     ] {
         let mut cmd = command();
-        cmd.args(["run", "--exact", "versions.echo.2.102", "--no-props"]);
+        cmd.args(["run", "--no-props", "--only-cases"]).arg(&cases);
         for (name, body) in targets {
             let file = write_file(&dir, &format!("{name}.toml"), body);
             cmd.arg("--target")
@@ -310,8 +319,9 @@ fn the_exit_code_gates_on_a_failure_in_any_target() {
         assert_eq!(
             out.status.code(),
             Some(want),
-            "{targets:?}: {}",
-            text(&out.stdout)
+            "{targets:?}: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
         );
     }
 }
