@@ -2,7 +2,9 @@
 //! the metaconform of that format, one case failing under
 //! `--fault key-limit-off-by-one`, one passing) reads back with its failure
 //! sentence kept whole as a legacy reason, and `diff` compares it with a
-//! format 3 run of the same cases.
+//! run of today's format of the same cases; a format 3 file (the same run
+//! by the metaconform of format 3, before case classes) reads back with
+//! every case required and its typed failure whole.
 
 mod common;
 
@@ -11,7 +13,7 @@ use std::process::Command;
 
 use common::{BIN, Scratch, text};
 use metaconform::report::failure::reason;
-use metaconform::run::results::{Cause, FORMAT_VERSION, Place, Verdict};
+use metaconform::run::results::{CaseClass, Cause, FORMAT_VERSION, Place, Verdict};
 
 const SELECTION: [&str; 15] = [
     "run",
@@ -70,7 +72,25 @@ fn a_format_2_file_loads_with_its_sentence_as_a_legacy_reason() {
 }
 
 #[test]
-fn diff_compares_a_format_2_file_with_a_format_3_run() {
+fn a_format_3_file_loads_with_every_case_required() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/results/format3.json");
+    let old = common::results_at(&path);
+    assert_eq!(old.format_version, 3);
+    assert_ne!(FORMAT_VERSION, 3, "the sample is of an older format");
+    assert!(old.cases.iter().all(|c| c.class == CaseClass::Required));
+    assert_eq!(old.summary.advisory_failures, 0);
+    let failed = &old.cases[1];
+    assert_eq!(failed.id, "lengths.key.256.merge");
+    assert!(failed.gates());
+    assert_eq!(failed.failed_step(), Some(1));
+    assert!(matches!(
+        failed.failure.as_ref().map(|f| &f.cause),
+        Some(Cause::Broken { .. })
+    ));
+}
+
+#[test]
+fn diff_compares_a_format_2_file_with_a_run_of_todays_format() {
     let dir = Scratch::new("format2-diff");
     let new = dir.join("new.json");
     let out = Command::new(BIN)

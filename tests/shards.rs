@@ -111,3 +111,72 @@ fn shards_of_different_runs_or_overlapping_shards_are_refused() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn the_merge_job_gates_and_writes_the_human_reports() {
+    let dir = Scratch::new("shards-gate");
+    let shard = |k: usize, extra: &[&str]| {
+        let json = dir.join(format!("gate-{k}.json"));
+        let out = Command::new(BIN)
+            .args(["run", FILTER, "--no-props", "--jobs", "2"])
+            .args(["--fault", "charset-allows-slash-or-unicode"])
+            .args(["--partition", &format!("count:{k}/2")])
+            .arg("--json")
+            .arg(&json)
+            .arg("--junit")
+            .arg(dir.join(format!("gate-{k}.xml")))
+            .args(extra)
+            .output()
+            .expect("run");
+        (json, out.status.code())
+    };
+    let merge = |shards: &[PathBuf]| {
+        Command::new(BIN)
+            .arg("merge")
+            .args(shards)
+            .arg("--json")
+            .arg(dir.join("merged.json"))
+            .arg("--html")
+            .arg(dir.join("report.html"))
+            .arg("--markdown")
+            .arg(dir.join("summary.md"))
+            .arg("--gate")
+            .output()
+            .expect("merge")
+    };
+    let (one, _) = shard(1, &[]);
+    let (two, _) = shard(2, &[]);
+    let out = merge(&[one, two]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let merged = common::results_at(&dir.join("merged.json"));
+    let failing: Vec<String> = merged
+        .cases
+        .iter()
+        .filter(|c| c.gates())
+        .map(|c| c.id.clone())
+        .collect();
+    assert!(!failing.is_empty(), "the fault failed nothing");
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("html");
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).expect("markdown");
+    for id in &failing {
+        assert!(html.contains(id.as_str()), "{id}");
+    }
+    // the summary's table is capped; its first row is the first failure
+    assert!(markdown.contains(failing[0].as_str()), "{markdown}");
+    assert!(markdown.contains("**Gate: fails**"), "{markdown}");
+
+    // the shards' baseline lists every failure: the merged run is green
+    let baseline: String = failing
+        .iter()
+        .map(|id| format!("- {{id: {id}, reason: known}}\n"))
+        .collect();
+    let file = common::write_file(&dir, "baseline.yaml", &baseline);
+    let file = file.to_str().expect("utf-8 path");
+    let (one, code_one) = shard(1, &["--baseline", file]);
+    let (two, code_two) = shard(2, &["--baseline", file]);
+    assert_eq!((code_one, code_two), (Some(0), Some(0)));
+    let out = merge(&[one, two]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).expect("markdown");
+    assert!(markdown.contains("**Gate: passes**"), "{markdown}");
+}

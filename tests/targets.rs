@@ -38,6 +38,8 @@ fn run_targets(dir: &Path, targets: &[(&str, &str)], extra: &[&str]) -> Output {
         .arg(reports.join("junit.xml"))
         .arg("--html")
         .arg(reports.join("report.html"))
+        .arg("--subunit")
+        .arg(reports.join("run.subunit"))
         .args(extra);
     cmd.output().expect("run the binary")
 }
@@ -84,6 +86,8 @@ fn a_five_target_version_matrix_shows_the_spec_differences() {
         ("v2", Some("2.1")),
     ] {
         let results = common::results_at(&reports.join(name).join("results.json"));
+        let stream = std::fs::read(reports.join(name).join("run.subunit")).expect("subunit");
+        assert!(!stream.is_empty(), "{name}: an empty subunit stream");
         assert_eq!(results.run.target.as_deref(), Some(name));
         assert_eq!(results.run.microversion.as_deref(), microversion, "{name}");
         gating |= results.cases.iter().any(|c| c.gates());

@@ -155,6 +155,7 @@ fn case(c: Case) -> CaseResult {
         area: c.area,
         name: c.name,
         spec: c.spec,
+        class: metaconform::run::results::CaseClass::Required,
         verdict,
         failure,
         skip_reason: c.reason.filter(|_| verdict == Verdict::Skip),

@@ -16,7 +16,17 @@ pub fn describe(loaded: &LoadedCase) -> String {
     let case = &loaded.case;
     let mut out = String::new();
     let _ = writeln!(out, "{}: {}", case.id, case.name);
-    let _ = writeln!(out, "  spec §{}, area {}", case.spec, loaded.area);
+    let _ = writeln!(
+        out,
+        "  spec §{}, area {}, {} ({})",
+        case.spec,
+        loaded.area,
+        case.class.name(),
+        match case.class.is_required() {
+            true => "a failure gates the run",
+            false => "reported, never gates",
+        }
+    );
     let _ = writeln!(
         out,
         "  defined at {}:{}",

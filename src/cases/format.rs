@@ -53,10 +53,54 @@ pub struct Case {
     /// Skip with this reason (a case that can't run anywhere yet).
     #[serde(default)]
     pub skip: Option<String>,
+    /// Whether a failure gates a run (`required`, the default) or is only
+    /// reported (`advisory`), as OpenStack's interop guidelines flag tests.
+    #[serde(default)]
+    pub class: CaseClass,
     #[serde(default)]
     pub given: Given,
     #[schemars(with = "Vec<Step>")]
     pub steps: Vec<Spanned<Step>>,
+}
+
+/// How much a case's verdict weighs in a run's exit code.
+///
+/// A required case gates: it must run and pass, or be listed in the
+/// baseline; skipped for a reason the user did not choose (a missing
+/// credential, a broken setup primitive, a `skip:` in its file) it gates as
+/// a failure would. An advisory case is reported like any other but never
+/// gates: a check of something clients must not rely on (the wording of an
+/// error message) or of a documented behaviour nobody has verified yet.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum CaseClass {
+    #[default]
+    Required,
+    Advisory,
+}
+
+impl CaseClass {
+    pub fn is_required(&self) -> bool {
+        *self == CaseClass::Required
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            CaseClass::Required => "required",
+            CaseClass::Advisory => "advisory",
+        }
+    }
 }
 
 /// What a case needs from the target; missing ones skip the case with a reason.

@@ -1,7 +1,9 @@
-//! `metaconform merge RESULTS... --json OUT [--junit OUT]`: the results of
-//! `run --partition` shards as one run ([`crate::report::merge`]), written
-//! as one results file and one JUnit file. Exit 0, or 2 when a file cannot
-//! be read or the shards do not belong together.
+//! `metaconform merge RESULTS... --json OUT [--junit OUT] [--html OUT]
+//! [--markdown OUT] [--gate]`: the results of `run --partition` shards as
+//! one run ([`crate::report::merge`]), written as one results file, one
+//! JUnit file and the human reports. Exit 0 (with `--gate`, 1 when the
+//! merged run gates, as the unsharded run would have exited), or 2 when a
+//! file cannot be read or the shards do not belong together.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,8 +12,10 @@ use clap::Args;
 
 use crate::cases::{Catalogue, Source};
 use crate::cli::{CliError, Exit};
+use crate::report::html::{self, HtmlWriter};
 use crate::report::json::JsonWriter;
 use crate::report::junit::JunitWriter;
+use crate::report::markdown::MarkdownWriter;
 use crate::report::merge::merge;
 use crate::report::reporter::Reporter;
 use crate::run::events::Event;
@@ -27,6 +31,17 @@ pub struct MergeArgs {
     /// Where the merged JUnit goes.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// The merged run's self-contained HTML report (as `run --html`).
+    #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
+    pub html: Option<PathBuf>,
+    /// The merged run's Markdown summary (as `run --markdown`).
+    #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
+    pub markdown: Option<PathBuf>,
+    /// Exit 1 when the merged run gates (a failure no baseline of the
+    /// shards listed, a required case not run), as the unsharded run
+    /// would have: one gate for a sharded pipeline.
+    #[arg(long)]
+    pub gate: bool,
     /// A case folder the shards added to the built-in catalogue (as `run
     /// --cases`; for the order of the merged cases; repeatable).
     #[arg(long, value_name = "DIR")]
@@ -56,13 +71,31 @@ fn run(args: &MergeArgs) -> Result<Exit, CliError> {
         .collect::<Result<Vec<_>, _>>()?;
     let merged = merge(shards, &catalogue_order(args)).map_err(|e| usage(e.to_string()))?;
     let finished = Event::RunFinished { results: &merged };
-    JsonWriter {
+    let baseline_given = merged.cases.iter().any(|c| c.known_failure.is_some());
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![Box::new(JsonWriter {
         path: args.json.clone(),
-    }
-    .handle(finished)
-    .map_err(|e| usage(e.to_string()))?;
+    })];
     if let Some(path) = &args.junit {
-        JunitWriter { path: path.clone() }
+        reporters.push(Box::new(JunitWriter { path: path.clone() }));
+    }
+    if let Some(path) = &args.html {
+        let header = html::Header {
+            microversions: None,
+            baseline_given,
+        };
+        reporters.push(Box::new(HtmlWriter {
+            path: path.clone(),
+            header,
+        }));
+    }
+    if let Some(path) = &args.markdown {
+        reporters.push(Box::new(MarkdownWriter {
+            path: path.clone(),
+            baseline_given,
+        }));
+    }
+    for reporter in &mut reporters {
+        reporter
             .handle(finished)
             .map_err(|e| usage(e.to_string()))?;
     }
@@ -74,6 +107,11 @@ fn run(args: &MergeArgs) -> Result<Exit, CliError> {
         s.failed + s.errors,
         s.skipped
     );
+    let gating = merged.cases.iter().filter(|c| c.gates()).count();
+    if args.gate && gating > 0 {
+        crate::say!("gate: {gating} case(s) of the merged run gate");
+        return Ok(Exit::Failures);
+    }
     Ok(Exit::Success)
 }
 

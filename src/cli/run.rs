@@ -42,6 +42,7 @@ use crate::report::json::JsonWriter;
 use crate::report::junit::JunitWriter;
 use crate::report::markdown::MarkdownWriter;
 use crate::report::reporter::{Reporter, Subscribers};
+use crate::report::subunit::SubunitWriter;
 use crate::report::terminal::Terminal;
 use crate::run::auth_guard::AuthGuard;
 use crate::run::embedded;
@@ -114,6 +115,10 @@ pub struct RunArgs {
     /// with filters, each failure with its exchanges and curl repros.
     #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
     pub html: Option<PathBuf>,
+    /// A subunit v2 stream of the run, for OpenStack's tooling (stestr
+    /// load, subunit2html, subunit2sql), written case by case.
+    #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
+    pub subunit: Option<PathBuf>,
     /// Cases run at once, each on its own server.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: u16,
@@ -323,6 +328,8 @@ pub struct Outputs {
     pub junit: Option<PathBuf>,
     pub markdown: Option<PathBuf>,
     pub html: Option<PathBuf>,
+    /// The subunit stream (a multi-target run writes one per target).
+    pub subunit: Option<PathBuf>,
     /// The target's name in a multi-target run.
     pub target: Option<String>,
 }
@@ -336,6 +343,7 @@ impl Outputs {
             junit: Some(args.junit.clone()),
             markdown: args.markdown.clone(),
             html: args.html.clone(),
+            subunit: args.subunit.clone(),
             target: None,
         }
     }
@@ -633,6 +641,10 @@ async fn execute(
     }
     if let Some(html) = html.as_mut() {
         reporters.push(html);
+    }
+    let mut subunit = outputs.subunit.map(SubunitWriter::new);
+    if let Some(subunit) = subunit.as_mut() {
+        reporters.push(subunit);
     }
     let mut subscribers = Subscribers::new(reporters);
     let trial_options = PropertyOptions {

@@ -12,7 +12,8 @@
 //! the TLS flags, the report paths.
 //!
 //! Reports: each target writes `DIR/NAME/results.json` (DIR: the folder of
-//! `--json`, `reports` by default) as it finishes; after the last, the run
+//! `--json`, `reports` by default) and, with `--subunit FILE`, its own
+//! stream `DIR/NAME/<FILE's name>` as it runs; after the last, the run
 //! writes `DIR/matrix.json` ([`crate::report::matrix`]), `--junit` with a
 //! testsuite per target, `--html` with the matrix view and `--markdown`
 //! with a section per target, and prints the matrix summary. The exit code
@@ -241,9 +242,17 @@ fn run_target(
         junit: None,
         markdown: None,
         html: None,
+        subunit: subunit_path(args, results_path),
         target: Some(target.name.clone()),
     };
     run_connected(targs, runtime, profile, connection, plan, known, outputs)
+}
+
+/// `--subunit FILE` of one target: FILE's name in the target's reports
+/// folder (a stream per target, as stestr loads one run at a time).
+fn subunit_path(args: &RunArgs, results_path: &Path) -> Option<PathBuf> {
+    let name = args.subunit.as_ref()?.file_name()?;
+    Some(results_path.with_file_name(name))
 }
 
 /// The embedded server's microversion cap (no endpoint to ask).

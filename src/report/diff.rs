@@ -15,11 +15,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::endpoint::error_body;
-use crate::run::results::{CaseResult, Purpose, RunResults, SkipKind, Verdict};
+use crate::run::results::{CaseClass, CaseResult, Purpose, RunResults, SkipKind, Verdict};
 
 /// One case as a run saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CaseSide {
+    /// An advisory case is listed like any other but never gates.
+    pub class: CaseClass,
     pub verdict: Verdict,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_kind: Option<SkipKind>,
@@ -37,6 +39,17 @@ pub struct Entry {
     pub old: Option<CaseSide>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub new: Option<CaseSide>,
+}
+
+impl Entry {
+    /// Whether this entry's case is required in the NEW run (or, removed,
+    /// in the OLD one).
+    pub fn gates(&self) -> bool {
+        self.new
+            .as_ref()
+            .or(self.old.as_ref())
+            .is_some_and(|side| side.class.is_required())
+    }
 }
 
 /// The comparison of two runs.
@@ -63,9 +76,11 @@ pub struct ResultsDiff {
 }
 
 impl ResultsDiff {
-    /// Whether the NEW run fails a gate that only new failures close.
+    /// Whether the NEW run fails a gate that only new failures close: a
+    /// new failure of a required case (an advisory one is listed, marked,
+    /// and does not gate).
     pub fn has_new_failures(&self) -> bool {
-        !self.new_failures.is_empty()
+        self.new_failures.iter().any(Entry::gates)
     }
 }
 
@@ -119,7 +134,10 @@ pub fn diff(old: &RunResults, new: &RunResults) -> ResultsDiff {
 fn failing(side: &CaseSide) -> bool {
     match side.verdict {
         Verdict::Fail | Verdict::Error => true,
-        Verdict::Skip => side.skip_kind.is_some_and(SkipKind::gates),
+        // listed for any class; whether it gates is `has_new_failures`'
+        Verdict::Skip => side
+            .skip_kind
+            .is_some_and(|kind| kind.gates(CaseClass::Required)),
         Verdict::Pass => false,
     }
 }
@@ -138,6 +156,7 @@ pub fn side(case: &CaseResult) -> CaseSide {
         })
         .collect();
     CaseSide {
+        class: case.class,
         verdict: case.verdict,
         skip_kind: case.skip_kind,
         answers,
@@ -226,11 +245,15 @@ fn describe(entry: &Entry) -> String {
             false => format!("{verdict} [{}]", side.answers.join(", ")),
         }
     };
-    match (&entry.old, &entry.new) {
+    let line = match (&entry.old, &entry.new) {
         (Some(old), Some(new)) => format!("{} -> {}", show(old), show(new)),
         (None, Some(new)) => show(new),
         (Some(old), None) => show(old),
         (None, None) => String::new(),
+    };
+    match entry.gates() {
+        true => line,
+        false => format!("{line} (advisory: does not gate)"),
     }
 }
 
@@ -276,6 +299,7 @@ mod tests {
                     area: String::new(),
                     name: String::new(),
                     spec: String::new(),
+                    class: CaseClass::Required,
                     verdict: *verdict,
                     failure: None,
                     skip_reason: None,

@@ -245,9 +245,14 @@ pub fn block(result: &CaseResult, colour: Colour) -> Option<String> {
         Colour::On => format!("\x1b[1;31m{word}\x1b[0m"),
         Colour::Off => word.to_string(),
     };
+    let standing = match (result.known_failure, result.class.is_required()) {
+        (Some(_), _) => " (known failure)",
+        (None, false) => " (advisory: does not gate)",
+        (None, true) => "",
+    };
     let _ = writeln!(
         out,
-        "{word} {}: {} (spec §{})",
+        "{word} {}{standing}: {} (spec §{})",
         result.id, result.name, result.spec
     );
     match &result.failure {
@@ -433,6 +438,7 @@ mod tests {
             area: "states".into(),
             name: "owner cannot merge on a locked server".into(),
             spec: "4.2".into(),
+            class: crate::run::results::CaseClass::Required,
             verdict: Verdict::Fail,
             failure: Some(failure),
             skip_reason: None,

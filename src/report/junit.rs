@@ -6,7 +6,10 @@
 //! `tests`, `failures`, `errors` and `skipped` counts and `<testsuites>` the
 //! totals. A broken expectation is a `<failure>`, transport or setup trouble
 //! an `<error>`; a known failure is reported as `<skipped>` with its reason
-//! (as pytest reports xfail), so the file agrees with the exit code.
+//! (as pytest reports xfail), and so is an advisory case's failure; a
+//! required case skipped for a reason that gates (a missing credential, a
+//! broken setup primitive, a `skip:` in its file) is a `<failure>`: the
+//! file agrees with the exit code.
 //! `<system-out>` holds, for a failing, erroring or known-failing case, the
 //! whole transcript with a curl repro per request; for any other case only
 //! its request lines (`step 1: PUT URL -> 200`): every exchange of every
@@ -128,7 +131,19 @@ fn testcase(case: &CaseResult) -> junit_xml::Case {
             ),
             None,
         ),
+        (Verdict::Fail | Verdict::Error, _) if !case.class.is_required() => problem(
+            ProblemKind::Skipped,
+            "advisory-failure",
+            format!("advisory case, does not gate: {reason}"),
+            None,
+        ),
         (Verdict::Pass, _) => None,
+        (Verdict::Skip, _) if case.gates() => problem(
+            ProblemKind::Failure,
+            "required-case-not-run",
+            format!("required case not run: {reason}"),
+            None,
+        ),
         (Verdict::Fail, _) => problem(
             ProblemKind::Failure,
             "conformance",
@@ -191,6 +206,7 @@ mod tests {
             area: "charset".into(),
             name: "a case".into(),
             spec: "2.1".into(),
+            class: crate::run::results::CaseClass::Required,
             verdict,
             failure: (verdict != Verdict::Skip).then(|| Failure::trouble(Place::Case, reason)),
             skip_reason: (verdict == Verdict::Skip).then(|| reason.to_string()),

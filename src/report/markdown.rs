@@ -51,8 +51,16 @@ pub fn render(results: &RunResults, baseline_given: bool) -> String {
         out.push_str("\nNo failures.\n");
         return out;
     }
-    // New (gating) failures first, known ones after; ids in order within.
-    failing.sort_by_key(|(standing, case)| (*standing == Standing::Known, case.id.clone()));
+    // Gating (new) failures first, then advisory ones, then known ones;
+    // ids in order within.
+    failing.sort_by_key(|(standing, case)| {
+        let rank = match standing {
+            Standing::Known => 2,
+            Standing::Advisory => 1,
+            _ => 0,
+        };
+        (rank, case.id.clone())
+    });
     failure_table(&mut out, &failing);
     out
 }
@@ -68,8 +76,8 @@ fn totals(out: &mut String, results: &RunResults, baseline_given: bool) {
     );
     let _ = writeln!(
         out,
-        "| passed | failed | errors | skipped | known failures | fixed |\n|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} |\n",
-        s.passed, s.failed, s.errors, s.skipped, s.known_failures, s.fixed
+        "| passed | failed | errors | skipped | known failures | advisory failures | fixed |\n|---:|---:|---:|---:|---:|---:|---:|\n| {} | {} | {} | {} | {} | {} | {} |\n",
+        s.passed, s.failed, s.errors, s.skipped, s.known_failures, s.advisory_failures, s.fixed
     );
     let gate = match (gating, baseline_given) {
         (0, _) => "**Gate: passes** (nothing gates".to_string(),
@@ -177,6 +185,7 @@ mod tests {
             area: "a".into(),
             name: "n".into(),
             spec: "2.1".into(),
+            class: crate::run::results::CaseClass::Required,
             verdict: Verdict::Fail,
             failure: Some(Failure {
                 at: Place::Step {

@@ -312,6 +312,7 @@ mod tests {
             skip_kind: (verdict == Verdict::Skip).then_some(SkipKind::Dialect),
             known_failure: None,
             known_reason: None,
+            class: crate::run::results::CaseClass::Required,
             duration_ms: 0.0,
             exchanges,
         }

@@ -1,6 +1,6 @@
 //! Reports rendered from [`crate::run::results`], by reporters subscribed to
 //! the run's events ([`reporter`]: [`terminal`], [`json`], [`junit`],
-//! [`markdown`], [`html`]; where a case stands against the baseline:
+//! [`markdown`], [`html`], [`subunit`]; where a case stands against the baseline:
 //! [`standing`]): the request/response
 //! transcript and the one curl repro renderer ([`transcript`]), a failure's
 //! sentence and the terminal's account of a failed case ([`failure`]), a
@@ -20,5 +20,6 @@ pub mod matrix;
 pub mod merge;
 pub mod reporter;
 pub mod standing;
+pub mod subunit;
 pub mod terminal;
 pub mod transcript;

@@ -13,6 +13,9 @@ pub enum Standing {
     New,
     /// Failing, no baseline given.
     Failing,
+    /// Failing, not listed, but the case is advisory: reported, does not
+    /// gate.
+    Advisory,
     /// Listed in the baseline, yet passed: the entry can go.
     Fixed,
     /// Passed or skipped, not listed.
@@ -26,6 +29,7 @@ impl Standing {
         match (case.known_failure, failing) {
             (Some(KnownStatus::StillFailing), _) => Standing::Known,
             (Some(KnownStatus::Fixed), _) => Standing::Fixed,
+            (None, true) if !case.class.is_required() => Standing::Advisory,
             (None, true) if baseline_given => Standing::New,
             (None, true) => Standing::Failing,
             (None, false) => Standing::Quiet,
@@ -38,6 +42,7 @@ impl Standing {
             Standing::Known => "known failure",
             Standing::New => "new",
             Standing::Failing => "gating",
+            Standing::Advisory => "advisory: does not gate",
             Standing::Fixed => "fixed: remove from baseline",
             Standing::Quiet => "",
         }

@@ -141,11 +141,11 @@ impl Terminal {
             }
             let _ = writeln!(out, "rerun one: metaconform run --exact ID");
         }
-        if s.errors > 0 || s.known_failures > 0 || s.fixed > 0 {
+        if s.errors > 0 || s.known_failures > 0 || s.fixed > 0 || s.advisory_failures > 0 {
             let _ = writeln!(
                 out,
-                "({} of the failed are errors; {} known failures do not gate; {} known failures now pass)",
-                s.errors, s.known_failures, s.fixed
+                "({} of the failed are errors; {} known failures and {} advisory failures do not gate; {} known failures now pass)",
+                s.errors, s.known_failures, s.advisory_failures, s.fixed
             );
         }
         if s.skipped > 0 {
@@ -194,6 +194,7 @@ fn problem_line(result: &CaseResult) -> Option<String> {
                 result.id
             ));
         }
+        None if !result.class.is_required() => " (advisory: does not gate)",
         None => "",
     };
     match result.verdict {

@@ -300,7 +300,7 @@ mod tests {
             "{}",
             skip.reason
         );
-        assert!(skip.kind.gates());
+        assert!(skip.kind.gates(crate::cases::format::CaseClass::Required));
     }
 
     #[test]
@@ -320,7 +320,7 @@ mod tests {
             "{}",
             skip.reason
         );
-        assert!(!skip.kind.gates());
+        assert!(!skip.kind.gates(crate::cases::format::CaseClass::Required));
         assert!(check(&set, &target("nova", owner_only()), &RunOptions::default()).is_ok());
     }
 

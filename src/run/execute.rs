@@ -258,6 +258,7 @@ fn blank_result(loaded: &LoadedCase) -> CaseResult {
         area: loaded.area.clone(),
         name: case.name.clone(),
         spec: case.spec.clone(),
+        class: case.class,
         verdict: Verdict::Pass,
         failure: None,
         skip_reason: None,

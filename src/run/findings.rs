@@ -10,7 +10,7 @@ use crate::fuzz::shrink::Shrunk;
 
 use super::redact::Redactor;
 use super::results::{
-    CaseResult, Cause, ExchangeRecord, FORMAT_VERSION, Failure, Place, Purpose, RunInfo,
+    CaseClass, CaseResult, Cause, ExchangeRecord, FORMAT_VERSION, Failure, Place, Purpose, RunInfo,
     RunResults, Summary, Verdict, millis, now_rfc3339, strip_endpoint_secrets,
 };
 
@@ -145,6 +145,7 @@ fn case(id: String, name: String, verdict: Verdict) -> CaseResult {
         area: AREA.to_string(),
         name,
         spec: "all".to_string(),
+        class: CaseClass::Required,
         verdict,
         failure: None,
         skip_reason: None,

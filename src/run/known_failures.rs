@@ -127,6 +127,8 @@ impl KnownFailures {
         result.known_failure = match result.verdict {
             Verdict::Fail | Verdict::Error => Some(KnownStatus::StillFailing),
             Verdict::Pass => Some(KnownStatus::Fixed),
+            // a required case that could not run, for a reason that gates
+            Verdict::Skip if result.gates() => Some(KnownStatus::StillFailing),
             Verdict::Skip => None,
         };
     }
@@ -174,6 +176,7 @@ mod tests {
             area: String::new(),
             name: String::new(),
             spec: String::new(),
+            class: crate::run::results::CaseClass::Required,
             verdict: Verdict::Fail,
             failure: None,
             skip_reason: None,

@@ -17,7 +17,7 @@ use crate::cases::format::Identity;
 use crate::endpoint::servers::{Housekeeping, Purpose};
 
 use super::execute::{Context, Session};
-use super::results::{CaseResult, Cause, ExchangeRecord, Failure, Place, Verdict};
+use super::results::{CaseClass, CaseResult, Cause, ExchangeRecord, Failure, Place, Verdict};
 
 /// The area of root-cause findings.
 pub const AREA: &str = "setup";
@@ -143,6 +143,7 @@ fn broken(id: &str, message: String, session: Session<'_>) -> Option<Broken> {
         name: "the runner's own setup primitive works on this endpoint".into(),
         // The reference model: replace-all sets the whole map, merge adds.
         spec: "3.1".into(),
+        class: CaseClass::Required,
         verdict: Verdict::Fail,
         failure: Some(Failure::new(
             Place::Case,

@@ -22,7 +22,9 @@ use super::RunOptions;
 use super::events::{Event, EventSink};
 use super::findings::{finding_failure, finding_records};
 use super::redact::Redactor;
-use super::results::{CaseResult, Failure, Place, RunResults, SkipKind, Verdict, millis};
+use super::results::{
+    CaseClass, CaseResult, Failure, Place, RunResults, SkipKind, Verdict, millis,
+};
 
 /// The area every property trial is reported under.
 pub const AREA: &str = "prop";
@@ -190,6 +192,7 @@ fn to_case_result(
         area: AREA.to_string(),
         name: title.to_string(),
         spec: spec.to_string(),
+        class: CaseClass::Required,
         verdict,
         failure,
         skip_reason,

@@ -192,6 +192,7 @@ mod tests {
             area: "a".into(),
             name: "n".into(),
             spec: "1".into(),
+            class: crate::run::results::CaseClass::Required,
             verdict: crate::run::results::Verdict::Fail,
             failure: Some(Failure::new(
                 Place::Step {

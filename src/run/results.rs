@@ -13,12 +13,13 @@ use serde::{Deserialize, Serialize};
 
 pub use super::failure::{Cause, Failure, HeaderRule, Place, Problem, StoredMap};
 use super::stored::{ReadResults, StoredResults};
+pub use crate::cases::format::CaseClass;
 
 /// Bumped on any incompatible change of [`RunResults`] or of its stored
 /// form (2: header pairs and long bodies packed, compact JSON; 3: a failure
-/// is data, [`Failure`], and a skip's reason is `skip_reason`; 4: the run
-/// records its `target` and `microversion`). Older formats still load (see
-/// [`super::stored`]).
+/// is data, [`Failure`], and a skip's reason is `skip_reason`; 4: each
+/// case's `class`, and the run's `target` and `microversion`). Older
+/// formats still load (see [`super::stored`]).
 pub const FORMAT_VERSION: u32 = 4;
 
 /// A whole run (written as [`StoredResults`], read as [`ReadResults`]).
@@ -77,6 +78,9 @@ pub struct Summary {
     pub known_failures: usize,
     /// Listed in the known-failures file, yet passed.
     pub fixed: usize,
+    /// Failed or errored, but advisory: reported, never gating.
+    #[serde(default)]
+    pub advisory_failures: usize,
     /// The skipped cases by [`SkipKind`]: a change that skips many more
     /// cases "for the dialect's nature" shows here, not only in the total.
     #[serde(default)]
@@ -134,6 +138,10 @@ impl Summary {
                     .add(case.skip_kind.unwrap_or(SkipKind::Dialect));
             }
         }
+        let failed = matches!(case.verdict, Verdict::Fail | Verdict::Error);
+        if failed && !case.class.is_required() {
+            self.advisory_failures += 1;
+        }
         match case.known_failure {
             Some(KnownStatus::StillFailing) => self.known_failures += 1,
             Some(KnownStatus::Fixed) => self.fixed += 1,
@@ -174,10 +182,19 @@ pub enum SkipKind {
 }
 
 impl SkipKind {
-    /// Whether this skip keeps the run from succeeding: a skip the user
-    /// could have avoided by passing what the case needs.
-    pub fn gates(self) -> bool {
-        matches!(self, SkipKind::Credentials | SkipKind::Blocked)
+    /// Whether this skip keeps a run with a case of `class` from
+    /// succeeding. A required case skipped for a reason the user did not
+    /// choose gates: a credential or server they did not pass, a broken
+    /// setup primitive, a `skip:` in the case file ("green because
+    /// everything was skipped" cannot happen). A case that is not for the
+    /// dialect, or one the user left out (`--no-state-changes`), does not.
+    /// An advisory case never gates.
+    pub fn gates(self, class: CaseClass) -> bool {
+        class.is_required()
+            && matches!(
+                self,
+                SkipKind::Credentials | SkipKind::Blocked | SkipKind::Case
+            )
     }
 }
 
@@ -198,6 +215,10 @@ pub struct CaseResult<X = ExchangeRecord> {
     pub area: String,
     pub name: String,
     pub spec: String,
+    /// Whether the verdict gates (`required`) or is only reported
+    /// (`advisory`); format 3 and older files had none: required.
+    #[serde(default)]
+    pub class: CaseClass,
     pub verdict: Verdict,
     /// For fail and error: where and what went wrong, as data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -240,6 +261,7 @@ impl<X> CaseResult<X> {
             area: self.area,
             name: self.name,
             spec: self.spec,
+            class: self.class,
             verdict: self.verdict,
             failure: self.failure,
             skip_reason: self.skip_reason,
@@ -262,13 +284,14 @@ impl<X> CaseResult<X> {
 impl CaseResult {
     /// Whether this case keeps the exit code from 0.
     pub fn gates(&self) -> bool {
-        if self.known_failure == Some(KnownStatus::StillFailing) {
+        let baselined = self.known_failure == Some(KnownStatus::StillFailing);
+        if baselined || !self.class.is_required() {
             return false;
         }
         match self.verdict {
             Verdict::Pass => false,
             Verdict::Fail | Verdict::Error => true,
-            Verdict::Skip => self.skip_kind.is_some_and(SkipKind::gates),
+            Verdict::Skip => self.skip_kind.is_some_and(|kind| kind.gates(self.class)),
         }
     }
 }
@@ -385,6 +408,7 @@ mod tests {
             area: "a".into(),
             name: "n".into(),
             spec: "1".into(),
+            class: CaseClass::Required,
             verdict: Verdict::Skip,
             failure: None,
             skip_reason: Some("r".into()),

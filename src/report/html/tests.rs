@@ -32,6 +32,7 @@ fn results_with_hostile_body() -> RunResults {
         area: "a<i>rea".into(),
         name: HOSTILE.into(),
         spec: "3.1".into(),
+        class: crate::run::results::CaseClass::Required,
         verdict: Verdict::Fail,
         failure: Some(Failure {
             at: Place::Step {
