@@ -329,3 +329,69 @@ fn the_exit_code_gates_on_a_failure_in_any_target() {
         );
     }
 }
+
+#[test]
+fn endpoint_targets_take_their_token_from_the_named_variable_and_put_servers_back() {
+    let serve = common::spawn_serve(&["--servers", "2"]);
+    let info = &serve.info;
+    let dir = Scratch::new("target-endpoint");
+    let target = |microversion: &str| {
+        format!(
+            "endpoint = \"{}\"\nmicroversion = \"{microversion}\"\ntoken_env = \"MC_TARGET_TOKEN\"\nserver = [\"{}\"]\n",
+            info.endpoint, info.servers[0]
+        )
+    };
+    let (capped, latest) = (target("2.101"), target("latest"));
+    let journals = dir.join("journals");
+    let out = {
+        let mut cmd = command();
+        cmd.env("MC_TARGET_TOKEN", &info.token)
+            .args(["run", "versions.query.list.", "--no-props", "--jobs", "1"])
+            .arg("--journal-dir")
+            .arg(&journals);
+        for (name, body) in [("capped", &capped), ("latest", &latest)] {
+            let file = write_file(&dir, &format!("{name}.toml"), body);
+            cmd.arg("--target")
+                .arg(format!("{name}={}", file.display()));
+        }
+        cmd.arg("--json")
+            .arg(dir.join("reports/results.json"))
+            .arg("--junit")
+            .arg(dir.join("reports/junit.xml"))
+            .output()
+            .expect("run")
+    };
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let matrix = json(&dir.join("reports/matrix.json"));
+    let id = "versions.query.list.2.102";
+    assert_eq!(cell(&matrix, id, "capped").0, "skip");
+    assert_eq!(
+        cell(&matrix, id, "latest"),
+        ("pass".into(), vec![400.into()])
+    );
+    assert_eq!(matrix["targets"][0]["embedded"], false);
+    // Each target journalled its server and put it back (journal removed).
+    let left: Vec<_> = std::fs::read_dir(&journals)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "journals left: {left:?}");
+    // The token came from the variable and appears in no output.
+    for name in ["capped", "latest"] {
+        let results = std::fs::read_to_string(dir.join("reports").join(name).join("results.json"))
+            .expect("results");
+        assert!(!results.contains(&info.token), "{name}: the token leaked");
+    }
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("journal"), "{stderr}");
+    // `latest` asked the endpoint's version document.
+    assert!(
+        stderr.contains("the endpoint serves microversions up to"),
+        "{stderr}"
+    );
+}
