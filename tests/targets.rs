@@ -395,3 +395,47 @@ fn endpoint_targets_take_their_token_from_the_named_variable_and_put_servers_bac
         "{stderr}"
     );
 }
+
+#[test]
+fn sigint_during_the_first_target_stops_the_run_with_its_reports() {
+    let dir = Scratch::new("target-sigint");
+    let mut cmd = command();
+    cmd.args(["run", "--area", "versions", "--no-props", "--jobs", "2"])
+        .args(["--fault", "latency=150"]);
+    for (name, body) in [("first", "microversion = \"2.101\"\n"), ("second", "")] {
+        let file = write_file(&dir, &format!("{name}.toml"), body);
+        cmd.arg("--target")
+            .arg(format!("{name}={}", file.display()));
+    }
+    let reports = dir.join("reports");
+    let child = cmd
+        .arg("--json")
+        .arg(reports.join("results.json"))
+        .arg("--junit")
+        .arg(reports.join("junit.xml"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn run");
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let first = common::results_at(&reports.join("first/results.json"));
+    assert!(first.run.interrupted);
+    assert!(!reports.join("second").exists(), "the second target ran");
+    let matrix = json(&reports.join("matrix.json"));
+    assert_eq!(matrix["targets"].as_array().map(Vec::len), Some(1));
+    let junit = std::fs::read_to_string(reports.join("junit.xml")).expect("junit");
+    assert!(junit.contains("<property name=\"interrupted\" value=\"true\"/>"));
+}

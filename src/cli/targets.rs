@@ -18,7 +18,8 @@
 //! testsuite per target, `--html` with the matrix view and `--markdown`
 //! with a section per target, and prints the matrix summary. The exit code
 //! gates across all targets as one run would: 130 when a target was
-//! interrupted (the later ones do not run), else the first target error
+//! interrupted or a signal came between two targets (the later ones do
+//! not run), else the first target error
 //! (exit 2 or 3, the reports of the targets before it are still written),
 //! else 1 when any target has a gating failure, else 0.
 
@@ -62,11 +63,24 @@ pub fn run(args: RunArgs, plan: Plan, known: KnownFailures) -> Result<Exit, CliE
         check_target(&args, target)?;
     }
     let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
+    // Listens for the whole run, so a signal between two targets (when no
+    // run listens) stops the next one from starting.
+    let mut between = runtime
+        .block_on(async { crate::cli::ShutdownSignals::install() })
+        .map_err(|m| CliError(Exit::Usage, m))?;
     let dir = reports_dir(&args.json);
     let mut finished: Vec<Finished> = Vec::new();
     let mut stopped: Option<CliError> = None;
     let mut interrupted = false;
     for target in &targets {
+        if runtime.block_on(signalled(&mut between)) {
+            eprintln!(
+                "interrupted: target {} and the ones after it did not run",
+                target.name
+            );
+            interrupted = true;
+            break;
+        }
         say_target(target);
         let results_path = dir.join(&target.name).join("results.json");
         match run_target(&args, target, &runtime, plan.clone(), &known, &results_path) {
@@ -93,6 +107,15 @@ pub fn run(args: RunArgs, plan: Plan, known: KnownFailures) -> Result<Exit, CliE
         (true, _) => Ok(Exit::Interrupted),
         (false, Some(error)) => Err(error),
         (false, None) => reported.map(|()| gate(&finished)),
+    }
+}
+
+/// Whether a signal came since `signals` last looked (without waiting).
+async fn signalled(signals: &mut crate::cli::ShutdownSignals) -> bool {
+    tokio::select! {
+        biased;
+        _ = signals.recv() => true,
+        () = std::future::ready(()) => false,
     }
 }
 
