@@ -17,6 +17,10 @@
 //! but do not gate. The last line is always `N passed, N failed, N skipped`
 //! (failed counts errors too); the line above it names the catalogue that
 //! ran and its size.
+//!
+//! `--target NAME=FILE` (repeatable) runs several targets, one after
+//! another, each through [`run_connected`] as one run; see
+//! [`crate::cli::targets`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;

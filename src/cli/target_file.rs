@@ -244,14 +244,6 @@ impl TargetFile {
         }
         Ok(())
     }
-
-    /// The value of the environment variable `key` names, from `env`.
-    pub fn env_value(
-        value: Option<&Spanned<String>>,
-        env: impl Fn(&str) -> Option<String>,
-    ) -> Option<String> {
-        value.and_then(|v| env(v.get_ref()))
-    }
 }
 
 /// A variable name, not a secret: `[A-Z_][A-Z0-9_]*`, at most 64

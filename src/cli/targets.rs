@@ -467,13 +467,19 @@ fn write_matrix(path: &Path, matrix: &Matrix) -> Result<(), ReportError> {
     write_file(path, &text)
 }
 
-/// A Markdown summary per target, each under its name.
+/// A Markdown summary per target, each under a heading naming it.
 fn markdown(named: &[(&str, &RunResults)], baseline_given: bool) -> String {
     named
         .iter()
         .map(|(name, results)| {
+            let microversion = results
+                .run
+                .microversion
+                .as_deref()
+                .map_or(String::new(), |m| format!(", microversion {m}"));
             format!(
-                "## target {name}\n\n{}",
+                "# target {name} ({}{microversion})\n\n{}",
+                results.run.dialect,
                 crate::report::markdown::render(results, baseline_given)
             )
         })

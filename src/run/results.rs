@@ -58,8 +58,8 @@ pub struct RunInfo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// The highest microversion the run tested (`2.N`: the dialect's own,
-    /// or what `--microversion` capped it to); absent for a dialect
-    /// without microversions (legacy `/v2`, Huawei v1).
+    /// or what `--microversion` capped it to; legacy `/v2` serves 2.1
+    /// alone); absent for a dialect without microversions (Huawei v1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub microversion: Option<String>,
 }
