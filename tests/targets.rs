@@ -40,6 +40,8 @@ fn run_targets(dir: &Path, targets: &[(&str, &str)], extra: &[&str]) -> Output {
         .arg(reports.join("report.html"))
         .arg("--subunit")
         .arg(reports.join("run.subunit"))
+        .arg("--markdown")
+        .arg(reports.join("summary.md"))
         .args(extra);
     cmd.output().expect("run the binary")
 }
@@ -189,6 +191,20 @@ fn a_five_target_version_matrix_shows_the_spec_differences() {
             .matches("<testcase name=\"versions.query.list.2.102\" ")
             .count(),
         5
+    );
+
+    // The Markdown summary: a section per target, in order.
+    let markdown = std::fs::read_to_string(reports.join("summary.md")).expect("markdown");
+    let headings: Vec<&str> = markdown.lines().filter(|l| l.starts_with("# ")).collect();
+    assert_eq!(
+        headings,
+        [
+            "# target v2.1 (nova, microversion 2.1)",
+            "# target v2.101 (nova, microversion 2.101)",
+            "# target v2.102 (nova, microversion 2.102)",
+            "# target latest (nova, microversion 2.104)",
+            "# target v2 (nova-legacy, microversion 2.1)",
+        ]
     );
 
     // The HTML matrix: a row per case, the differing ones first.
