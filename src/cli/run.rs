@@ -119,6 +119,10 @@ pub struct RunArgs {
     /// with filters, each failure with its exchanges and curl repros.
     #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
     pub html: Option<PathBuf>,
+    /// Write no results.json and no JUnit: the baseline of
+    /// `benches/reporters.sh`, which measures what the reporters cost.
+    #[arg(long, hide = true)]
+    pub no_report_files: bool,
     /// A subunit v2 stream of the run, for OpenStack's tooling (stestr
     /// load, subunit2html, subunit2sql), written case by case.
     #[arg(long, value_name = "FILE", value_parser = crate::cli::report_file)]
@@ -636,9 +640,12 @@ async fn execute(
             baseline_given,
         },
     });
-    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut json, &mut terminal];
-    if let Some(junit) = junit.as_mut() {
-        reporters.push(junit);
+    let mut reporters: Vec<&mut dyn Reporter> = vec![&mut terminal];
+    if !args.no_report_files {
+        reporters.push(&mut json);
+        if let Some(junit) = junit.as_mut() {
+            reporters.push(junit);
+        }
     }
     if let Some(markdown) = markdown.as_mut() {
         reporters.push(markdown);
