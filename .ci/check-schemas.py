@@ -5,14 +5,16 @@ Usage: check-schemas.py METACONFORM_BINARY
 
 Every case file under cases/ (dialects/ aside) must validate against
 `schema case`, every profile under cases/dialects/ against `schema
-profile`, and every known-failures file under contrib/ against `schema
-baseline`; and a case with an unknown field and a baseline entry without a
-reason must not (so the check can fail). jsonschema (PyPI) validates.
+profile`, every known-failures file under contrib/ against `schema
+baseline` and every target file (*.toml) under contrib/ against `schema
+target`; and a case with an unknown field, a baseline entry without a
+reason and a target file holding a token must not (so the check can fail). jsonschema (PyPI) validates.
 Prints one summary line; exits non-zero on any problem.
 """
 import json
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import jsonschema
@@ -34,6 +36,7 @@ def main() -> int:
         "case": [p for p in (root / "cases").rglob("*.yaml") if "dialects" not in p.parts],
         "profile": sorted((root / "cases" / "dialects").glob("*.yaml")),
         "baseline": sorted((root / "contrib").rglob("known-failures.yaml")),
+        "target": sorted((root / "contrib").rglob("*.toml")),
     }
     problems = 0
     for kind, files in groups.items():
@@ -42,13 +45,16 @@ def main() -> int:
             print(f"check-schemas: no {kind} files found", file=sys.stderr)
             problems += 1
         for path in files:
-            for error in validator.iter_errors(yaml.safe_load(path.read_text())):
+            document = (tomllib.loads(path.read_text()) if path.suffix == ".toml"
+                        else yaml.safe_load(path.read_text()))
+            for error in validator.iter_errors(document):
                 where = "/".join(str(p) for p in error.absolute_path)
                 print(f"{path}: {kind} schema: {error.message} at {where}", file=sys.stderr)
                 problems += 1
     must_fail = [
         ("case", {"cases": [{"id": "x", "name": "x", "spec": "1", "steps": [], "typo": 1}]}),
         ("baseline", [{"id": "x"}]),
+        ("target", {"dialect": "nova", "token": "gAAAAABk"}),
     ]
     for kind, document in must_fail:
         if jsonschema.Draft202012Validator(schema(binary, kind)).is_valid(document):

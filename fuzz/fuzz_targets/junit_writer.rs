@@ -192,6 +192,8 @@ fuzz_target!(|input: Input| {
             metaconform_version: "0".into(),
             interrupted: false,
             partition: None,
+            target: None,
+            microversion: None,
         },
         summary: Summary::default(),
         cases,

@@ -12,7 +12,7 @@ use crate::profile::format::ErrorShape;
 use crate::profile::{self, Profile};
 
 /// Where the endpoint is, which dialect it speaks and whose credentials to use.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct EndpointArgs {
     /// The service-catalog URL (for nova: https://HOST/v2.1/PROJECT_ID).
     /// Without it, the embedded reference server is started.

@@ -16,6 +16,8 @@ pub mod safety;
 pub mod schema;
 pub mod select;
 pub mod stdout;
+pub mod target_file;
+pub mod targets;
 
 use std::process::ExitCode;
 

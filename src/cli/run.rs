@@ -17,6 +17,10 @@
 //! but do not gate. The last line is always `N passed, N failed, N skipped`
 //! (failed counts errors too); the line above it names the catalogue that
 //! ran and its size.
+//!
+//! `--target NAME=FILE` (repeatable) runs several targets, one after
+//! another, each through [`run_connected`] as one run; see
+//! [`crate::cli::targets`].
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -31,6 +35,7 @@ use crate::cli::common::{EndpointArgs, ServerSet};
 use crate::cli::safety::{self, Ending};
 use crate::cli::select::{Plan, SelectArgs};
 use crate::cli::stdout;
+use crate::cli::target_file::TargetArg;
 use crate::cli::{CliError, Exit};
 use crate::endpoint::Target;
 use crate::endpoint::secrets::Scrubber;
@@ -54,7 +59,7 @@ use crate::run::schedule::{preflight, run_and_report};
 use crate::run::{RunOptions, results::RunResults};
 use crate::serve::Fault;
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub select: SelectArgs,
@@ -71,6 +76,18 @@ pub struct RunArgs {
     pub format: ListFormat,
     #[command(flatten)]
     pub endpoint: EndpointArgs,
+    /// One target of a multi-target run, NAME=FILE (repeatable): FILE is a
+    /// TOML file with the target's dialect, microversion and endpoint or
+    /// cloud (neither: the embedded server), credentials named by their
+    /// environment variables (`metaconform schema target`). The targets
+    /// run one after another with the same selection; each writes
+    /// DIR/NAME/results.json (DIR: --json's folder), and the run writes
+    /// DIR/matrix.json, one --junit with a testsuite per target, and
+    /// --html with a matrix view. Not with the endpoint flags (--endpoint,
+    /// --os-cloud, --dialect, --microversion, --server, ...): a target
+    /// file says all that.
+    #[arg(long = "target", value_name = "NAME=FILE")]
+    pub targets: Vec<TargetArg>,
     /// Embedded server, Huawei dialects: how the project member
     /// authenticates, with the startup line's token or by signing every
     /// request with its AK/SK pair.
@@ -208,6 +225,24 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
     if args.coverage {
         return print_coverage(&plan.cases, &profile);
     }
+    let known = load_known(&args, &plan)?;
+    if !args.targets.is_empty() {
+        return crate::cli::targets::run(args, plan, known);
+    }
+    let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
+    let connection = runtime.block_on(crate::cli::cloud::connect(
+        &args.cloud,
+        &mut args.endpoint,
+        &mut profile,
+    ))?;
+    let outputs = Outputs::of(&args);
+    run_connected(args, &runtime, profile, connection, plan, &known, outputs)
+        .map(|executed| executed.exit)
+}
+
+/// The baseline of `--baseline`, with a warning per expired entry and per
+/// id that is not selected.
+fn load_known(args: &RunArgs, plan: &Plan) -> Result<KnownFailures, CliError> {
     let known = match &args.known_failures {
         Some(path) => {
             KnownFailures::load(path).map_err(|d| CliError(Exit::Usage, d.to_string()))?
@@ -228,12 +263,21 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
     for id in known.unknown_ids(&ids) {
         eprintln!("warning: known-failures lists '{id}', which is not a selected case");
     }
-    let runtime = crate::cli::runtime().map_err(|message| CliError(Exit::Usage, message))?;
-    let connection = runtime.block_on(crate::cli::cloud::connect(
-        &args.cloud,
-        &mut args.endpoint,
-        &mut profile,
-    ))?;
+    Ok(known)
+}
+
+/// One target's run, once its cloud (if any) is connected and `profile`
+/// capped: the checks of the flags, then the cases, the reports of
+/// `outputs` and the restore.
+pub fn run_connected(
+    args: RunArgs,
+    runtime: &tokio::runtime::Runtime,
+    profile: Profile,
+    connection: crate::endpoint::auth::Connection,
+    plan: Plan,
+    known: &KnownFailures,
+    outputs: Outputs,
+) -> Result<Executed, CliError> {
     check_auth_flag(&args)?;
     let faults = parse_faults(&args)?;
     let remote = match &args.endpoint.endpoint {
@@ -262,17 +306,62 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
             )
         })?;
         let options = run_options(&args);
-        return runtime.block_on(crate::cli::dry_run::execute(
-            &args, options, plan.cases, target,
-        ));
+        return runtime
+            .block_on(crate::cli::dry_run::execute(
+                &args, options, plan.cases, target,
+            ))
+            .map(|exit| Executed {
+                exit,
+                results: None,
+            });
     }
     let scrubber = remote
         .as_ref()
         .map(|t| Scrubber::new(&t.credentials))
         .unwrap_or_default();
     runtime
-        .block_on(execute(args, profile, plan, known, faults, remote))
+        .block_on(execute(args, profile, plan, known, faults, remote, outputs))
         .map_err(|e| e.scrubbed(&scrubber))
+}
+
+/// Where one run's reports go.
+#[derive(Debug, Clone)]
+pub struct Outputs {
+    /// The results file.
+    pub json: PathBuf,
+    /// The report holding every exchange, named under the failures.
+    pub transcripts: PathBuf,
+    /// The JUnit, Markdown and HTML reports of this run alone (a
+    /// multi-target run writes them once, for every target).
+    pub junit: Option<PathBuf>,
+    pub markdown: Option<PathBuf>,
+    pub html: Option<PathBuf>,
+    /// The subunit stream (a multi-target run writes one per target).
+    pub subunit: Option<PathBuf>,
+    /// The target's name in a multi-target run.
+    pub target: Option<String>,
+}
+
+impl Outputs {
+    /// The reports the flags ask for, of a one-target run.
+    fn of(args: &RunArgs) -> Outputs {
+        Outputs {
+            json: args.json.clone(),
+            transcripts: args.junit.clone(),
+            junit: Some(args.junit.clone()),
+            markdown: args.markdown.clone(),
+            html: args.html.clone(),
+            subunit: args.subunit.clone(),
+            target: None,
+        }
+    }
+}
+
+/// How a run ended: its exit code, and its results when it wrote them.
+#[derive(Debug)]
+pub struct Executed {
+    pub exit: Exit,
+    pub results: Option<RunResults>,
 }
 
 fn run_options(args: &RunArgs) -> RunOptions {
@@ -464,10 +553,11 @@ async fn execute(
     args: RunArgs,
     profile: Profile,
     plan: Plan,
-    known: KnownFailures,
+    known: &KnownFailures,
     faults: Vec<Fault>,
     remote: Option<Target>,
-) -> Result<Exit, CliError> {
+    outputs: Outputs,
+) -> Result<Executed, CliError> {
     let Plan {
         cases,
         trials,
@@ -534,15 +624,16 @@ async fn execute(
         return Err(e);
     }
     let ctx = Arc::new(ctx);
-    let mut terminal = Terminal::detect(Some(args.junit.clone())).with_catalogue(catalogue_line);
-    let mut json = JsonWriter { path: args.json };
-    let mut junit = JunitWriter { path: args.junit };
+    let mut terminal =
+        Terminal::detect(Some(outputs.transcripts.clone())).with_catalogue(catalogue_line);
+    let mut json = JsonWriter { path: outputs.json };
+    let mut junit = outputs.junit.map(|path| JunitWriter { path });
     let baseline_given = args.known_failures.is_some();
-    let mut markdown = args.markdown.map(|path| MarkdownWriter {
+    let mut markdown = outputs.markdown.map(|path| MarkdownWriter {
         path,
         baseline_given,
     });
-    let mut html = args.html.map(|path| HtmlWriter {
+    let mut html = outputs.html.map(|path| HtmlWriter {
         path,
         header: html::Header {
             microversions: microversion_range(&ctx.target),
@@ -551,7 +642,10 @@ async fn execute(
     });
     let mut reporters: Vec<&mut dyn Reporter> = vec![&mut terminal];
     if !args.no_report_files {
-        reporters.extend([&mut json as &mut dyn Reporter, &mut junit]);
+        reporters.push(&mut json);
+        if let Some(junit) = junit.as_mut() {
+            reporters.push(junit);
+        }
     }
     if let Some(markdown) = markdown.as_mut() {
         reporters.push(markdown);
@@ -559,7 +653,7 @@ async fn execute(
     if let Some(html) = html.as_mut() {
         reporters.push(html);
     }
-    let mut subunit = args.subunit.map(SubunitWriter::new);
+    let mut subunit = outputs.subunit.map(SubunitWriter::new);
     if let Some(subunit) = subunit.as_mut() {
         reporters.push(subunit);
     }
@@ -573,7 +667,7 @@ async fn execute(
         cases,
         &trials,
         trial_options,
-        &known,
+        known,
         &mut subscribers,
         embedded_run,
     );
@@ -583,6 +677,7 @@ async fn execute(
     let (results, reported) = match ending {
         Ending::Finished(mut results) | Ending::Interrupted(mut results, _) => {
             results.run.partition = args.partition.map(|p| p.to_string());
+            results.run.target = outputs.target.clone();
             subscribers.emit(Event::RunFinished { results: &results });
             (Some(results), finish(subscribers))
         }
@@ -601,13 +696,14 @@ async fn execute(
     }
     restored?;
     reported?;
-    let Some(results) = results.filter(|r| !r.run.interrupted) else {
-        return Ok(Exit::Interrupted);
+    let exit = match &results {
+        Some(results) if !results.run.interrupted => exit_code(results),
+        _ => Exit::Interrupted,
     };
-    if ctx.auth_guard.tripped() {
+    if exit != Exit::Interrupted && ctx.auth_guard.tripped() {
         return Err(CliError(Exit::Unreachable, AuthGuard::message()));
     }
-    Ok(exit_code(&results))
+    Ok(Executed { exit, results })
 }
 
 /// Create the `--create-servers` servers and add them to the target; the

@@ -16,7 +16,7 @@ use crate::cli::{CliError, Exit};
 use crate::fuzz::properties::{PropertyTrial, property_trials};
 use crate::run::properties;
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SelectArgs {
     /// Run only cases whose id contains this text.
     pub filter: Option<String>,
@@ -58,6 +58,7 @@ pub enum NoTests {
 
 /// What a run will do: the selected cases and trials, and the line that
 /// says which catalogue they came from.
+#[derive(Clone)]
 pub struct Plan {
     pub cases: Vec<LoadedCase>,
     pub trials: Vec<PropertyTrial>,

@@ -288,6 +288,8 @@ mod tests {
                 metaconform_version: "0".into(),
                 interrupted,
                 partition: None,
+                target: None,
+                microversion: None,
             },
             summary: Summary::default(),
             cases: cases

@@ -13,6 +13,10 @@
 //! stay text. No run data is ever written inside the `<script>` or
 //! `<style>` elements or inside an attribute other than escaped
 //! `data-*` values.
+//!
+//! A multi-target run's page ([`render_targets`], `html/matrix.rs`) shows
+//! the matrix (case × target) first, the cases that differ between targets
+//! on top, then each target's table as above; the same filters apply.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -81,20 +85,44 @@ pub fn escape(text: &str) -> String {
 /// The whole page.
 pub fn render(results: &RunResults, header: &Header) -> String {
     let mut out = String::with_capacity(64 * 1024);
+    page_start(&mut out, &results.run.dialect);
+    run_header(&mut out, results, header);
+    let by_area = group_by_area(results);
+    filters(&mut out, by_area.keys().copied(), header.baseline_given);
+    cases_table(&mut out, "id=\"cases\"", &by_area, header.baseline_given);
+    page_end(&mut out);
+    out
+}
+
+/// The document up to `<body>`: the policy, the style, the title.
+fn page_start(out: &mut String, title: &str) {
     let _ = write!(
         out,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\n<script>{WATCH_CSP}</script>\n<title>metaconform: {}</title>\n<style>{STYLE}</style></head>\n<body data-filters=\"pending\">\n",
-        escape(&results.run.dialect)
+        escape(title)
     );
-    run_header(&mut out, results, header);
-    let by_area = group_by_area(results);
-    filters(&mut out, &by_area, header.baseline_given);
-    out.push_str("<table id=\"cases\"><thead><tr><th>case</th><th>verdict</th><th>status</th><th>spec</th><th>ms</th></tr></thead>\n");
-    for (area, cases) in &by_area {
-        area_rows(&mut out, area, cases, header.baseline_given);
+}
+
+/// The filter script and the end of the document.
+fn page_end(out: &mut String) {
+    let _ = write!(out, "<script>{SCRIPT}</script>\n</body></html>\n");
+}
+
+/// One run's cases by area, as a table with `attributes` (trusted text).
+fn cases_table(
+    out: &mut String,
+    attributes: &str,
+    by_area: &BTreeMap<&str, Vec<&CaseResult>>,
+    baseline_given: bool,
+) {
+    let _ = writeln!(
+        out,
+        "<table {attributes}><thead><tr><th>case</th><th>verdict</th><th>status</th><th>spec</th><th>ms</th></tr></thead>"
+    );
+    for (area, cases) in by_area {
+        area_rows(out, area, cases, baseline_given);
     }
-    let _ = write!(out, "</table>\n<script>{SCRIPT}</script>\n</body></html>\n");
-    out
+    out.push_str("</table>\n");
 }
 
 fn group_by_area(results: &RunResults) -> BTreeMap<&str, Vec<&CaseResult>> {
@@ -145,9 +173,9 @@ fn run_header(out: &mut String, results: &RunResults, header: &Header) {
     );
 }
 
-fn filters(out: &mut String, by_area: &BTreeMap<&str, Vec<&CaseResult>>, baseline_given: bool) {
+fn filters<'a>(out: &mut String, areas: impl Iterator<Item = &'a str>, baseline_given: bool) {
     out.push_str("<div class=\"filters\"><label>Area <select id=\"area-filter\"><option value=\"\">all</option>");
-    for area in by_area.keys() {
+    for area in areas {
         let area = escape(area);
         let _ = write!(out, "<option value=\"{area}\">{area}</option>");
     }
@@ -255,6 +283,9 @@ fn failure_details(out: &mut String, case: &CaseResult) {
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or("").to_string()
 }
+
+mod matrix;
+pub use matrix::render_targets;
 
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,10 @@
 //! its request lines (`step 1: PUT URL -> 200`): every exchange of every
 //! case is in `results.json`, and a passing catalogue's JUnit file stays
 //! small.
+//!
+//! A multi-target run ([`render_targets`]) writes one `<testsuite>` per
+//! target instead, named after the target, with the same `<testcase>`s
+//! (ids and classnames unchanged) inside.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -72,6 +76,38 @@ pub fn render(results: &RunResults) -> Result<Vec<u8>, ReportError> {
         });
     }
     Ok(junit_xml::render("metaconform", &suites).into_bytes())
+}
+
+/// The JUnit XML of a multi-target run: one suite per target (`name`,
+/// its results), in the order given.
+pub fn render_targets(runs: &[(&str, &RunResults)]) -> Vec<u8> {
+    let suites: Vec<Suite> = runs
+        .iter()
+        .map(|(name, results)| Suite {
+            name: name.to_string(),
+            timestamp: Some(results.run.started_at.clone()),
+            properties: target_properties(results),
+            cases: results.cases.iter().map(testcase).collect(),
+        })
+        .collect();
+    junit_xml::render("metaconform", &suites).into_bytes()
+}
+
+/// What a target's suite says of its run: dialect, microversion, endpoint,
+/// and whether it was interrupted.
+fn target_properties(results: &RunResults) -> Vec<(String, String)> {
+    let run = &results.run;
+    let mut properties = vec![
+        ("dialect".to_string(), run.dialect.clone()),
+        ("endpoint".to_string(), run.endpoint.clone()),
+    ];
+    if let Some(microversion) = &run.microversion {
+        properties.push(("microversion".to_string(), microversion.clone()));
+    }
+    if run.interrupted {
+        properties.push(("interrupted".to_string(), "true".to_string()));
+    }
+    properties
 }
 
 fn testcase(case: &CaseResult) -> junit_xml::Case {
@@ -213,6 +249,8 @@ mod tests {
                 metaconform_version: "0".into(),
                 interrupted: false,
                 partition: None,
+                target: None,
+                microversion: None,
             },
             summary: Summary::default(),
             cases,
@@ -261,6 +299,36 @@ mod tests {
             xml.contains(
                 r#"<testsuites name="metaconform" tests="3" failures="0" errors="0" skipped="2""#
             ),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn a_multi_target_file_has_a_suite_per_target_with_the_same_ids() {
+        let mut old = results(vec![case("c-pass", Verdict::Pass, "")]);
+        old.run.microversion = Some("2.101".into());
+        let new = results(vec![case("c-pass", Verdict::Fail, "expected 200, got 400")]);
+        let xml = String::from_utf8(render_targets(&[("v2.101", &old), ("v2.102", &new)])).unwrap();
+        assert!(
+            xml.contains(r#"<testsuite name="v2.101" tests="1" failures="0""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<testsuite name="v2.102" tests="1" failures="1""#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<property name="microversion" value="2.101"/>"#),
+            "{xml}"
+        );
+        assert_eq!(
+            xml.matches(r#"<testcase name="c-pass" classname="metaconform.charset""#)
+                .count(),
+            2,
+            "{xml}"
+        );
+        assert!(
+            xml.contains(r#"<testsuites name="metaconform" tests="2" failures="1""#),
             "{xml}"
         );
     }

@@ -224,6 +224,8 @@ mod tests {
                 metaconform_version: "0.0.0".into(),
                 interrupted: false,
                 partition: None,
+                target: None,
+                microversion: None,
             },
             summary,
             cases,

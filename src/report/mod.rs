@@ -5,7 +5,8 @@
 //! transcript and the one curl repro renderer ([`transcript`]), a failure's
 //! sentence and the terminal's account of a failed case ([`failure`]), a
 //! fuzz finding's account ([`finding`]), and the JUnit file ([`junit`],
-//! written by [`junit_xml`]) CI systems read.
+//! written by [`junit_xml`]) CI systems read; the matrix of a multi-target
+//! run ([`matrix`]).
 
 pub mod diff;
 pub mod failure;
@@ -15,6 +16,7 @@ pub mod json;
 pub mod junit;
 pub mod junit_xml;
 pub mod markdown;
+pub mod matrix;
 pub mod merge;
 pub mod reporter;
 pub mod standing;

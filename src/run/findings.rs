@@ -108,6 +108,8 @@ pub fn campaign_results(
             metaconform_version: env!("CARGO_PKG_VERSION").to_string(),
             interrupted: report.interrupted,
             partition: None,
+            target: None,
+            microversion: super::schedule::tested_microversion(&target.profile),
         },
         summary,
         cases,

@@ -17,9 +17,9 @@ pub use crate::cases::format::CaseClass;
 
 /// Bumped on any incompatible change of [`RunResults`] or of its stored
 /// form (2: header pairs and long bodies packed, compact JSON; 3: a failure
-/// is data, [`Failure`], and a skip's reason is `skip_reason`). Older
-/// formats still load (see [`super::stored`]); 4: each case's `class`,
-/// and the run's `microversion`).
+/// is data, [`Failure`], and a skip's reason is `skip_reason`; 4: each
+/// case's `class`, and the run's `target` and `microversion`). Older
+/// formats still load (see [`super::stored`]).
 pub const FORMAT_VERSION: u32 = 4;
 
 /// A whole run (written as [`StoredResults`], read as [`ReadResults`]).
@@ -53,10 +53,21 @@ pub struct RunInfo {
     /// and `merge` wants every shard of N.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<String>,
+    /// `run --target NAME=FILE`: the name of the target this run was (one
+    /// results file per target); absent for a run of the endpoint flags.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The highest microversion the run tested (`2.N`: the dialect's own,
+    /// or what `--microversion` capped it to; legacy `/v2` serves 2.1
+    /// alone); absent for a dialect without microversions (Huawei v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub microversion: Option<String>,
 }
 
 /// Counts per verdict.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
     pub passed: usize,
@@ -77,7 +88,9 @@ pub struct Summary {
 }
 
 /// Skipped cases per [`SkipKind`] (they add up to [`Summary::skipped`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct SkipCounts {
     pub case: usize,
@@ -138,7 +151,7 @@ impl Summary {
 }
 
 /// What became of one case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Pass,
@@ -150,7 +163,7 @@ pub enum Verdict {
 }
 
 /// Why a case was skipped; decides whether the skip gates the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum SkipKind {
     /// The case file says `skip:`.

@@ -138,10 +138,18 @@ pub async fn run_and_report(
             metaconform_version: env!("CARGO_PKG_VERSION").to_string(),
             interrupted: ctx.options.interrupt.requested(),
             partition: None,
+            target: None,
+            microversion: tested_microversion(&ctx.target.profile),
         },
         summary,
         cases,
     }
+}
+
+/// The highest microversion a run on `profile` tests, as the results file
+/// records it.
+pub fn tested_microversion(profile: &crate::profile::Profile) -> Option<String> {
+    profile.rules.microversions.map(|(_, hi)| hi.to_string())
 }
 
 /// The root-cause finding (index 0), then every case blocked by it.

@@ -541,6 +541,8 @@ mod tests {
                 metaconform_version: "0".into(),
                 interrupted: true,
                 partition: None,
+                target: None,
+                microversion: None,
             },
             summary: Summary::default(),
             cases: vec![case, no_answer],

@@ -15,10 +15,14 @@
       if (select && hasOption(select, value)) { select.value = value; }
     });
   }
+  // A matrix row lists a verdict (and standing) per target: any matches.
+  function has(list, value) {
+    return (' ' + (list || '') + ' ').indexOf(' ' + value + ' ') >= 0;
+  }
   function matches(row) {
     var v = verdict.value;
     return (!area.value || row.dataset.area === area.value) &&
-      (!v || row.dataset.verdict === v || row.dataset.standing === v);
+      (!v || has(row.dataset.verdict, v) || has(row.dataset.standing, v));
   }
   function apply() {
     var shown = 0;

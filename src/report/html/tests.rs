@@ -74,6 +74,8 @@ fn results_with_hostile_body() -> RunResults {
             metaconform_version: "0.0.0".into(),
             interrupted: false,
             partition: None,
+            target: None,
+            microversion: None,
         },
         summary,
         cases: vec![case],
@@ -136,4 +138,52 @@ fn escape_covers_the_five() {
         escape("<a href='x'>&\"</a>"),
         "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;"
     );
+}
+
+/// The matrix page of two targets of the hostile run, the second with
+/// the case passing.
+fn matrix_page() -> String {
+    let failing = results_with_hostile_body();
+    let mut passing = results_with_hostile_body();
+    passing.cases[0].verdict = Verdict::Pass;
+    passing.cases[0].failure = None;
+    let runs: Vec<(&str, &RunResults)> = vec![("<t1>", &failing), ("t2", &passing)];
+    let matrix = crate::report::matrix::Matrix::build(
+        &runs
+            .iter()
+            .map(|(name, results)| crate::report::matrix::TargetRun {
+                name,
+                results_path: format!("r/{name}/results.json"),
+                results,
+            })
+            .collect::<Vec<_>>(),
+    );
+    render_targets(&runs, &matrix, false)
+}
+
+#[test]
+fn the_matrix_page_escapes_and_lists_a_differing_case_with_both_verdicts() {
+    let html = matrix_page();
+    for name in tag_names(&html) {
+        assert!(
+            OWN_TAGS.contains(&name) || name == "h2",
+            "tag <{name}> let through"
+        );
+    }
+    assert!(!html.contains("<img") && !html.contains("<t1>"));
+    assert_eq!(html.matches("</script>").count(), 2, "only the page's own");
+    assert!(html.contains("<th>&lt;t1&gt;</th><th>t2</th>"), "{html}");
+    // One matrix row, in the differing group, matched by either verdict.
+    assert_eq!(
+        html.matches("<tr class=\"case matrix-row differs\"")
+            .count(),
+        1
+    );
+    assert!(html.contains("data-verdict=\"fail pass\""), "{html}");
+    assert!(
+        html.contains("<td class=\"cell fail\">fail 200</td><td class=\"cell pass\">pass 200</td>")
+    );
+    // Each target's own table still expands the failure with its repro.
+    assert!(html.contains("<h2>target &lt;t1&gt;</h2>"));
+    assert!(html.contains("curl "));
 }
