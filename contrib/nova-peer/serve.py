@@ -408,6 +408,9 @@ def main():
         # project-less catalog form; same_project_admin_token works under
         # endpoint, but its locks are owner locks (locked_by "owner").
         'compute_url': root,
+        # The legacy /v2 API of the main project (spec §6.1): the same
+        # v2.1 code behind legacy_v2_compatible, for --dialect nova-legacy.
+        'legacy_endpoint': 'http://127.0.0.1:%d/v2/%s' % (port, project),
         'admin_project_id': admin_project,
         'same_project_admin_token': tokens['same_project_admin_token'],
         'flavor': '1',
