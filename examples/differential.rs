@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use metaconform::differential::{catalogue, known, recording, scenario::Peer, wire};
+use metaconform::differential::{catalogue, fuzzed, known, recording, scenario::Peer, wire};
 use metaconform::endpoint::http::Transport;
 use metaconform::run::results::RunResults;
 
@@ -131,6 +131,8 @@ async fn record(
     if let Some(legacy) = &sources.legacy_catalogue {
         scenarios.extend(catalogue::legacy_scenarios(&results(legacy)?, &ran_against));
     }
+    let nova = metaconform::profile::builtin("nova").map_err(|e| e.to_string())?;
+    scenarios.extend(fuzzed::scenarios(&nova));
     scenarios.extend(wire::scenarios());
     eprintln!("differential: recording {} scenarios", scenarios.len());
     let recording = recording::record(&peer(target)?, &transport()?, scenarios, from)
