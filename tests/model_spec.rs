@@ -444,6 +444,32 @@ fn spec_6_1_legacy_strips_unknown_top_level_members_only() {
     assert_eq!(kind(&two), OutcomeKind::InvalidInput);
 }
 
+/// Nova 34's `_SchemaValidator` on v2.1 checks the `metadata` schema's
+/// keywords in order: values of keys inside the pattern, then the keys
+/// outside it (all named, sorted), then `meta`'s counts; the top-level
+/// extra member after the wrapped map (messages measured with Nova 34).
+#[test]
+fn spec_2_4_nova_reports_the_first_broken_keyword_in_schema_order() {
+    let s = server(&[]);
+    let message_of = |op: Op, body: &str| message(&nova(Req::new(op, body), &s));
+    assert_eq!(
+        message_of(Op::Set("a".into()), r#"{"meta": {"a": 1, "b": 2}}"#),
+        "Invalid input for field/attribute a. Value: 1. 1 is not of type 'string'"
+    );
+    assert_eq!(
+        message_of(Op::Merge, r#"{"metadata": {"a/b": "1", "c": 2}}"#),
+        "Invalid input for field/attribute c. Value: 2. 2 is not of type 'string'"
+    );
+    assert_eq!(
+        message_of(Op::Merge, r#"{"metadata": {"": "x", "a/b": "1"}}"#),
+        "Invalid input for field/attribute metadata. Value: {'': 'x', 'a/b': '1'}. '', 'a/b' do not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'"
+    );
+    assert!(
+        message_of(Op::Merge, r#"{"metadata": {"a": 1}, "x": 1}"#)
+            .ends_with("1 is not of type 'string'")
+    );
+}
+
 /// Nova 34's soft validator (`_soft_validate_additional_properties`),
 /// messages as its `_SchemaValidator(relax_additional_properties=True)`
 /// gives them for the server_metadata schemas.

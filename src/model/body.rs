@@ -84,12 +84,6 @@ pub fn extract(
             "'{field}' is a required property"
         )));
     };
-    if let Some(extra) = top.keys().find(|k| !legacy && k.as_str() != field) {
-        return Err(BodyError::Schema(format!(
-            "Additional properties are not allowed ({} was unexpected)",
-            pyrepr::repr_str(extra)
-        )));
-    }
     // Nova writes `Value: %(value)s` (str) and jsonschema `{instance!r}`.
     let shown = pyrepr::repr(inner);
     let Value::Object(entries) = inner else {
@@ -101,17 +95,78 @@ pub fn extract(
     if legacy {
         return extract_legacy(entries, wrapper, &shown, rules);
     }
-    check_entry_count(wrapper, entries.len(), field, &shown)?;
+    let map = extract_entries(entries, wrapper, &shown, rules)?;
+    // jsonschema checks the schema's keywords in order: `properties` (the
+    // wrapped map) before `additionalProperties` (server_metadata.py
+    // `create`/`update`/`update_all`).
+    if let Some(extra) = top.keys().find(|k| k.as_str() != field) {
+        return Err(BodyError::Schema(format!(
+            "Additional properties are not allowed ({} was unexpected)",
+            pyrepr::repr_str(extra)
+        )));
+    }
+    Ok(map)
+}
+
+/// The wrapped map, checked in the order of the `metadata` schema's
+/// keywords (`nova/api/validation/parameter_types.py` `metadata`, as
+/// jsonschema applies them; measured with Nova 34's `_SchemaValidator`):
+/// `patternProperties` (the values of keys inside the key pattern), then
+/// `additionalProperties` (the keys outside it, all of them named), then
+/// `meta`'s `minProperties`/`maxProperties`.
+fn extract_entries(
+    entries: &serde_json::Map<String, Value>,
+    wrapper: Wrapper,
+    shown: &str,
+    rules: &MetadataRules,
+) -> Result<Metadata, BodyError> {
+    let field = wrapper.field();
+    let refusal =
+        |v: Violation| BodyError::Schema(v.message(field, shown, &rules.key.display_pattern));
+    let outside: Vec<(&String, Violation)> = entries
+        .keys()
+        .filter_map(|k| rules.key.check(k).err().map(|v| (k, v)))
+        .collect();
+    for (key, value) in entries {
+        if !outside.iter().any(|(k, _)| *k == key) {
+            rules.value.check(key, value).map_err(refusal)?;
+        }
+    }
+    match outside.as_slice() {
+        [] => {}
+        [(_, violation)] => return Err(refusal(violation.clone())),
+        several => {
+            return Err(BodyError::Schema(unmatched_keys(
+                field, shown, several, rules,
+            )));
+        }
+    }
+    check_entry_count(wrapper, entries.len(), field, shown)?;
     let mut map = Metadata::new();
     for (key, value) in entries {
-        rules
-            .check_entry(key, value)
-            .map_err(|v| BodyError::Schema(v.message(field, &shown, &rules.key.display_pattern)))?;
         if let Value::String(text) = value {
             map.insert(key.clone(), text.clone());
         }
     }
     Ok(map)
+}
+
+/// jsonschema's `additionalProperties` message for several keys outside
+/// the pattern: every one, sorted, with "do not match".
+fn unmatched_keys(
+    field: &str,
+    shown: &str,
+    keys: &[(&String, Violation)],
+    rules: &MetadataRules,
+) -> String {
+    let mut names: Vec<&String> = keys.iter().map(|(k, _)| *k).collect();
+    names.sort();
+    let listed: Vec<String> = names.iter().map(|k| pyrepr::repr_str(k)).collect();
+    format!(
+        "Invalid input for field/attribute {field}. Value: {shown}. {} do not match any of the regexes: '{}'",
+        listed.join(", "),
+        rules.key.display_pattern
+    )
 }
 
 /// `meta` holds exactly one entry (`minProperties`/`maxProperties` 1).
