@@ -2,6 +2,7 @@
 # metaconform against genuine OpenStack Nova 34.0.0 (contrib/nova-peer), a
 # stage of .ci/run: make the venv, start serve.py, run every case with every
 # identity in two orders (the verdicts must agree and every failure be a
+# listed Nova bug), the nova-legacy catalogue against /v2 (every failure a
 # listed Nova bug), a short fuzz campaign, stop the server. Exits non-zero
 # when any of that fails.
 #
@@ -49,6 +50,18 @@ for jobs in 2 1; do
         exit "$rc"
     fi
 done
+
+# Legacy /v2 (spec §6.1): the same servers under legacy_endpoint, one order;
+# every failure must be a listed Nova bug (exit 0).
+echo "== metaconform run --dialect nova-legacy against Nova's /v2"
+metaconform run --dialect nova-legacy --endpoint "$(field legacy_endpoint)" \
+    "${endpoint_flags[@]:2}" "${servers[@]}" "${alt_servers[@]}" \
+    --jobs 2 --known-failures "$peer/known-failures-legacy.yaml" \
+    --junit "$out/junit-legacy.xml" --json "$out/results-legacy.json" || rc=$?
+if ((rc != 0)); then
+    echo "nova-peer: metaconform run --dialect nova-legacy exited $rc" >&2
+    exit "$rc"
+fi
 
 echo "== the two orders agree case by case"
 # Listed Nova bugs are races (lost updates): one may not show in one order;

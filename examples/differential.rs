@@ -2,9 +2,11 @@
 //! runs it. Two commands:
 //!
 //! - `record --target STARTUP --catalogue RESULTS --catalogue-startup STARTUP
-//!   --out FILE [--from TEXT]`: build the scenarios (every metadata request of
-//!   the catalogue run in RESULTS, made against the peer of
-//!   `--catalogue-startup`, plus the transport-level ones), send them to
+//!   [--legacy-catalogue RESULTS] --out FILE [--from TEXT]`: build the
+//!   scenarios (every metadata request of the catalogue run in RESULTS, made
+//!   against the peer of `--catalogue-startup`, those of its `--dialect
+//!   nova-legacy` run against the same peer's `/v2`, plus the
+//!   transport-level ones), send them to
 //!   `--target` (real Nova's startup line) and write the recording.
 //! - `replay --recording FILE --target STARTUP [--known YAML] [--details]`:
 //!   send the recorded scenarios to `--target`, print the summary per area
@@ -16,7 +18,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use metaconform::differential::{catalogue, known, recording, scenario::Peer, wire};
+use metaconform::differential::{catalogue, fuzzed, known, recording, scenario::Peer, wire};
 use metaconform::endpoint::http::Transport;
 use metaconform::run::results::RunResults;
 
@@ -35,6 +37,9 @@ enum Command {
         catalogue: PathBuf,
         #[arg(long)]
         catalogue_startup: PathBuf,
+        /// A `--dialect nova-legacy` run against the same peer's `/v2`.
+        #[arg(long)]
+        legacy_catalogue: Option<PathBuf>,
         #[arg(long)]
         out: PathBuf,
         #[arg(long, default_value = "Nova 34.0.0 (contrib/nova-peer)")]
@@ -64,9 +69,17 @@ fn main() -> ExitCode {
                 target,
                 catalogue,
                 catalogue_startup,
+                legacy_catalogue,
                 out,
                 from,
-            } => record(&target, &catalogue, &catalogue_startup, &out, &from).await,
+            } => {
+                let sources = Sources {
+                    catalogue,
+                    catalogue_startup,
+                    legacy_catalogue,
+                };
+                record(&target, &sources, &out, &from).await
+            }
             Command::Replay {
                 recording,
                 target,
@@ -95,17 +108,31 @@ fn transport() -> Result<Transport, String> {
     Transport::new(Duration::from_secs(60)).map_err(|e| e.to_string())
 }
 
+/// Where the catalogue scenarios come from.
+struct Sources {
+    catalogue: PathBuf,
+    catalogue_startup: PathBuf,
+    legacy_catalogue: Option<PathBuf>,
+}
+
+fn results(path: &std::path::Path) -> Result<RunResults, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 async fn record(
     target: &std::path::Path,
-    results: &std::path::Path,
-    ran_against: &std::path::Path,
+    sources: &Sources,
     out: &std::path::Path,
     from: &str,
 ) -> Result<ExitCode, String> {
-    let text =
-        std::fs::read_to_string(results).map_err(|e| format!("{}: {e}", results.display()))?;
-    let results: RunResults = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-    let mut scenarios = catalogue::scenarios(&results, &peer(ran_against)?);
+    let ran_against = peer(&sources.catalogue_startup)?;
+    let mut scenarios = catalogue::scenarios(&results(&sources.catalogue)?, &ran_against);
+    if let Some(legacy) = &sources.legacy_catalogue {
+        scenarios.extend(catalogue::legacy_scenarios(&results(legacy)?, &ran_against));
+    }
+    let nova = metaconform::profile::builtin("nova").map_err(|e| e.to_string())?;
+    scenarios.extend(fuzzed::scenarios(&nova));
     scenarios.extend(wire::scenarios());
     eprintln!("differential: recording {} scenarios", scenarios.len());
     let recording = recording::record(&peer(target)?, &transport()?, scenarios, from)

@@ -438,14 +438,82 @@ fn spec_6_1_legacy_strips_unknown_top_level_members_only() {
     assert_eq!(kind(&d), OutcomeKind::Ok);
     let d = Req::new(Op::Set("a".into()), r#"{"meta": {"a": "1"}, "x": 1}"#).run(&legacy, &s);
     assert_eq!(kind(&d), OutcomeKind::Ok);
-    for body in [r#"{"metadata": {"a/b": "1"}}"#, r#"{"metadata": {"a": 1}}"#] {
-        assert_eq!(
-            kind(&Req::new(Op::Merge, body).run(&legacy, &s)),
-            OutcomeKind::InvalidInput
-        );
-    }
+    let d = Req::new(Op::Merge, r#"{"metadata": {"a": 1}}"#).run(&legacy, &s);
+    assert_eq!(kind(&d), OutcomeKind::InvalidInput);
     let two = Req::new(Op::Set("a".into()), r#"{"meta": {"a": "1", "b": "2"}}"#).run(&legacy, &s);
     assert_eq!(kind(&two), OutcomeKind::InvalidInput);
+}
+
+/// Nova 34's `_SchemaValidator` on v2.1 checks the `metadata` schema's
+/// keywords in order: values of keys inside the pattern, then the keys
+/// outside it (all named, sorted), then `meta`'s counts; the top-level
+/// extra member after the wrapped map (messages measured with Nova 34).
+#[test]
+fn spec_2_4_nova_reports_the_first_broken_keyword_in_schema_order() {
+    let s = server(&[]);
+    let message_of = |op: Op, body: &str| message(&nova(Req::new(op, body), &s));
+    assert_eq!(
+        message_of(Op::Set("a".into()), r#"{"meta": {"a": 1, "b": 2}}"#),
+        "Invalid input for field/attribute a. Value: 1. 1 is not of type 'string'"
+    );
+    assert_eq!(
+        message_of(Op::Merge, r#"{"metadata": {"a/b": "1", "c": 2}}"#),
+        "Invalid input for field/attribute c. Value: 2. 2 is not of type 'string'"
+    );
+    assert_eq!(
+        message_of(Op::Merge, r#"{"metadata": {"": "x", "a/b": "1"}}"#),
+        "Invalid input for field/attribute metadata. Value: {'': 'x', 'a/b': '1'}. '', 'a/b' do not match any of the regexes: '^[a-zA-Z0-9-_:. ]{1,255}$'"
+    );
+    assert!(
+        message_of(Op::Merge, r#"{"metadata": {"a": 1}, "x": 1}"#)
+            .ends_with("1 is not of type 'string'")
+    );
+}
+
+/// Nova 34's soft validator (`_soft_validate_additional_properties`),
+/// messages as its `_SchemaValidator(relax_additional_properties=True)`
+/// gives them for the server_metadata schemas.
+#[test]
+fn spec_6_1_legacy_keys_outside_the_pattern_pass_when_every_key_is_outside() {
+    let legacy = rules("nova-legacy");
+    let s = server(&[]);
+    let d = Req::new(Op::Merge, r#"{"metadata": {"a/b": "1", "é": "2"}}"#).run(&legacy, &s);
+    assert_eq!(kind(&d), OutcomeKind::Ok);
+    assert_eq!(d.store.expect("stored").len(), 2);
+    let d = Req::new(Op::Set("a/b".into()), r#"{"meta": {"a/b": "1"}}"#).run(&legacy, &s);
+    assert_eq!(kind(&d), OutcomeKind::Ok);
+    let mixed = Req::new(Op::Merge, r#"{"metadata": {"a/b": "2", "c": "1"}}"#).run(&legacy, &s);
+    assert_eq!(kind(&mixed), OutcomeKind::InvalidInput);
+    assert_eq!(
+        message(&mixed),
+        "Invalid input for field/attribute metadata. Value: {'a/b': '2', 'c': '1'}. Additional properties are not allowed ('a/b' was unexpected)"
+    );
+    // patternProperties (values of keys inside the pattern) come first.
+    let d = Req::new(Op::Merge, r#"{"metadata": {"a/b": "1", "c": 2}}"#).run(&legacy, &s);
+    assert_eq!(
+        message(&d),
+        "Invalid input for field/attribute c. Value: 2. 2 is not of type 'string'"
+    );
+    // Two keys outside the pattern in `meta`: maxProperties, not the keys.
+    let d = Req::new(
+        Op::Set("a/b".into()),
+        r#"{"meta": {"a/b": "1", "c/d": "2"}}"#,
+    )
+    .run(&legacy, &s);
+    assert_eq!(
+        message(&d),
+        "Invalid input for field/attribute meta. Value: {'a/b': '1', 'c/d': '2'}. {'a/b': '1', 'c/d': '2'} has too many properties"
+    );
+    // What the compute API refuses (a 500 on Nova 34) stays a 400 here.
+    let long = format!(r#"{{"metadata": {{"{}": "1"}}}}"#, "/".repeat(256));
+    for body in [
+        r#"{"metadata": {"": "1"}}"#,
+        r#"{"metadata": {"a/b": 1}}"#,
+        long.as_str(),
+    ] {
+        let d = Req::new(Op::Merge, body).run(&legacy, &s);
+        assert_eq!(kind(&d), OutcomeKind::InvalidInput, "{body}");
+    }
 }
 
 // ---- §2.5 quota -------------------------------------------------------------

@@ -2,7 +2,8 @@
 # Re-record genuine Nova's answers for the differential test (issue 8):
 # start Nova 34 (contrib/nova-peer) and `metaconform serve --dialect nova`,
 # run the catalogue against the mock with every identity (its results hold
-# every metadata request a run makes), send those requests and the
+# every metadata request a run makes), and the nova-legacy catalogue against
+# its legacy /v2 (spec §6.1), send those requests and the
 # transport-level scenarios to Nova, write tests/data/nova-recording.json,
 # then replay it against the mock and print the comparison.
 #
@@ -43,11 +44,16 @@ for s in $(mock servers); do args+=(--server "$s"); done
 for s in $(mock alt_servers); do args+=(--alt-server "$s"); done
 "$bin/metaconform" run "${args[@]}" --no-props --jobs 2 \
     --json "$out/catalogue.json" --junit "$out/catalogue.xml" | tail -n 1
+echo "== the nova-legacy catalogue against the mock's legacy /v2"
+root="$(mock endpoint)"; root="${root%/v2.1/*}"
+"$bin/metaconform" run --dialect nova-legacy "${args[@]:2}" \
+    --endpoint "$root/v2/$(mock project_id)" --no-props --jobs 2 \
+    --json "$out/catalogue-legacy.json" --junit "$out/catalogue-legacy.xml" | tail -n 1
 
 echo "== recording Nova"
 "$bin/examples/differential" record --target "$nova_startup" \
     --catalogue "$out/catalogue.json" --catalogue-startup "$mock_startup" \
-    --out "$recording"
+    --legacy-catalogue "$out/catalogue-legacy.json" --out "$recording"
 
 echo "== replaying the recording against Nova itself (must agree: Nova is deterministic here)"
 "$bin/examples/differential" replay --recording "$recording" --target "$nova_startup" --details \

@@ -51,6 +51,7 @@ import warnings  # noqa: E402
 import eventlet  # noqa: E402
 import eventlet.wsgi  # noqa: E402
 import fixtures  # noqa: E402
+from keystonemiddleware import auth_token  # noqa: E402
 from paste import deploy  # noqa: E402
 
 import nova.conf  # noqa: E402
@@ -89,11 +90,10 @@ _STRIPPED_HEADERS = (
 _STRIPPED_ENVIRON = ['HTTP_' + h.upper().replace('-', '_')
                      for h in _STRIPPED_HEADERS]
 
-_UNAUTHORIZED_BODY = json.dumps({'error': {
-    'code': 401,
-    'title': 'Unauthorized',
-    'message': 'The request you have made requires authentication.',
-}}).encode()
+# The request headers that carry a token; a request whose token the stand-in
+# does not take goes to genuine keystonemiddleware without them.
+_TOKEN_ENVIRON = ('HTTP_X_AUTH_TOKEN', 'HTTP_X_STORAGE_TOKEN',
+                  'HTTP_X_SERVICE_TOKEN')
 
 
 def parse_token(token):
@@ -126,24 +126,31 @@ def parse_token(token):
 
 
 class TokenAuth(object):
-    """WSGI filter in the place of keystonemiddleware.auth_token."""
+    """WSGI filter in the place of keystonemiddleware.auth_token.
+
+    A token it does not take is refused by genuine keystonemiddleware: the
+    request goes, without its token, to an ``auth_token.AuthProtocol``,
+    which rejects a request without a token before it would ask Keystone
+    (``BaseAuthProtocol.process_request``: ``user_token_valid = False``),
+    with the same 401 an invalid token gets: its body, its
+    ``WWW-Authenticate`` and webob's ``Content-Type: application/json``.
+    """
 
     def __init__(self, app, www_authenticate_uri='http://127.0.0.1/identity'):
         self.app = app
-        self.www_authenticate_uri = www_authenticate_uri
+        self.reject = auth_token.AuthProtocol(app, {
+            'www_authenticate_uri': www_authenticate_uri,
+            'delay_auth_decision': 'false',
+        })
 
     def __call__(self, environ, start_response):
         for key in _STRIPPED_ENVIRON:
             environ.pop(key, None)
         caller = parse_token(environ.get('HTTP_X_AUTH_TOKEN'))
         if caller is None:
-            start_response('401 Unauthorized', [
-                ('Content-Type', 'application/json'),
-                ('Content-Length', str(len(_UNAUTHORIZED_BODY))),
-                ('WWW-Authenticate',
-                 'Keystone uri="%s"' % self.www_authenticate_uri),
-            ])
-            return [_UNAUTHORIZED_BODY]
+            for key in _TOKEN_ENVIRON:
+                environ.pop(key, None)
+            return self.reject(environ, start_response)
         user, project, roles = caller
         environ.update({
             'HTTP_X_IDENTITY_STATUS': 'Confirmed',
@@ -401,6 +408,9 @@ def main():
         # project-less catalog form; same_project_admin_token works under
         # endpoint, but its locks are owner locks (locked_by "owner").
         'compute_url': root,
+        # The legacy /v2 API of the main project (spec §6.1): the same
+        # v2.1 code behind legacy_v2_compatible, for --dialect nova-legacy.
+        'legacy_endpoint': 'http://127.0.0.1:%d/v2/%s' % (port, project),
         'admin_project_id': admin_project,
         'same_project_admin_token': tokens['same_project_admin_token'],
         'flavor': '1',

@@ -309,6 +309,7 @@ fn check_step(step: &Step, at: Location, case: &Case, issues: &mut Vec<Issue>) {
         ));
     }
     check_expect(&step.expect, "expect", at, case, issues);
+    check_tolerated(step, at, case, issues);
     for (dialect, expect) in &step.expect_for {
         check_dialect(dialect, "expect_for", at, issues);
         check_expect(expect, &format!("expect_for.{dialect}"), at, case, issues);
@@ -321,6 +322,35 @@ fn check_step(step: &Step, at: Location, case: &Case, issues: &mut Vec<Issue>) {
                 format!("add '{dialect}' to `dialects` or drop the entry"),
             ));
         }
+    }
+}
+
+/// Every tolerated answer says why, states something, and is on a single
+/// request (a concurrent step's expectations are about the whole fan-out).
+fn check_tolerated(step: &Step, at: Location, case: &Case, issues: &mut Vec<Issue>) {
+    if !step.tolerate.is_empty() && step.op == StepOp::Concurrent {
+        issues.push(Issue::new(
+            at,
+            "`tolerate` on `op: concurrent`",
+            "tolerate answers of single requests only",
+        ));
+    }
+    for (i, tolerated) in step.tolerate.iter().enumerate() {
+        let field = format!("tolerate[{i}]");
+        if tolerated.why.trim().is_empty() {
+            issues.push(Issue::new(
+                at,
+                format!("`{field}.why` is empty: a tolerated answer must say why"),
+                "say whose behaviour it is, why it is arguably wrong and why it is not broken, with the source",
+            ));
+        }
+        check_expect(
+            &tolerated.expect,
+            &format!("{field}.expect"),
+            at,
+            case,
+            issues,
+        );
     }
 }
 

@@ -279,6 +279,23 @@ pub struct Step {
     /// v2.1 refuses).
     #[serde(default)]
     pub expect_for: BTreeMap<String, Expect>,
+    /// Answers accepted besides `expect` (or `expect_for`), each with why:
+    /// an endpoint arguably wrong but not broken (Nova accepting a key with
+    /// a trailing newline). The step passes when one of them holds;
+    /// `run --strict` fails it instead. Single requests only.
+    #[serde(default)]
+    pub tolerate: Vec<Tolerated>,
+}
+
+/// An answer a step tolerates though the spec intends another.
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tolerated {
+    /// Why it is tolerated: whose behaviour, why arguably wrong, why not
+    /// broken (with the source). Required.
+    pub why: String,
+    /// The tolerated answer, checked like `expect`.
+    pub expect: Expect,
 }
 
 /// Generated map items: `{prefix}{i:03}` = `value` (default `v`).

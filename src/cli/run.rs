@@ -148,6 +148,10 @@ pub struct RunArgs {
     /// Skip cases that change server states or locks.
     #[arg(long)]
     pub no_state_changes: bool,
+    /// Fail a step whose answer its case only tolerates (a `tolerate`
+    /// entry: arguably wrong, not broken) instead of passing it.
+    #[arg(long)]
+    pub strict: bool,
     /// Seconds to wait for a server to settle after an action.
     #[arg(long, default_value_t = 300)]
     pub state_timeout: u64,
@@ -370,6 +374,7 @@ fn run_options(args: &RunArgs) -> RunOptions {
         state_timeout: Duration::from_secs(args.state_timeout),
         no_state_changes: args.no_state_changes,
         resize_flavor: args.resize_flavor.clone(),
+        strict: args.strict,
         interrupt: Default::default(),
     }
 }

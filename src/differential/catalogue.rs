@@ -23,6 +23,20 @@ pub fn scenarios(results: &RunResults, ran_against: &Peer) -> Vec<Scenario> {
         .collect()
 }
 
+/// The scenarios of a `--dialect nova-legacy` run against the legacy `/v2`
+/// API (spec §6.1; URLs `{root}/v2/{project}/...`): id prefixed `v2:`, area
+/// `v2-<area>`, so they stand apart from the v2.1 ones.
+pub fn legacy_scenarios(results: &RunResults, ran_against: &Peer) -> Vec<Scenario> {
+    scenarios(results, ran_against)
+        .into_iter()
+        .map(|s| Scenario {
+            id: format!("v2:{}", s.id),
+            area: format!("v2-{}", s.area),
+            steps: s.steps,
+        })
+        .collect()
+}
+
 fn scenario(case: &CaseResult, peer: &Peer) -> Option<Scenario> {
     let steps: Vec<Step> = case
         .exchanges

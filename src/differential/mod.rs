@@ -6,6 +6,7 @@
 //!   [`crate::endpoint`]'s transport, or [`crate::endpoint::raw`] for what
 //!   it cannot send).
 //! - [`catalogue`]: scenarios from a catalogue run's results;
+//!   [`fuzzed`]: the requests of the fuzzer's coverage phase;
 //!   [`wire`]: the transport-level ones.
 //! - [`observe`]: what is compared, normalised; [`recording`]: real Nova's
 //!   answers on file, replayed; [`known`]: the listed divergences and the
@@ -15,6 +16,7 @@
 //! replays the recording against the mock.
 
 pub mod catalogue;
+pub mod fuzzed;
 pub mod known;
 pub mod observe;
 pub mod recording;

@@ -107,6 +107,7 @@ impl World {
         let caller = self.caller(who);
         let versions = VersionHeaders::default();
         let has_body = op.wrapper().is_some();
+        let op = &op.as_served(rules);
         let request = MetaRequest {
             op,
             caller: caller.as_ref(),

@@ -2,15 +2,16 @@
 //!
 //! `metadata` bodies (merge, replace) and `meta` bodies (set one key) are
 //! checked in the order Nova's JSON-schema validator reports them. On the
-//! legacy `/v2` API unknown top-level members are dropped instead of refused
-//! (spec §6.1).
+//! legacy `/v2` API unknown top-level members are dropped instead of refused,
+//! and keys outside the key pattern follow Nova's soft validator (spec
+//! §6.1, [`extract_legacy`]).
 
 use serde_json::Value;
 
 use super::Metadata;
 use super::outcome::{Outcome, OutcomeKind};
 use super::pyrepr;
-use super::rules::MetadataRules;
+use super::rules::{MetadataRules, Violation};
 
 /// Which wrapper an operation expects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,12 +84,6 @@ pub fn extract(
             "'{field}' is a required property"
         )));
     };
-    if let Some(extra) = top.keys().find(|k| !legacy && k.as_str() != field) {
-        return Err(BodyError::Schema(format!(
-            "Additional properties are not allowed ({} was unexpected)",
-            pyrepr::repr_str(extra)
-        )));
-    }
     // Nova writes `Value: %(value)s` (str) and jsonschema `{instance!r}`.
     let shown = pyrepr::repr(inner);
     let Value::Object(entries) = inner else {
@@ -97,26 +92,179 @@ pub fn extract(
             "Invalid input for field/attribute {field}. Value: {value}. {shown} is not of type 'object'"
         )));
     };
-    if wrapper == Wrapper::Meta {
-        if entries.is_empty() {
-            return Err(BodyError::Schema(format!(
-                "Invalid input for field/attribute {field}. Value: {shown}. {shown} should be non-empty"
-            )));
+    if legacy {
+        return extract_legacy(entries, wrapper, &shown, rules);
+    }
+    let map = extract_entries(entries, wrapper, &shown, rules)?;
+    // jsonschema checks the schema's keywords in order: `properties` (the
+    // wrapped map) before `additionalProperties` (server_metadata.py
+    // `create`/`update`/`update_all`).
+    if let Some(extra) = top.keys().find(|k| k.as_str() != field) {
+        return Err(BodyError::Schema(format!(
+            "Additional properties are not allowed ({} was unexpected)",
+            pyrepr::repr_str(extra)
+        )));
+    }
+    Ok(map)
+}
+
+/// The wrapped map, checked in the order of the `metadata` schema's
+/// keywords (`nova/api/validation/parameter_types.py` `metadata`, as
+/// jsonschema applies them; measured with Nova 34's `_SchemaValidator`):
+/// `patternProperties` (the values of keys inside the key pattern), then
+/// `additionalProperties` (the keys outside it, all of them named), then
+/// `meta`'s `minProperties`/`maxProperties`.
+fn extract_entries(
+    entries: &serde_json::Map<String, Value>,
+    wrapper: Wrapper,
+    shown: &str,
+    rules: &MetadataRules,
+) -> Result<Metadata, BodyError> {
+    let field = wrapper.field();
+    let refusal =
+        |v: Violation| BodyError::Schema(v.message(field, shown, &rules.key.display_pattern));
+    let outside: Vec<(&String, Violation)> = entries
+        .keys()
+        .filter_map(|k| rules.key.check(k).err().map(|v| (k, v)))
+        .collect();
+    for (key, value) in entries {
+        if !outside.iter().any(|(k, _)| *k == key) {
+            rules.value.check(key, value).map_err(refusal)?;
         }
-        if entries.len() > 1 {
-            return Err(BodyError::Schema(format!(
-                "Invalid input for field/attribute {field}. Value: {shown}. {shown} has too many properties"
+    }
+    match outside.as_slice() {
+        [] => {}
+        [(_, violation)] => return Err(refusal(violation.clone())),
+        several => {
+            return Err(BodyError::Schema(unmatched_keys(
+                field, shown, several, rules,
             )));
         }
     }
+    check_entry_count(wrapper, entries.len(), field, shown)?;
     let mut map = Metadata::new();
     for (key, value) in entries {
-        rules
-            .check_entry(key, value)
-            .map_err(|v| BodyError::Schema(v.message(field, &shown, &rules.key.display_pattern)))?;
         if let Value::String(text) = value {
             map.insert(key.clone(), text.clone());
         }
     }
     Ok(map)
+}
+
+/// jsonschema's `additionalProperties` message for several keys outside
+/// the pattern: every one, sorted, with "do not match".
+fn unmatched_keys(
+    field: &str,
+    shown: &str,
+    keys: &[(&String, Violation)],
+    rules: &MetadataRules,
+) -> String {
+    let mut names: Vec<&String> = keys.iter().map(|(k, _)| *k).collect();
+    names.sort();
+    let listed: Vec<String> = names.iter().map(|k| pyrepr::repr_str(k)).collect();
+    format!(
+        "Invalid input for field/attribute {field}. Value: {shown}. {} do not match any of the regexes: '{}'",
+        listed.join(", "),
+        rules.key.display_pattern
+    )
+}
+
+/// `meta` holds exactly one entry (`minProperties`/`maxProperties` 1).
+fn check_entry_count(
+    wrapper: Wrapper,
+    count: usize,
+    field: &str,
+    shown: &str,
+) -> Result<(), BodyError> {
+    if wrapper == Wrapper::Meta {
+        if count == 0 {
+            return Err(BodyError::Schema(format!(
+                "Invalid input for field/attribute {field}. Value: {shown}. {shown} should be non-empty"
+            )));
+        }
+        if count > 1 {
+            return Err(BodyError::Schema(format!(
+                "Invalid input for field/attribute {field}. Value: {shown}. {shown} has too many properties"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The map of a legacy `/v2` body, checked as Nova's v2.1 schema with
+/// `additionalProperties` replaced by the soft validator
+/// (`nova/api/validation/validators.py` `_soft_validate_additional_properties`),
+/// in jsonschema's order of the `metadata` schema's keywords
+/// (`nova/api/validation/parameter_types.py` `metadata`):
+///
+/// 1. `patternProperties`: the values of keys inside the key pattern;
+/// 2. the soft validator: keys outside the pattern pass unchecked when
+///    *every* key is outside it (its "oneOf hack"), and are refused with
+///    "Additional properties are not allowed" when the map mixes both;
+/// 3. `minProperties`/`maxProperties` of `meta`;
+/// 4. the compute API's own checks of what passed unchecked
+///    (`nova/compute/api.py` `API._check_metadata_properties_quota`: key
+///    length 1-255, value a string of at most 255). Nova raises
+///    `InvalidMetadata`/`InvalidMetadataSize` there, which the metadata
+///    controller does not catch (500 `computeFault` on Nova 34); the mock
+///    refuses as Nova's validation intends, with the v2.1 schema's message.
+fn extract_legacy(
+    entries: &serde_json::Map<String, Value>,
+    wrapper: Wrapper,
+    shown: &str,
+    rules: &MetadataRules,
+) -> Result<Metadata, BodyError> {
+    let field = wrapper.field();
+    let refusal =
+        |v: Violation| BodyError::Schema(v.message(field, shown, &rules.key.display_pattern));
+    let outside: Vec<&String> = entries
+        .keys()
+        .filter(|k| rules.key.check(k).is_err())
+        .collect();
+    for (key, value) in entries.iter().filter(|(k, _)| !outside.contains(k)) {
+        rules.value.check(key, value).map_err(refusal)?;
+    }
+    if !outside.is_empty() && outside.len() < entries.len() {
+        return Err(BodyError::Schema(unexpected_keys(field, shown, &outside)));
+    }
+    check_entry_count(wrapper, entries.len(), field, shown)?;
+    let mut map = Metadata::new();
+    for (key, value) in entries {
+        if outside.contains(&key) {
+            check_unpatterned_entry(key, value, rules).map_err(refusal)?;
+        }
+        if let Value::String(text) = value {
+            map.insert(key.clone(), text.clone());
+        }
+    }
+    Ok(map)
+}
+
+/// The soft validator's refusal of a map mixing keys inside and outside
+/// the pattern. Nova lists the keys in the order of a Python `set` (varies
+/// between processes); the mock lists them in the request's order.
+fn unexpected_keys(field: &str, shown: &str, keys: &[&String]) -> String {
+    let listed: Vec<String> = keys.iter().map(|k| pyrepr::repr_str(k)).collect();
+    let verb = if keys.len() == 1 { "was" } else { "were" };
+    format!(
+        "Invalid input for field/attribute {field}. Value: {shown}. Additional properties are not allowed ({} {verb} unexpected)",
+        listed.join(", ")
+    )
+}
+
+/// What the compute API checks of an entry whose key is outside the
+/// pattern (see [`extract_legacy`] step 4): the key's length and the value.
+fn check_unpatterned_entry(
+    key: &str,
+    value: &Value,
+    rules: &MetadataRules,
+) -> Result<(), Violation> {
+    let len = rules.key.unit.measure(key);
+    if len < rules.key.min_len || len > rules.key.max_len {
+        return Err(Violation::KeyLength {
+            key: key.to_string(),
+            len,
+        });
+    }
+    rules.value.check(key, value)
 }

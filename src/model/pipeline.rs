@@ -26,6 +26,21 @@ pub enum Op {
 }
 
 impl Op {
+    /// The operation as the server receives it when a client percent-encodes
+    /// the key in UTF-8: on a server with `latin1_paths`, the key's UTF-8
+    /// bytes, one Latin-1 character each (measured on Nova 34's `/v2`:
+    /// `PUT .../metadata/%C3%A9` with `{"meta": {"é": "1"}}` is "Request
+    /// body and URI mismatch", `%E9` sets `é`).
+    pub fn as_served(&self, rules: &ApiRules) -> Op {
+        let latin1 = |key: &str| key.bytes().map(char::from).collect::<String>();
+        match self {
+            Op::Get(k) if rules.latin1_paths => Op::Get(latin1(k)),
+            Op::Set(k) if rules.latin1_paths => Op::Set(latin1(k)),
+            Op::Delete(k) if rules.latin1_paths => Op::Delete(latin1(k)),
+            other => other.clone(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Op::List => "list",
@@ -102,6 +117,11 @@ pub struct ApiRules {
     /// cannot be blank", Huawei v1 `Common.0002`, spec §5.5), not a missing
     /// wrapper.
     pub blank_body_malformed: bool,
+    /// The server reads a URL path's percent-escapes as Latin-1 bytes, as
+    /// Nova does (eventlet's PEP 3333 `PATH_INFO`, which routes matches):
+    /// a key sent UTF-8-encoded in the URL arrives as its bytes, one
+    /// character each (`%C3%A9` is `Ã©`). See [`Op::as_served`].
+    pub latin1_paths: bool,
 }
 
 /// One metadata request, already split out of HTTP.

@@ -355,6 +355,7 @@ fn compile(file: &ProfileFile, path: &Path, text: &str) -> Result<ApiRules, Diag
         legacy: file.legacy,
         strict_query_from: file.strict_query_from,
         blank_body_malformed: file.blank_body_malformed,
+        latin1_paths: file.error_shape == ErrorShape::NovaFault,
     })
 }
 

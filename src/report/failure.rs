@@ -194,6 +194,9 @@ pub fn shown(problem: &Problem, stored: Option<&StoredMap>) -> Shown {
             got.to_string(),
         ),
         Problem::Unreadable { message } => Shown::Line(message.clone()),
+        Problem::Tolerated { why } => Shown::Line(format!(
+            "tolerated, failed under --strict: the answer matches a `tolerate` entry of the case ({why}), not its `expect`:"
+        )),
     }
 }
 

@@ -368,25 +368,74 @@ impl Session<'_> {
             .or_else(|| case.min_microversion.map(|m| m.to_string()));
         if step.op == StepOp::Concurrent {
             self.concurrent(number, step, expect, server).await?;
-        } else {
-            let (response, op) = self
-                .single(number, step, server, microversion.as_deref())
-                .await?;
-            let broken = check::response(
-                expect,
-                &response,
-                op.as_ref(),
-                &self.target.profile,
-                check::Judge::for_target(self.target),
-            );
-            if !broken.is_empty() {
-                return Err(StepTrouble::broken(broken));
+            if check::wants_stored(expect) {
+                self.check_stored(number, step, expect, server).await?;
+            }
+            return Ok(());
+        }
+        let (response, op) = self
+            .single(number, step, server, microversion.as_deref())
+            .await?;
+        let answer = Answer {
+            number,
+            step,
+            server,
+            response: &response,
+            op: op.as_ref(),
+        };
+        let Err(trouble) = self.judge(&answer, expect).await else {
+            return Ok(());
+        };
+        let StepTrouble::Broken { problems, stored } = trouble else {
+            return Err(trouble);
+        };
+        for tolerated in &step.tolerate {
+            if self.judge(&answer, &tolerated.expect).await.is_ok() {
+                return self.tolerated(&tolerated.why, problems, stored);
             }
         }
+        Err(StepTrouble::Broken { problems, stored })
+    }
+
+    /// A single request's answer against one expectation: status and body,
+    /// then the map read back when the expectation states it.
+    async fn judge(&mut self, answer: &Answer<'_>, expect: &Expect) -> Result<(), StepTrouble> {
+        let broken = check::response(
+            expect,
+            answer.response,
+            answer.op,
+            &self.target.profile,
+            check::Judge::for_target(self.target),
+        );
+        if !broken.is_empty() {
+            return Err(StepTrouble::broken(broken));
+        }
         if check::wants_stored(expect) {
-            self.check_stored(number, step, expect, server).await?;
+            self.check_stored(answer.number, answer.step, expect, answer.server)
+                .await?;
         }
         Ok(())
+    }
+
+    /// An answer that broke `expect` but matched a `tolerate` entry: a pass,
+    /// or under `--strict` a failure that says so first.
+    fn tolerated(
+        &self,
+        why: &str,
+        problems: Vec<Problem>,
+        stored: Option<StoredMap>,
+    ) -> Result<(), StepTrouble> {
+        if !self.options.strict {
+            return Ok(());
+        }
+        let mut all = vec![Problem::Tolerated {
+            why: why.to_string(),
+        }];
+        all.extend(problems);
+        Err(StepTrouble::Broken {
+            problems: all,
+            stored,
+        })
     }
 
     /// One request: build, send, and (for a successful action) wait until
@@ -555,6 +604,15 @@ impl Session<'_> {
             })
         }
     }
+}
+
+/// One single request's answer, with what judging it needs.
+struct Answer<'s> {
+    number: usize,
+    step: &'s Step,
+    server: &'s str,
+    response: &'s RecordedResponse,
+    op: Option<&'s Op>,
 }
 
 /// A step's operation as reports name it: `merge`, `action lock`,

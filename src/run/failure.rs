@@ -121,6 +121,9 @@ pub enum Problem {
     StoredCount { expected: usize, got: usize },
     /// The map could not be read back.
     Unreadable { message: String },
+    /// `run --strict`: the answer broke `expect` (the problems after this
+    /// one) but matched a `tolerate` entry, tolerated for `why`.
+    Tolerated { why: String },
 }
 
 /// What a `headers:` entry asks of a response header.
@@ -211,7 +214,9 @@ impl Problem {
                 scrub_option(expected_code, scrub);
                 got_codes.iter_mut().for_each(|c| *c = scrub(c));
             }
-            Problem::NotJson { got } | Problem::Unreadable { message: got } => *got = scrub(got),
+            Problem::NotJson { got }
+            | Problem::Unreadable { message: got }
+            | Problem::Tolerated { why: got } => *got = scrub(got),
             Problem::Body { expected, got } | Problem::BodyContains { expected, got } => {
                 scrub_value(expected, scrub);
                 scrub_value(got, scrub);

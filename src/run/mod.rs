@@ -50,6 +50,9 @@ pub struct RunOptions {
     /// The flavor `resize` asks for (`--resize-flavor`); `None`: a flavor
     /// other than the server's own, from the endpoint's flavor list.
     pub resize_flavor: Option<String>,
+    /// `--strict`: an answer a step only tolerates (its `tolerate` list)
+    /// fails it.
+    pub strict: bool,
     /// Set on the first SIGINT/SIGTERM: no further case or trial starts;
     /// those running finish, and the reports say the run was interrupted.
     pub interrupt: Interrupt,
@@ -64,6 +67,7 @@ impl Default for RunOptions {
             state_timeout: Duration::from_secs(300),
             no_state_changes: false,
             resize_flavor: None,
+            strict: false,
             interrupt: Interrupt::default(),
         }
     }

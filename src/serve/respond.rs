@@ -68,14 +68,19 @@ pub fn nova_fault(status: u16, name: &str, message: &str) -> HttpResponse {
     HttpResponse::json(status, JSON_UTF8, &body)
 }
 
-/// keystonemiddleware's 401 (spec §5.2).
+/// keystonemiddleware's 401 (spec §5.2). `Content-Type` is bare
+/// `application/json`: keystonemiddleware 13 (`auth_token/__init__.py`
+/// `AuthProtocol.process_request`) raises `webob.exc.HTTPUnauthorized(...,
+/// charset='UTF-8', content_type='application/json')`, and webob 1.8 adds a
+/// charset parameter only to `text/*` types (measured against genuine
+/// keystonemiddleware 13.0.1 with webob 1.8.11).
 pub fn keystone_unauthorized(identity_uri: &str) -> HttpResponse {
     let body = json!({"error": {
         "code": 401,
         "title": "Unauthorized",
         "message": "The request you have made requires authentication.",
     }});
-    HttpResponse::json(401, JSON_UTF8, &body).with_header(
+    HttpResponse::json(401, JSON, &body).with_header(
         "WWW-Authenticate",
         &format!("Keystone uri=\"{identity_uri}\""),
     )
@@ -217,6 +222,7 @@ mod tests {
             "http://h/identity",
         );
         assert_eq!(r.status, 401);
+        assert_eq!(r.header("Content-Type"), Some(JSON));
         assert_eq!(body(&r)["error"]["title"], "Unauthorized");
         assert_eq!(
             r.header("WWW-Authenticate"),
