@@ -88,12 +88,20 @@ fn a_required_case_skipped_by_its_file_gates_unless_baselined() {
     let dir = Scratch::new("classes-skip");
     let skipped = "  - id: mine.skipped\n    name: not yet\n    spec: '2.1'\n    skip: waiting for a server that can do it\n    steps:\n      - op: list\n        expect: {status: 200}\n";
     let cases = format!("{skipped}{}", passing_case("mine.ok"));
-    let out = run_cases(&dir, &cases, &[]);
+    let summary = dir.join("summary.md");
+    let summary_arg = summary.to_str().expect("utf-8 path");
+    let out = run_cases(&dir, &cases, &["--markdown", summary_arg]);
     let said = text(&out.stdout) + &text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("SKIP  mine.skipped"), "{said}");
+    assert!(said.contains("failures:\n    mine.skipped"), "{said}");
     let xml = junit(&dir);
     assert!(xml.contains("type=\"required-case-not-run\""), "{xml}");
+    let markdown = std::fs::read_to_string(&summary).expect("summary written");
+    assert!(
+        markdown.contains("`mine.skipped` | skip |") && markdown.contains("required, not run"),
+        "{markdown}"
+    );
 
     let baseline = write_file(
         &dir,

@@ -175,8 +175,18 @@ fn the_merge_job_gates_and_writes_the_human_reports() {
     let (one, code_one) = shard(1, &["--baseline", file]);
     let (two, code_two) = shard(2, &["--baseline", file]);
     assert_eq!((code_one, code_two), (Some(0), Some(0)));
-    let out = merge(&[one, two]);
+    let out = merge(&[one.clone(), two.clone()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let markdown = std::fs::read_to_string(dir.join("summary.md")).expect("markdown");
     assert!(markdown.contains("**Gate: passes**"), "{markdown}");
+
+    // a shard stopped by a signal wrote the cases it reached: not green
+    let mut stopped: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&two).expect("shard 2")).expect("json");
+    stopped["run"]["interrupted"] = serde_json::Value::Bool(true);
+    std::fs::write(&two, stopped.to_string()).expect("rewrite shard 2");
+    let out = merge(&[one, two]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stdout));
+    let markdown = std::fs::read_to_string(dir.join("summary.md")).expect("markdown");
+    assert!(markdown.contains("**Gate: incomplete**"), "{markdown}");
 }

@@ -124,3 +124,26 @@ fn check_refuses_a_tolerated_answer_without_a_reason() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_tolerance_scoped_to_other_dialects_excuses_nothing_here() {
+    let dir = Scratch::new("strict-scoped");
+    let scoped = CASES.replace(
+        "          - why: \"the test's reason\"\n            expect: {outcome: ok, stored: {keep: \"1\", a: \"v\"}}",
+        "          - why: \"the test's reason\"\n            dialects: [ecs-v1]\n            expect: {outcome: ok, stored: {keep: \"1\", a: \"v\"}}",
+    );
+    assert_ne!(scoped, CASES, "the fixture changed");
+    write_file(&dir, "cases/strict/strict.yaml", &scoped);
+    let (code, out) = run(&dir, "strict.tolerated", false);
+    assert_eq!(code, Some(1), "{out}");
+    let unknown = scoped.replace("dialects: [ecs-v1]", "dialects: [ecs-v9]");
+    write_file(&dir, "cases/strict/strict.yaml", &unknown);
+    let out = command()
+        .current_dir(&*dir)
+        .args(["check", "--cases", "cases"])
+        .output()
+        .unwrap();
+    let said = text(&out.stderr) + &text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("unknown dialect 'ecs-v9'"), "{said}");
+}

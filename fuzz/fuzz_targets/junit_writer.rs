@@ -194,6 +194,7 @@ fuzz_target!(|input: Input| {
             partition: None,
             target: None,
             microversion: None,
+            strict: false,
         },
         summary: Summary::default(),
         cases,

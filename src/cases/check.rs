@@ -344,6 +344,9 @@ fn check_tolerated(step: &Step, at: Location, case: &Case, issues: &mut Vec<Issu
                 "say whose behaviour it is, why it is arguably wrong and why it is not broken, with the source",
             ));
         }
+        for dialect in tolerated.dialects.iter().flatten() {
+            check_dialect(dialect, &format!("{field}.dialects"), at, issues);
+        }
         check_expect(
             &tolerated.expect,
             &format!("{field}.expect"),

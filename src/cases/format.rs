@@ -294,8 +294,21 @@ pub struct Tolerated {
     /// Why it is tolerated: whose behaviour, why arguably wrong, why not
     /// broken (with the source). Required.
     pub why: String,
+    /// The dialects whose behaviour it excuses; absent: every dialect the
+    /// case runs on. Elsewhere the step must meet `expect`.
+    #[serde(default)]
+    pub dialects: Option<Vec<String>>,
     /// The tolerated answer, checked like `expect`.
     pub expect: Expect,
+}
+
+impl Tolerated {
+    /// Whether this tolerance excuses `dialect`'s answer.
+    pub fn applies_to(&self, dialect: &str) -> bool {
+        self.dialects
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|d| d == dialect))
+    }
 }
 
 /// Generated map items: `{prefix}{i:03}` = `value` (default `v`).

@@ -1,9 +1,10 @@
 //! `metaconform merge RESULTS... --json OUT [--junit OUT] [--html OUT]
 //! [--markdown OUT] [--gate]`: the results of `run --partition` shards as
 //! one run ([`crate::report::merge`]), written as one results file, one
-//! JUnit file and the human reports. Exit 0 (with `--gate`, 1 when the
-//! merged run gates, as the unsharded run would have exited), or 2 when a
-//! file cannot be read or the shards do not belong together.
+//! JUnit file and the human reports. Exit 0 (with `--gate`: 1 when the
+//! merged run gates, as the unsharded run would have exited, and 4 when a
+//! shard was interrupted, so some cases never ran), or 2 when a file cannot
+//! be read or the shards do not belong together.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -107,10 +108,18 @@ fn run(args: &MergeArgs) -> Result<Exit, CliError> {
         s.failed + s.errors,
         s.skipped
     );
+    if !args.gate {
+        return Ok(Exit::Success);
+    }
     let gating = merged.cases.iter().filter(|c| c.gates()).count();
-    if args.gate && gating > 0 {
+    if gating > 0 {
         crate::say!("gate: {gating} case(s) of the merged run gate");
         return Ok(Exit::Failures);
+    }
+    if merged.run.interrupted {
+        // the cases an interrupted shard never reached are not in any file
+        crate::say!("gate: a shard was interrupted; the cases it did not reach never ran");
+        return Ok(Exit::Untested);
     }
     Ok(Exit::Success)
 }

@@ -52,8 +52,9 @@ pub enum Exit {
     /// metaconform's own: the selection (filter, `--skip`, `--area`,
     /// `--tag`, case folders) matched no case and no property trial (`run`;
     /// `--no-tests=pass` allows it), or a fuzz campaign could not judge (a
-    /// worker crashed) or a finding could not be saved (`fuzz`). Never 1,
-    /// so "found something" stays unambiguous.
+    /// worker crashed) or a finding could not be saved (`fuzz`), or a shard
+    /// was interrupted (`merge --gate`: the cases it did not reach are in no
+    /// file). Never 1, so "found something" stays unambiguous.
     Untested = 4,
     /// Stopped by SIGINT or SIGTERM (after restoring the servers).
     Interrupted = 130,

@@ -121,7 +121,7 @@ pub struct RunArgs {
     pub html: Option<PathBuf>,
     /// Write no results.json and no JUnit: the baseline of
     /// `benches/reporters.sh`, which measures what the reporters cost.
-    #[arg(long, hide = true)]
+    #[arg(long, hide = true, conflicts_with_all = ["json", "junit"])]
     pub no_report_files: bool,
     /// A subunit v2 stream of the run, for OpenStack's tooling (stestr
     /// load, subunit2html, subunit2sql), written case by case.
@@ -629,8 +629,9 @@ async fn execute(
         return Err(e);
     }
     let ctx = Arc::new(ctx);
-    let mut terminal =
-        Terminal::detect(Some(outputs.transcripts.clone())).with_catalogue(catalogue_line);
+    // with --no-report-files no JUnit file holds the transcripts
+    let transcripts = (!args.no_report_files).then(|| outputs.transcripts.clone());
+    let mut terminal = Terminal::detect(transcripts).with_catalogue(catalogue_line);
     let mut json = JsonWriter { path: outputs.json };
     let mut junit = outputs.junit.map(|path| JunitWriter { path });
     let baseline_given = args.known_failures.is_some();
@@ -777,13 +778,13 @@ fn fresh_servers_needed(cases: &[LoadedCase], profile: Profile, options: &RunOpt
         .count()
 }
 
-/// The reports that could not be written, named once each, in one error.
 /// The profile's microversion range, for the HTML report's header.
 fn microversion_range(target: &Target) -> Option<String> {
     let (lo, hi) = target.profile.rules.microversions?;
     Some(format!("{lo} to {hi}"))
 }
 
+/// The reports that could not be written, named once each, in one error.
 fn finish(subscribers: Subscribers<'_>) -> Result<(), CliError> {
     let failed: Vec<String> = subscribers
         .errors()

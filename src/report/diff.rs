@@ -112,8 +112,13 @@ pub fn diff(old: &RunResults, new: &RunResults) -> ResultsDiff {
             Some(was) => match (failing(was), failing(now)) {
                 (false, true) => out.new_failures.push(entry),
                 (true, false) if now.verdict == Verdict::Pass => out.fixed.push(entry),
+                // failing in both, but gating only now (made required):
+                // new to the gate
+                (true, true) if now.class.is_required() && !was.class.is_required() => {
+                    out.new_failures.push(entry)
+                }
                 (true, true) => out.still_failing.push(entry),
-                _ if was != now => out.changed.push(entry),
+                _ if behaved_differently(was, now) => out.changed.push(entry),
                 _ => {}
             },
         }
@@ -128,6 +133,12 @@ pub fn diff(old: &RunResults, new: &RunResults) -> ResultsDiff {
         }
     }
     out
+}
+
+/// Whether the endpoint or the verdict differs; a case's class changing
+/// alone (older files have none) is not behaviour.
+fn behaved_differently(was: &CaseSide, now: &CaseSide) -> bool {
+    (was.verdict, was.skip_kind, &was.answers) != (now.verdict, now.skip_kind, &now.answers)
 }
 
 /// Failing, erroring, or skipped for a reason that gates a run.
@@ -290,6 +301,7 @@ mod tests {
                 partition: None,
                 target: None,
                 microversion: None,
+                strict: false,
             },
             summary: Summary::default(),
             cases: cases
@@ -331,6 +343,31 @@ mod tests {
         assert_eq!(ids(&d.new_failures), ["a"]);
         assert_eq!(ids(&d.changed), ["b"]);
         assert!(d.has_new_failures());
+    }
+
+    #[test]
+    fn a_class_change_alone_is_no_change_and_a_failure_made_required_is_new() {
+        let old = run(
+            &[
+                ("quiet", Verdict::Pass, None),
+                ("promoted", Verdict::Fail, None),
+            ],
+            false,
+        );
+        let new = old.clone();
+        let mut old = old;
+        for case in &mut old.cases {
+            case.class = CaseClass::Advisory;
+        }
+        let d = diff(&old, &new);
+        let ids = |e: &[Entry]| e.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+        assert!(d.changed.is_empty(), "{:?}", ids(&d.changed));
+        assert_eq!(ids(&d.new_failures), ["promoted"]);
+        assert!(d.has_new_failures());
+        // the other way round: failing in both, now advisory, does not gate
+        let d = diff(&new, &old);
+        assert_eq!(ids(&d.still_failing), ["promoted"]);
+        assert!(!d.has_new_failures());
     }
 
     #[test]

@@ -179,7 +179,7 @@ fn filters<'a>(out: &mut String, areas: impl Iterator<Item = &'a str>, baseline_
         let area = escape(area);
         let _ = write!(out, "<option value=\"{area}\">{area}</option>");
     }
-    out.push_str("</select></label> <label>Verdict <select id=\"verdict-filter\"><option value=\"\">all</option><option value=\"pass\">pass</option><option value=\"fail\">fail</option><option value=\"error\">error</option><option value=\"skip\">skip</option><option value=\"advisory\">advisory failures</option>");
+    out.push_str("</select></label> <label>Verdict <select id=\"verdict-filter\"><option value=\"\">all</option><option value=\"pass\">pass</option><option value=\"fail\">fail</option><option value=\"error\">error</option><option value=\"skip\">skip</option><option value=\"advisory\">advisory failures</option><option value=\"not-run\">required, not run</option>");
     if baseline_given {
         out.push_str("<option value=\"new\">new failures</option><option value=\"known\">known failures</option><option value=\"fixed\">fixed</option>");
     }
@@ -205,6 +205,7 @@ fn standing_key(standing: Standing) -> &'static str {
         Standing::New => "new",
         Standing::Failing => "failing",
         Standing::Advisory => "advisory",
+        Standing::NotRun => "not-run",
         Standing::Fixed => "fixed",
         Standing::Quiet => "",
     }

@@ -251,6 +251,7 @@ mod tests {
                 partition: None,
                 target: None,
                 microversion: None,
+                strict: false,
             },
             summary: Summary::default(),
             cases,

@@ -44,7 +44,7 @@ pub fn render(results: &RunResults, baseline_given: bool) -> String {
     let mut failing: Vec<(Standing, &CaseResult)> = results
         .cases
         .iter()
-        .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error))
+        .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error) || c.gates())
         .map(|c| (Standing::of(c, baseline_given), c))
         .collect();
     if failing.is_empty() {
@@ -80,6 +80,9 @@ fn totals(out: &mut String, results: &RunResults, baseline_given: bool) {
         s.passed, s.failed, s.errors, s.skipped, s.known_failures, s.advisory_failures, s.fixed
     );
     let gate = match (gating, baseline_given) {
+        (0, _) if results.run.interrupted => {
+            "**Gate: incomplete**: interrupted, the cases after the signal never ran (nothing that ran gates".to_string()
+        }
         (0, _) => "**Gate: passes** (nothing gates".to_string(),
         (n, true) => format!("**Gate: fails**: {n} case(s) not in the baseline (new"),
         (n, false) => format!("**Gate: fails**: {n} case(s) gate (no baseline given"),
@@ -136,7 +139,11 @@ fn failure_table(out: &mut String, failing: &[(Standing, &CaseResult)]) {
 /// failure's message as `got`.
 fn first_problem(case: &CaseResult) -> (String, String) {
     let Some(failure) = &case.failure else {
-        return (String::new(), String::new());
+        let why = case.skip_reason.clone().unwrap_or_default();
+        return match case.verdict {
+            Verdict::Skip => ("the case to run".to_string(), format!("skipped: {why}")),
+            _ => (String::new(), String::new()),
+        };
     };
     let shown = cause_shown(&failure.cause);
     let more = match shown.len() {
@@ -226,6 +233,7 @@ mod tests {
                 partition: None,
                 target: None,
                 microversion: None,
+                strict: false,
             },
             summary,
             cases,

@@ -334,6 +334,7 @@ mod tests {
                 partition: None,
                 target: None,
                 microversion: Some(microversion.into()),
+                strict: false,
             },
             summary,
             cases,

@@ -121,6 +121,7 @@ fn same_run(first: &RunResults, other: &RunResults) -> Result<(), MergeError> {
     };
     let (a, b) = (&first.run, &other.run);
     let embedded = |e: bool| if e { "embedded" } else { "an endpoint" };
+    let strictness = |s: bool| if s { "strict" } else { "lenient" };
     let checks = [
         differ("the dialect", &a.dialect, &b.dialect),
         differ(
@@ -129,6 +130,7 @@ fn same_run(first: &RunResults, other: &RunResults) -> Result<(), MergeError> {
             &b.metaconform_version,
         ),
         differ("the target", embedded(a.embedded), embedded(b.embedded)),
+        differ("--strict", strictness(a.strict), strictness(b.strict)),
         // Each embedded run has its own server and port.
         (!a.embedded)
             .then(|| differ("the endpoint", &a.endpoint, &b.endpoint))

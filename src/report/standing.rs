@@ -16,6 +16,10 @@ pub enum Standing {
     /// Failing, not listed, but the case is advisory: reported, does not
     /// gate.
     Advisory,
+    /// A required case skipped for a reason that gates (a missing
+    /// credential, a broken setup primitive, `skip:` in its file), not
+    /// listed.
+    NotRun,
     /// Listed in the baseline, yet passed: the entry can go.
     Fixed,
     /// Passed or skipped, not listed.
@@ -32,6 +36,7 @@ impl Standing {
             (None, true) if !case.class.is_required() => Standing::Advisory,
             (None, true) if baseline_given => Standing::New,
             (None, true) => Standing::Failing,
+            (None, false) if case.gates() => Standing::NotRun,
             (None, false) => Standing::Quiet,
         }
     }
@@ -43,6 +48,7 @@ impl Standing {
             Standing::New => "new",
             Standing::Failing => "gating",
             Standing::Advisory => "advisory: does not gate",
+            Standing::NotRun => "required, not run: gates",
             Standing::Fixed => "fixed: remove from baseline",
             Standing::Quiet => "",
         }

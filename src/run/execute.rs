@@ -389,7 +389,8 @@ impl Session<'_> {
         let StepTrouble::Broken { problems, stored } = trouble else {
             return Err(trouble);
         };
-        for tolerated in &step.tolerate {
+        let dialect = self.target.profile.id();
+        for tolerated in step.tolerate.iter().filter(|t| t.applies_to(dialect)) {
             if self.judge(&answer, &tolerated.expect).await.is_ok() {
                 return self.tolerated(&tolerated.why, problems, stored);
             }

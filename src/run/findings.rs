@@ -110,6 +110,7 @@ pub fn campaign_results(
             partition: None,
             target: None,
             microversion: super::schedule::tested_microversion(&target.profile),
+            strict: false,
         },
         summary,
         cases,

@@ -53,6 +53,10 @@ pub struct RunInfo {
     /// and `merge` wants every shard of N.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition: Option<String>,
+    /// `run --strict`: tolerated answers failed. `merge` refuses to mix
+    /// strict and lenient shards.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
     /// `run --target NAME=FILE`: the name of the target this run was (one
     /// results file per target); absent for a run of the endpoint flags.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,11 +78,13 @@ pub struct Summary {
     pub failed: usize,
     pub errors: usize,
     pub skipped: usize,
-    /// Failed or errored, but listed in the known-failures file.
+    /// Failed or errored (or a required case not run for a reason that
+    /// gates), but listed in the known-failures file.
     pub known_failures: usize,
     /// Listed in the known-failures file, yet passed.
     pub fixed: usize,
-    /// Failed or errored, but advisory: reported, never gating.
+    /// Failed or errored, advisory and not listed in the known-failures
+    /// file: reported, never gating.
     #[serde(default)]
     pub advisory_failures: usize,
     /// The skipped cases by [`SkipKind`]: a change that skips many more
@@ -138,8 +144,9 @@ impl Summary {
                     .add(case.skip_kind.unwrap_or(SkipKind::Dialect));
             }
         }
+        // a failure is known (baselined) or advisory, never both
         let failed = matches!(case.verdict, Verdict::Fail | Verdict::Error);
-        if failed && !case.class.is_required() {
+        if failed && !case.class.is_required() && case.known_failure.is_none() {
             self.advisory_failures += 1;
         }
         match case.known_failure {

@@ -140,6 +140,7 @@ pub async fn run_and_report(
             partition: None,
             target: None,
             microversion: tested_microversion(&ctx.target.profile),
+            strict: ctx.options.strict,
         },
         summary,
         cases,

@@ -543,6 +543,7 @@ mod tests {
                 partition: None,
                 target: None,
                 microversion: None,
+                strict: false,
             },
             summary: Summary::default(),
             cases: vec![case, no_answer],

@@ -76,6 +76,7 @@ fn results_with_hostile_body() -> RunResults {
             partition: None,
             target: None,
             microversion: None,
+            strict: false,
         },
         summary,
         cases: vec![case],
