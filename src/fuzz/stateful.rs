@@ -791,7 +791,7 @@ async fn meta_step(
 /// The string entries of a merge/replace body (for echo checks).
 fn request_entries(bytes: &[u8]) -> Option<Metadata> {
     let json = parse_json(bytes).ok()?;
-    let entries = json.get("metadata")?.as_object()?;
+    let entries = json.get("metadata")?.as_dict()?;
     Some(
         entries
             .iter()

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 
 use super::body;
 use super::outcome::{Outcome, OutcomeKind};
+use super::pyjson::PyValue;
 use super::pyrepr;
 
 /// The body member that carries the value.
@@ -23,15 +24,15 @@ pub const DEFAULT: bool = true;
 /// The value a `PUT` body sets, or the refusal it deserves.
 pub fn parse_update(bytes: &[u8]) -> Result<bool, Outcome> {
     let value = body::required_json(bytes)?;
-    let Value::Object(members) = &value else {
+    let PyValue::Dict(members) = &value else {
         return Err(Outcome::refused(
             OutcomeKind::InvalidInput,
             format!("{} is not of type 'object'", pyrepr::repr(&value)),
         ));
     };
     match members.get(FIELD) {
-        Some(Value::String(text)) if text == "true" => Ok(true),
-        Some(Value::String(text)) if text == "false" => Ok(false),
+        Some(PyValue::Str(text)) if text == "true" => Ok(true),
+        Some(PyValue::Str(text)) if text == "false" => Ok(false),
         Some(other) => Err(Outcome::refused(
             OutcomeKind::InvalidInput,
             format!(

@@ -7,10 +7,9 @@
 //! Unknown members inside the action are refused, so a client typo shows up
 //! as a 400 rather than a silently different request.
 
-use serde_json::{Map, Value};
-
 use super::body;
 use super::outcome::{Outcome, OutcomeKind};
+use super::pyjson::{PyDict, PyValue};
 use super::pyrepr;
 use super::server::ServerAction;
 
@@ -35,7 +34,7 @@ pub struct BatchAction {
 /// Parse a batch action body.
 pub fn parse(bytes: &[u8]) -> Result<BatchAction, Outcome> {
     let value = body::required_json(bytes)?;
-    let Value::Object(members) = &value else {
+    let PyValue::Dict(members) = &value else {
         return Err(invalid(format!(
             "{} is not of type 'object'",
             pyrepr::repr(&value)
@@ -56,7 +55,7 @@ pub fn parse(bytes: &[u8]) -> Result<BatchAction, Outcome> {
             )));
         }
     };
-    let Value::Object(inner) = inner else {
+    let PyValue::Dict(inner) = inner else {
         return Err(invalid(format!(
             "{name}: {} is not of type 'object'",
             pyrepr::repr(inner)
@@ -83,11 +82,11 @@ pub fn parse(bytes: &[u8]) -> Result<BatchAction, Outcome> {
     })
 }
 
-fn stop_type(inner: &Map<String, Value>) -> Result<StopType, Outcome> {
+fn stop_type(inner: &PyDict) -> Result<StopType, Outcome> {
     match inner.get("type") {
         None => Ok(StopType::Soft),
-        Some(Value::String(t)) if t == "SOFT" => Ok(StopType::Soft),
-        Some(Value::String(t)) if t == "HARD" => Ok(StopType::Hard),
+        Some(PyValue::Str(t)) if t == "SOFT" => Ok(StopType::Soft),
+        Some(PyValue::Str(t)) if t == "HARD" => Ok(StopType::Hard),
         Some(other) => Err(invalid(format!(
             "os-stop: type {} is not one of ['SOFT', 'HARD']",
             pyrepr::repr(other)
@@ -95,9 +94,9 @@ fn stop_type(inner: &Map<String, Value>) -> Result<StopType, Outcome> {
     }
 }
 
-fn server_ids(name: &str, inner: &Map<String, Value>) -> Result<Vec<String>, Outcome> {
+fn server_ids(name: &str, inner: &PyDict) -> Result<Vec<String>, Outcome> {
     let list = match inner.get("servers") {
-        Some(Value::Array(list)) if !list.is_empty() => list,
+        Some(PyValue::List(list)) if !list.is_empty() => list,
         Some(other) => {
             return Err(invalid(format!(
                 "{name}: servers {} is not a non-empty array",
@@ -109,8 +108,8 @@ fn server_ids(name: &str, inner: &Map<String, Value>) -> Result<Vec<String>, Out
     let mut ids: Vec<String> = Vec::with_capacity(list.len());
     for entry in list {
         let id = match entry {
-            Value::Object(server) if server.len() == 1 => match server.get("id") {
-                Some(Value::String(id)) if !id.is_empty() => id,
+            PyValue::Dict(server) if server.len() == 1 => match server.get("id") {
+                Some(PyValue::Str(id)) if !id.is_empty() => id,
                 _ => return Err(bad_entry(name, entry)),
             },
             _ => return Err(bad_entry(name, entry)),
@@ -123,7 +122,7 @@ fn server_ids(name: &str, inner: &Map<String, Value>) -> Result<Vec<String>, Out
     Ok(ids)
 }
 
-fn bad_entry(name: &str, entry: &Value) -> Outcome {
+fn bad_entry(name: &str, entry: &PyValue) -> Outcome {
     invalid(format!(
         "{name}: {} is not of the form {{\"id\": \"<server id>\"}}",
         pyrepr::repr(entry)

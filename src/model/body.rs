@@ -6,10 +6,9 @@
 //! and keys outside the key pattern follow Nova's soft validator (spec
 //! §6.1, [`extract_legacy`]).
 
-use serde_json::Value;
-
 use super::Metadata;
 use super::outcome::{Outcome, OutcomeKind};
+use super::pyjson::{self, PyDict, PyValue};
 use super::pyrepr;
 use super::rules::{MetadataRules, Violation};
 
@@ -40,19 +39,19 @@ pub enum BodyError {
     Schema(String),
 }
 
-/// Parse the raw bytes as JSON. An empty body is JSON `null` (Nova treats an
-/// absent body as `None`).
-pub fn parse_json(bytes: &[u8]) -> Result<Value, BodyError> {
+/// Parse the raw bytes as Python's `json.loads` does ([`pyjson`]). An
+/// empty body is `None` (Nova treats an absent body as `None`).
+pub fn parse_json(bytes: &[u8]) -> Result<PyValue, BodyError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
+        return Ok(PyValue::None);
     }
-    serde_json::from_slice(bytes).map_err(|_| BodyError::Malformed)
+    pyjson::loads(bytes).map_err(|_| BodyError::Malformed)
 }
 
 /// A body that must be present (Huawei v1 actions and settings): blank is
 /// `malformed-body` ("request body cannot be blank", `Common.0002` in the
 /// Huawei profiles), so is non-JSON.
-pub fn required_json(bytes: &[u8]) -> Result<Value, Outcome> {
+pub fn required_json(bytes: &[u8]) -> Result<PyValue, Outcome> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Outcome::refused(
             OutcomeKind::MalformedBody,
@@ -63,19 +62,19 @@ pub fn required_json(bytes: &[u8]) -> Result<Value, Outcome> {
         .map_err(|_| Outcome::refused(OutcomeKind::MalformedBody, "Malformed request body"))
 }
 
-fn type_error(value: &Value) -> BodyError {
+fn type_error(value: &PyValue) -> BodyError {
     BodyError::Schema(format!("{} is not of type 'object'", pyrepr::repr(value)))
 }
 
 /// Check `body` against the wrapper schema and the per-entry rules and return
 /// the map it carries. `legacy` drops unknown top-level members (spec §6.1).
 pub fn extract(
-    body: &Value,
+    body: &PyValue,
     wrapper: Wrapper,
     legacy: bool,
     rules: &MetadataRules,
 ) -> Result<Metadata, BodyError> {
-    let Value::Object(top) = body else {
+    let PyValue::Dict(top) = body else {
         return Err(type_error(body));
     };
     let field = wrapper.field();
@@ -86,7 +85,7 @@ pub fn extract(
     };
     // Nova writes `Value: %(value)s` (str) and jsonschema `{instance!r}`.
     let shown = pyrepr::repr(inner);
-    let Value::Object(entries) = inner else {
+    let PyValue::Dict(entries) = inner else {
         let value = pyrepr::str(inner);
         return Err(BodyError::Schema(format!(
             "Invalid input for field/attribute {field}. Value: {value}. {shown} is not of type 'object'"
@@ -115,7 +114,7 @@ pub fn extract(
 /// `additionalProperties` (the keys outside it, all of them named), then
 /// `meta`'s `minProperties`/`maxProperties`.
 fn extract_entries(
-    entries: &serde_json::Map<String, Value>,
+    entries: &PyDict,
     wrapper: Wrapper,
     shown: &str,
     rules: &MetadataRules,
@@ -144,7 +143,7 @@ fn extract_entries(
     check_entry_count(wrapper, entries.len(), field, shown)?;
     let mut map = Metadata::new();
     for (key, value) in entries {
-        if let Value::String(text) = value {
+        if let PyValue::Str(text) = value {
             map.insert(key.clone(), text.clone());
         }
     }
@@ -209,7 +208,7 @@ fn check_entry_count(
 ///    controller does not catch (500 `computeFault` on Nova 34); the mock
 ///    refuses as Nova's validation intends, with the v2.1 schema's message.
 fn extract_legacy(
-    entries: &serde_json::Map<String, Value>,
+    entries: &PyDict,
     wrapper: Wrapper,
     shown: &str,
     rules: &MetadataRules,
@@ -233,7 +232,7 @@ fn extract_legacy(
         if outside.contains(&key) {
             check_unpatterned_entry(key, value, rules).map_err(refusal)?;
         }
-        if let Value::String(text) = value {
+        if let PyValue::Str(text) = value {
             map.insert(key.clone(), text.clone());
         }
     }
@@ -256,7 +255,7 @@ fn unexpected_keys(field: &str, shown: &str, keys: &[&String]) -> String {
 /// pattern (see [`extract_legacy`] step 4): the key's length and the value.
 fn check_unpatterned_entry(
     key: &str,
-    value: &Value,
+    value: &PyValue,
     rules: &MetadataRules,
 ) -> Result<(), Violation> {
     let len = rules.key.unit.measure(key);

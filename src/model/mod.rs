@@ -4,7 +4,8 @@
 //! validation ([`rules`]), request-body shapes ([`body`]), server states and the
 //! actions that move between them ([`server`]), callers and roles ([`caller`]),
 //! microversion negotiation ([`microversion`]), Nova's order of checks
-//! ([`pipeline`]) and Python's rendering of values in messages ([`pyrepr`]).
+//! ([`pipeline`]), request bodies read as Python's `json.loads` reads them
+//! ([`pyjson`]) and Python's rendering of values in messages ([`pyrepr`]).
 //! The mock server, the runner's oracle and the fuzzer's generators all call
 //! into this module; none of them restates a rule.
 //!
@@ -20,6 +21,7 @@ pub mod flavor;
 pub mod microversion;
 pub mod outcome;
 pub mod pipeline;
+pub mod pyjson;
 pub mod pyrepr;
 pub mod rules;
 pub mod server;

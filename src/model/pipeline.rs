@@ -11,6 +11,7 @@ use super::body::{self, BodyError, Wrapper};
 use super::caller::Caller;
 use super::microversion::{self, Microversion, VersionError, VersionHeaders};
 use super::outcome::{Outcome, OutcomeKind, Success};
+use super::pyjson::{PyDict, PyValue};
 use super::rules::{KeyRule, MetadataRules, merged_count};
 use super::server::{ServerRecord, VmState};
 
@@ -204,7 +205,7 @@ pub struct Admission<'a> {
 pub struct Admitted<'a> {
     pub caller: &'a Caller,
     /// The parsed body when the route expects one.
-    pub json: Option<serde_json::Value>,
+    pub json: Option<PyValue>,
 }
 
 /// Stage 1 of spec §4.4: a body over the dialect's limit is refused before
@@ -514,8 +515,8 @@ fn apply(
 
 /// The `metadata` of a server create or rebuild body (spec §3.4): the same
 /// schema as a merge body, and the quota counted on the map alone.
-pub fn server_metadata(rules: &ApiRules, map: &serde_json::Value) -> Result<Metadata, Outcome> {
-    let wrapped = serde_json::json!({ "metadata": map });
+pub fn server_metadata(rules: &ApiRules, map: &PyValue) -> Result<Metadata, Outcome> {
+    let wrapped = PyValue::Dict(PyDict::from([("metadata".to_string(), map.clone())]));
     let metadata = body::extract(&wrapped, Wrapper::Metadata, rules.legacy, &rules.metadata)
         .map_err(schema_refusal)?;
     rules

@@ -2,8 +2,9 @@
 //! place: `repr()` (jsonschema's `{instance!r}`, `repr(extra)` in
 //! `_keywords.py` `additionalProperties`) and `str()` (Nova's
 //! `"Value: %(value)s"` in `nova/api/validation/validators.py`
-//! `_SchemaValidator.validate`) of what `json.loads` gives: `str`, `int`,
-//! `float`, `True`/`False`, `None`, `list`, `dict`.
+//! `_SchemaValidator.validate`) of what `json.loads` gives
+//! ([`PyValue`]): `str`, `int`, `float`, `True`/`False`, `None`, `list`,
+//! `dict`.
 //!
 //! A string's `repr` follows CPython 3.11's `unicode_repr`: single quotes
 //! unless the text holds `'` and no `"`; `\\`, the quote, `\t`, `\n`, `\r`
@@ -14,24 +15,24 @@
 //! Unicode leaves unassigned are shown as printable, where Python would
 //! escape them.
 //!
-//! A dict is rendered in the order the map holds its keys (serde_json's
-//! map is sorted; Python keeps the order sent).
+//! A dict is rendered in the order its keys were sent.
 
-use serde_json::Value;
+use super::pyjson::PyValue;
 
-/// Python's `repr()` of a JSON value.
-pub fn repr(value: &Value) -> String {
+/// Python's `repr()` of a value read from JSON.
+pub fn repr(value: &PyValue) -> String {
     match value {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::String(s) => repr_str(s),
-        Value::Number(n) => repr_number(n),
-        Value::Array(items) => {
+        PyValue::None => "None".into(),
+        PyValue::Bool(true) => "True".into(),
+        PyValue::Bool(false) => "False".into(),
+        PyValue::Str(s) => repr_str(s),
+        PyValue::Int(digits) => digits.clone(),
+        PyValue::Float(f) => repr_float(*f),
+        PyValue::List(items) => {
             let inner: Vec<String> = items.iter().map(repr).collect();
             format!("[{}]", inner.join(", "))
         }
-        Value::Object(map) => {
+        PyValue::Dict(map) => {
             let inner: Vec<String> = map
                 .iter()
                 .map(|(k, v)| format!("{}: {}", repr_str(k), repr(v)))
@@ -43,9 +44,9 @@ pub fn repr(value: &Value) -> String {
 
 /// Python's `str()` of a JSON value: a string as it is, anything else as
 /// its `repr()`.
-pub fn str(value: &Value) -> String {
+pub fn str(value: &PyValue) -> String {
     match value {
-        Value::String(s) => s.clone(),
+        PyValue::Str(s) => s.clone(),
         other => repr(other),
     }
 }
@@ -82,15 +83,12 @@ pub fn repr_str(s: &str) -> String {
     out
 }
 
-/// Python's `repr()` of a JSON number: integers as written, floats in
-/// Python's shortest form (`1.0`, `1e+16`, `1e-05`).
-fn repr_number(n: &serde_json::Number) -> String {
-    if n.is_i64() || n.is_u64() {
-        return n.to_string();
+/// Python's `repr()` of a float: the shortest form (`1.0`, `1e+16`,
+/// `1e-05`), `inf`, `-inf`, `nan`.
+fn repr_float(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
     }
-    let Some(f) = n.as_f64() else {
-        return n.to_string();
-    };
     if f.is_infinite() {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
@@ -160,6 +158,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn repr(value: &serde_json::Value) -> String {
+        super::repr(&PyValue::from(value))
+    }
+
+    fn str(value: &serde_json::Value) -> String {
+        super::str(&PyValue::from(value))
+    }
+
     /// Each expected text is what CPython 3.11 prints for `repr(...)`.
     #[test]
     fn strings_as_python_writes_them() {
@@ -196,6 +202,12 @@ mod tests {
         assert_eq!(repr(&json!(1.0)), "1.0");
         assert_eq!(repr(&json!(123456789012345.0)), "123456789012345.0");
         assert_eq!(str(&json!("x'")), "x'");
+        assert_eq!(super::repr(&PyValue::Float(f64::INFINITY)), "inf");
+        assert_eq!(super::repr(&PyValue::Float(f64::NEG_INFINITY)), "-inf");
+        assert_eq!(super::repr(&PyValue::Float(f64::NAN)), "nan");
+        assert_eq!(super::repr(&PyValue::Float(-0.0)), "-0.0");
+        let big = "123456789012345678901234567890";
+        assert_eq!(super::repr(&PyValue::Int(big.into())), big);
         assert_eq!(str(&json!(["x"])), "['x']");
     }
 }

@@ -3,6 +3,7 @@
 //! A [`MetadataRules`] is built from a dialect profile; the checks here are the
 //! one place where charset, length unit and limits are decided.
 
+use crate::model::pyjson::PyValue;
 use crate::model::pyrepr;
 use regex::Regex;
 
@@ -184,7 +185,7 @@ impl KeyRule {
 }
 
 impl ValueRule {
-    pub fn check(&self, key: &str, value: &serde_json::Value) -> Result<(), Violation> {
+    pub fn check(&self, key: &str, value: &PyValue) -> Result<(), Violation> {
         let Some(text) = value.as_str() else {
             return Err(Violation::ValueNotString {
                 key: key.to_string(),
@@ -218,7 +219,7 @@ impl CharSet {
 
 impl MetadataRules {
     /// Validate one `key: value` entry of a request map.
-    pub fn check_entry(&self, key: &str, value: &serde_json::Value) -> Result<(), Violation> {
+    pub fn check_entry(&self, key: &str, value: &PyValue) -> Result<(), Violation> {
         self.key.check(key)?;
         self.value.check(key, value)
     }

@@ -11,6 +11,8 @@ use super::flavor::{self, Flavor};
 use super::microversion::Microversion;
 use super::outcome::{Outcome, OutcomeKind};
 use super::pipeline;
+use super::pyjson::PyValue;
+use super::pyrepr;
 
 /// `OS-EXT-STS:vm_state` values that matter to the metadata API.
 #[derive(
@@ -318,8 +320,8 @@ impl ServerAction {
     /// Read an action request body (`{"os-stop": null}`,
     /// `{"os-resetState": {"state": "error"}}`, ...). The first member that
     /// names a known action wins, as in Nova's dispatcher.
-    pub fn from_body(body: &serde_json::Value) -> Result<ServerAction, ActionError> {
-        let Some(members) = body.as_object() else {
+    pub fn from_body(body: &PyValue) -> Result<ServerAction, ActionError> {
+        let Some(members) = body.as_dict() else {
             return Err(ActionError::BadRequest("Malformed request body".into()));
         };
         let Some((name, arg)) = members.iter().find(|(name, _)| is_action_name(name)) else {
@@ -459,15 +461,12 @@ fn is_action_name(name: &str) -> bool {
     ServerAction::ALL.iter().any(|action| action.name() == name)
 }
 
-fn required_member<'v>(
-    arg: &'v serde_json::Value,
-    field: &str,
-) -> Result<&'v serde_json::Value, ActionError> {
+fn required_member<'v>(arg: &'v PyValue, field: &str) -> Result<&'v PyValue, ActionError> {
     arg.get(field)
         .ok_or_else(|| ActionError::BadRequest(format!("'{field}' is a required property")))
 }
 
-fn action_from_member(name: &str, arg: &serde_json::Value) -> Result<ServerAction, ActionError> {
+fn action_from_member(name: &str, arg: &PyValue) -> Result<ServerAction, ActionError> {
     Ok(match name {
         "os-stop" => ServerAction::Stop,
         "os-start" => ServerAction::Start,
@@ -497,7 +496,9 @@ fn action_from_member(name: &str, arg: &serde_json::Value) -> Result<ServerActio
                 Some(s) => ServerAction::ResetState(s),
                 None => {
                     return Err(ActionError::BadRequest(format!(
-                        "Invalid input for field/attribute state. Value: {state}. {state} is not one of ['active', 'error']"
+                        "Invalid input for field/attribute state. Value: {}. {} is not one of ['active', 'error']",
+                        pyrepr::str(state),
+                        pyrepr::repr(state)
                     )));
                 }
             }
@@ -513,49 +514,43 @@ fn action_from_member(name: &str, arg: &serde_json::Value) -> Result<ServerActio
 /// `flavorRef` as `servers.py` `_resize` reads it: `str(flavorRef)` of a
 /// string or integer of at least one character (`parameter_types.flavor_ref`).
 /// A URL is not reduced to its id, unlike on create.
-fn flavor_ref(value: &serde_json::Value) -> Result<String, ActionError> {
-    let shown = super::pyrepr::repr(value);
+fn flavor_ref(value: &PyValue) -> Result<String, ActionError> {
+    let shown = pyrepr::repr(value);
     let invalid = |why: String| {
         ActionError::BadRequest(format!(
             "Invalid input for field/attribute flavorRef. Value: {}. {why}",
-            python_str(value)
+            pyrepr::str(value)
         ))
     };
     match value {
-        serde_json::Value::String(text) if text.is_empty() => {
+        PyValue::Str(text) if text.is_empty() => {
             Err(invalid(format!("{shown} should be non-empty")))
         }
-        serde_json::Value::String(text) => Ok(text.clone()),
-        serde_json::Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        PyValue::Str(text) => Ok(text.clone()),
+        PyValue::Int(digits) => Ok(digits.clone()),
         _ => Err(invalid(format!(
             "{shown} is not of type 'string', 'integer'"
         ))),
     }
 }
 
-/// Python's `str()` of a JSON value (the `Value:` part of a schema message).
-fn python_str(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => text.clone(),
-        other => super::pyrepr::repr(other),
-    }
-}
-
 /// The flavor id a `{"resize": {"flavorRef": ...}}` body names, `None` when
 /// it names none that [`ServerAction::from_body`] accepts.
-pub fn requested_flavor(body: &serde_json::Value) -> Option<String> {
+pub fn requested_flavor(body: &PyValue) -> Option<String> {
     flavor_ref(body.get("resize")?.get("flavorRef")?).ok()
 }
 
 /// `{"lock": {"locked_reason": "..."}}` (2.73): 1-255 characters.
-fn lock_reason(arg: &serde_json::Value) -> Result<Option<String>, ActionError> {
+fn lock_reason(arg: &PyValue) -> Result<Option<String>, ActionError> {
     let Some(reason) = arg.get("locked_reason") else {
         return Ok(None);
     };
     match reason.as_str() {
         Some(text) if (1..=255).contains(&text.chars().count()) => Ok(Some(text.to_string())),
         _ => Err(ActionError::BadRequest(format!(
-            "Invalid input for field/attribute locked_reason. Value: {reason}. {reason} is not a string of 1 to 255 characters"
+            "Invalid input for field/attribute locked_reason. Value: {}. {} is not a string of 1 to 255 characters",
+            pyrepr::str(reason),
+            pyrepr::repr(reason)
         ))),
     }
 }
@@ -789,12 +784,18 @@ mod tests {
     #[test]
     fn every_action_body_reads_back_as_the_action() {
         for action in ServerAction::ALL {
-            assert_eq!(ServerAction::from_body(&action.to_body()), Ok(action));
+            assert_eq!(
+                ServerAction::from_body(&PyValue::from(&action.to_body())),
+                Ok(action)
+            );
         }
         let reason = ServerAction::Lock {
             reason: Some("why".into()),
         };
-        assert_eq!(ServerAction::from_body(&reason.to_body()), Ok(reason));
+        assert_eq!(
+            ServerAction::from_body(&PyValue::from(&reason.to_body())),
+            Ok(reason)
+        );
     }
 
     #[test]
@@ -828,7 +829,7 @@ mod tests {
     #[test]
     fn action_bodies_are_read_like_novas_dispatcher() {
         use serde_json::json;
-        let read = |v: serde_json::Value| ServerAction::from_body(&v);
+        let read = |v: serde_json::Value| ServerAction::from_body(&PyValue::from(&v));
         assert_eq!(read(json!({"os-stop": null})), Ok(ServerAction::Stop));
         assert_eq!(
             read(json!({"os-resetState": {"state": "error"}})),
@@ -997,17 +998,17 @@ mod tests {
     #[test]
     fn flavor_ref_is_a_string_or_integer_read_as_a_string() {
         use serde_json::json;
-        let read = |v: serde_json::Value| ServerAction::from_body(&v);
+        let read = |v: serde_json::Value| ServerAction::from_body(&PyValue::from(&v));
         assert_eq!(
-            requested_flavor(&json!({"resize": {"flavorRef": 2}})),
+            requested_flavor(&PyValue::from(&json!({"resize": {"flavorRef": 2}}))),
             Some("2".into())
         );
         assert_eq!(
-            requested_flavor(&json!({"resize": {"flavorRef": "3"}})),
+            requested_flavor(&PyValue::from(&json!({"resize": {"flavorRef": "3"}}))),
             Some("3".into())
         );
         assert_eq!(
-            requested_flavor(&json!({"resize": {"flavorRef": ""}})),
+            requested_flavor(&PyValue::from(&json!({"resize": {"flavorRef": ""}}))),
             None
         );
         assert_eq!(

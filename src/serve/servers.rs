@@ -13,6 +13,7 @@ use crate::model::caller::Caller;
 use crate::model::microversion::Microversion;
 use crate::model::outcome::{Outcome, OutcomeKind};
 use crate::model::pipeline::{self, Admission, policy_denied, visible_server};
+use crate::model::pyjson::PyValue;
 use crate::model::pyrepr;
 use crate::model::server::{
     LOCK_REASON_FROM, LOCKED_SHOWN_FROM, ServerAction, ServerRecord, requested_flavor,
@@ -34,7 +35,7 @@ pub const MAX_SERVERS_TOTAL: usize = 20 * MAX_INSTANCES;
 /// What passed the common stages.
 pub(crate) struct Admitted {
     pub(crate) caller: Caller,
-    pub(crate) json: Option<Value>,
+    pub(crate) json: Option<PyValue>,
     pub(crate) version: Option<Microversion>,
 }
 
@@ -121,7 +122,7 @@ pub fn create(call: &Call<'_>) -> HttpResponse {
         Err(response) => return response,
     };
     let version = admitted.version;
-    let body = admitted.json.unwrap_or(Value::Null);
+    let body = admitted.json.unwrap_or(PyValue::None);
     let (name, metadata) = match create_request(call, &body) {
         Ok(parts) => parts,
         Err(outcome) => return call.refuse(&outcome, version),
@@ -152,20 +153,20 @@ pub fn create(call: &Call<'_>) -> HttpResponse {
 }
 
 /// The name and metadata of a create body, checked by the model's rules.
-fn create_request(call: &Call<'_>, body: &Value) -> Result<(String, Metadata), Outcome> {
+fn create_request(call: &Call<'_>, body: &PyValue) -> Result<(String, Metadata), Outcome> {
     let invalid = |message: String| Outcome::refused(OutcomeKind::InvalidInput, message);
     let Some(server) = body.get("server") else {
         return Err(invalid(match body {
-            Value::Object(_) => "'server' is a required property".into(),
+            PyValue::Dict(_) => "'server' is a required property".into(),
             other => format!("{} is not of type 'object'", pyrepr::repr(other)),
         }));
     };
     let name = match server.get("name") {
-        Some(Value::String(n)) if !n.trim().is_empty() && n.chars().count() <= 255 => n.clone(),
+        Some(PyValue::Str(n)) if !n.trim().is_empty() && n.chars().count() <= 255 => n.clone(),
         Some(other) => {
             return Err(invalid(format!(
                 "Invalid input for field/attribute name. Value: {}. {} is not a valid server name",
-                pyrepr::repr(other),
+                pyrepr::str(other),
                 pyrepr::repr(other)
             )));
         }
@@ -260,7 +261,7 @@ pub fn action(call: &Call<'_>) -> HttpResponse {
     let version = admitted.version;
     let caller = &admitted.caller;
     let id = call.captures.server.as_deref().unwrap_or_default();
-    let body = admitted.json.unwrap_or(Value::Null);
+    let body = admitted.json.unwrap_or(PyValue::None);
     let action = match ServerAction::from_body(&body) {
         Ok(ServerAction::Rebuild { .. }) => match rebuild_metadata(call, &body) {
             Ok(metadata) => ServerAction::Rebuild { metadata },
@@ -285,7 +286,7 @@ pub fn action(call: &Call<'_>) -> HttpResponse {
             let pass = body
                 .get("rescue")
                 .and_then(|r| r.get("adminPass"))
-                .and_then(Value::as_str)
+                .and_then(PyValue::as_str)
                 .map(str::to_string)
                 .unwrap_or_else(admin_pass);
             answer(call, 200, &json!({ "adminPass": pass }), version)
@@ -300,7 +301,7 @@ pub fn action(call: &Call<'_>) -> HttpResponse {
 }
 
 /// The map a rebuild replaces the server's metadata with, if it names one.
-fn rebuild_metadata(call: &Call<'_>, body: &Value) -> Result<Option<Metadata>, Outcome> {
+fn rebuild_metadata(call: &Call<'_>, body: &PyValue) -> Result<Option<Metadata>, Outcome> {
     match body.get("rebuild").and_then(|r| r.get("metadata")) {
         Some(map) => pipeline::server_metadata(call.rules, map).map(Some),
         None => Ok(None),
