@@ -171,11 +171,27 @@ fn batch_action_dialects_pass_every_trial_on_the_fault_free_server() {
 #[test]
 fn with_aksk_signing_the_trials_are_skipped_without_gating() {
     let dir = Scratch::new("aksk");
+    // Skipped by choice, so no failure; but a selection of trials alone then
+    // tested nothing, which is exit 4 (allowed by --no-tests=pass).
     let out = run(&dir, &["prop::", "--dialect", "ecs-v1", "--auth", "aksk"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("nothing was tested"), "{stderr}");
+    let allowed = run(
+        &dir,
+        &[
+            "prop::",
+            "--dialect",
+            "ecs-v1",
+            "--auth",
+            "aksk",
+            "--no-tests=pass",
+        ],
+    );
     assert!(
-        out.status.success(),
+        allowed.status.success(),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&allowed.stderr)
     );
     let results = results(&dir);
     assert_eq!(results.cases.len(), 5);

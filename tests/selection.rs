@@ -176,6 +176,60 @@ fn an_empty_selection_is_exit_4_naming_the_filter_unless_allowed() {
     assert!(!text(&pass.stderr).contains("warning"));
 }
 
+/// A selection that matches cases, all of them for other dialects, runs
+/// and tests nothing: exit 4 naming the skips (it used to pass with "0
+/// passed"), with its reports written; `--no-tests` allows it as for an
+/// empty selection. A selection with one case that runs is not affected.
+#[test]
+fn a_selection_whose_every_case_is_skipped_is_exit_4_unless_allowed() {
+    let dir = Scratch::new("all-skipped");
+    let only_nova = [
+        "run",
+        "--no-props",
+        "--tag",
+        "python-json",
+        "--dialect",
+        "ecs-v1",
+    ];
+    let out = metaconform(&dir, &only_nova);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{stderr}");
+    assert!(text(&out.stdout).ends_with("0 passed, 0 failed, 11 skipped\n"));
+    assert!(
+        stderr.contains("nothing was tested: all 11 cases and trials selected by --tag python-json were skipped (11 for the dialect"),
+        "{stderr}"
+    );
+    assert!(
+        dir.join("reports/results.json").exists(),
+        "the run's reports are written"
+    );
+
+    let warn = metaconform(&dir, &[&only_nova[..], &["--no-tests=warn"]].concat());
+    assert_eq!(warn.status.code(), Some(0), "{}", text(&warn.stderr));
+    assert!(text(&warn.stderr).contains("warning: nothing was tested"));
+    let pass = metaconform(&dir, &[&only_nova[..], &["--no-tests=pass"]].concat());
+    assert_eq!(pass.status.code(), Some(0), "{}", text(&pass.stderr));
+
+    let one_runs = metaconform(
+        &dir,
+        &[
+            "run",
+            "--no-props",
+            "--tag",
+            "python-json",
+            "--dialect",
+            "nova-legacy",
+        ],
+    );
+    assert_eq!(
+        one_runs.status.code(),
+        Some(0),
+        "{}",
+        text(&one_runs.stderr)
+    );
+    assert!(text(&one_runs.stdout).ends_with("10 passed, 0 failed, 1 skipped\n"));
+}
+
 /// `--area` selects exactly the cases whose folder it names (the ids of
 /// `merge-replace` do not all start with it, so a filter cannot), `prop`
 /// selects the trials, an unknown area is exit 2 naming the real ones.

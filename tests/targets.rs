@@ -392,6 +392,12 @@ fn endpoint_targets_take_their_token_from_the_named_variable_and_put_servers_bac
         ("pass".into(), vec![400.into()])
     );
     assert_eq!(matrix["targets"][0]["embedded"], false);
+    // The capped target skipped every case: named, but the run tested.
+    assert!(
+        text(&out.stderr).contains("warning: target capped: nothing was tested"),
+        "{}",
+        text(&out.stderr)
+    );
     // Each target journalled its server and put it back (journal removed).
     let left: Vec<_> = std::fs::read_dir(&journals)
         .map(|d| d.flatten().map(|e| e.path()).collect())
@@ -454,4 +460,34 @@ fn sigint_during_the_first_target_stops_the_run_with_its_reports() {
     assert_eq!(matrix["targets"].as_array().map(Vec::len), Some(1));
     let junit = std::fs::read_to_string(reports.join("junit.xml")).expect("junit");
     assert!(junit.contains("<property name=\"interrupted\" value=\"true\"/>"));
+}
+
+/// A run whose every target skipped every case tested nothing: exit 4; one
+/// target that ran is enough, the others are named in a warning.
+#[test]
+fn targets_that_all_test_nothing_exit_4() {
+    let dir = Scratch::new("targets-untested");
+    let run = |dialects: &[&str]| {
+        let mut cmd = command();
+        cmd.args(["run", "--tag", "python-json", "--no-props"]);
+        for dialect in dialects {
+            let file = write_file(
+                &dir,
+                &format!("{dialect}.toml"),
+                &format!("dialect = \"{dialect}\"\n"),
+            );
+            cmd.arg("--target")
+                .arg(format!("{dialect}={}", file.display()));
+        }
+        cmd.arg("--json")
+            .arg(dir.join(format!("{}/results.json", dialects.join("-"))));
+        cmd.output().expect("run")
+    };
+    let none = run(&["ecs-v1", "bms-v1"]);
+    assert_eq!(none.status.code(), Some(4), "{}", text(&none.stderr));
+    assert!(text(&none.stderr).contains("nothing was tested"));
+    assert!(text(&none.stderr).contains("(on every target)"));
+    let one = run(&["ecs-v1", "nova"]);
+    assert_eq!(one.status.code(), Some(0), "{}", text(&one.stderr));
+    assert!(text(&one.stderr).contains("warning: target ecs-v1: nothing was tested"));
 }

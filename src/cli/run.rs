@@ -10,7 +10,8 @@
 //! AK/SK-signed requests got 3 consecutive 401s (the run stops there, before
 //! the cloud locks the access key; spec §7.4); 4 when the selection (FILTER,
 //! `--skip`, `--area`, `--tag`, the case folders) matched no case and no
-//! trial (`--no-tests=pass|warn` allow it; see [`crate::cli::select`]). Skips that
+//! trial, or every case it matched was skipped so that nothing was tested
+//! (`--no-tests=pass|warn` allow both; see [`crate::cli::select`]). Skips that
 //! are the dialect's nature (an operation it lacks, a state its API cannot
 //! reach, a microversion it does not serve, a case for other dialects) and
 //! skips written in the case file do not gate. Known failures are reported
@@ -240,8 +241,12 @@ fn run(mut args: RunArgs) -> Result<Exit, CliError> {
         &mut profile,
     ))?;
     let outputs = Outputs::of(&args);
-    run_connected(args, &runtime, profile, connection, plan, &known, outputs)
-        .map(|executed| executed.exit)
+    let select = args.select.clone();
+    let executed = run_connected(args, &runtime, profile, connection, plan, &known, outputs)?;
+    if let (Exit::Success, Some(results)) = (executed.exit, &executed.results) {
+        select.require_tested(results)?;
+    }
+    Ok(executed.exit)
 }
 
 /// The baseline of `--baseline`, with a warning per expired entry and per

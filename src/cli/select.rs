@@ -15,6 +15,7 @@ use crate::cases::{Catalogue, LoadedCase, Selection, Source};
 use crate::cli::{CliError, Exit};
 use crate::fuzz::properties::{PropertyTrial, property_trials};
 use crate::run::properties;
+use crate::run::results::RunResults;
 
 #[derive(Debug, Clone, Args)]
 pub struct SelectArgs {
@@ -152,6 +153,41 @@ impl SelectArgs {
                 Exit::Untested,
                 format!(
                     "error: {what}: nothing would run; check the filter (`run --list` shows the ids), or pass --no-tests=pass to allow an empty selection"
+                ),
+            )),
+        }
+    }
+}
+
+impl SelectArgs {
+    /// A run in which every selected case and trial was skipped tested
+    /// nothing, whatever the reasons: exit 4 naming them, unless
+    /// `--no-tests` says otherwise (as for an empty selection). Without
+    /// this, a selection made only of cases for other dialects passed.
+    pub fn require_tested(&self, results: &RunResults) -> Result<(), CliError> {
+        let summary = &results.summary;
+        if results.cases.is_empty() || summary.skipped < results.cases.len() {
+            return Ok(());
+        }
+        let selected = match results.cases.len() {
+            1 => "the one case or trial".to_string(),
+            n => format!("all {n} cases and trials"),
+        };
+        let what = format!(
+            "nothing was tested: {selected} selected by {} were skipped ({})",
+            self.selection().describe(),
+            summary.skipped_by_kind
+        );
+        match self.no_tests {
+            NoTests::Pass => Ok(()),
+            NoTests::Warn => {
+                eprintln!("warning: {what}");
+                Ok(())
+            }
+            NoTests::Fail => Err(CliError(
+                Exit::Untested,
+                format!(
+                    "error: {what}; choose cases that run on this endpoint (`run --list` shows them), or pass --no-tests=pass to allow it"
                 ),
             )),
         }

@@ -106,8 +106,38 @@ pub fn run(args: RunArgs, plan: Plan, known: KnownFailures) -> Result<Exit, CliE
     match (interrupted, stopped) {
         (true, _) => Ok(Exit::Interrupted),
         (false, Some(error)) => Err(error),
-        (false, None) => reported.map(|()| gate(&finished)),
+        (false, None) => {
+            reported?;
+            match gate(&finished) {
+                Exit::Success => require_tested(&args, &finished),
+                exit => Ok(exit),
+            }
+        }
     }
+}
+
+/// The run tested something (see
+/// [`crate::cli::select::SelectArgs::require_tested`]): exit 4 when no
+/// target did. A target whose every case was skipped while others ran is
+/// what a version matrix may show (cases of a later microversion skip on
+/// a capped target): a warning naming it.
+fn require_tested(args: &RunArgs, finished: &[Finished]) -> Result<Exit, CliError> {
+    let untested: Vec<(&str, CliError)> = finished
+        .iter()
+        .filter_map(|t| {
+            let error = args.select.require_tested(&t.results).err()?;
+            Some((t.name.as_str(), error))
+        })
+        .collect();
+    if !untested.is_empty() && untested.len() == finished.len() {
+        let (_, CliError(exit, message)) = &untested[0];
+        return Err(CliError(*exit, format!("{message} (on every target)")));
+    }
+    for (name, CliError(_, message)) in untested {
+        let message = message.trim_start_matches("error: ");
+        eprintln!("warning: target {name}: {message}");
+    }
+    Ok(Exit::Success)
 }
 
 /// Whether a signal came since `signals` last looked (without waiting).
