@@ -15,6 +15,7 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use super::scenario::{Peer, Sent};
+use crate::endpoint::error_body;
 use crate::endpoint::http::RecordedResponse;
 use sha2::{Digest, Sha256};
 
@@ -162,30 +163,15 @@ fn auth_scheme(value: &str) -> String {
     }
 }
 
-/// The fault name and message of a Nova error body (`{"badRequest":
-/// {"code": 400, "message": "..."}}`), or of keystonemiddleware's
-/// (`{"error": {"message": ...}}`).
+/// The fault name and message of an error body: Nova's `{"badRequest":
+/// {"code": 400, "message": "..."}}`, keystonemiddleware's `{"error":
+/// {"message": ...}}` (read by [`error_body`], the runner's reader).
 fn fault_of(body: &str) -> (Option<String>, Option<String>) {
-    let Ok(serde_json::Value::Object(top)) = serde_json::from_str::<serde_json::Value>(body) else {
+    let Ok(value) = serde_json::from_str::<serde_json::Value>(body) else {
         return (None, None);
     };
-    if top.len() != 1 {
-        return (None, None);
-    }
-    let Some((name, inner)) = top.iter().next() else {
-        return (None, None);
-    };
-    match inner.get("message") {
-        Some(message) => (
-            Some(name.clone()),
-            Some(
-                message
-                    .as_str()
-                    .map_or_else(|| message.to_string(), str::to_string),
-            ),
-        ),
-        None => (None, None),
-    }
+    let fault = error_body::fault_names(&value).into_iter().next();
+    (fault, error_body::message(&value))
 }
 
 /// What may differ between two observations, coarsest first.
