@@ -201,3 +201,71 @@ fn with_aksk_signing_the_trials_are_skipped_without_gating() {
         assert!(case.skip_reason.as_deref().unwrap_or("").contains("AK/SK"));
     }
 }
+
+/// Against a real endpoint (here `serve`, not the embedded server) the
+/// states trial changes the lent server's state as the catalogue's state
+/// cases do, and leaves it active; it used to be skipped "for the
+/// dialect" on every endpoint. `--no-state-changes` still leaves it out.
+#[test]
+fn the_states_trial_runs_against_an_endpoint_and_leaves_the_server_active() {
+    let serve = spawn_serve(&["--servers", "1"]);
+    let dir = Scratch::new("states-endpoint");
+    let endpoint = [
+        "prop::states",
+        "--endpoint",
+        &serve.info.endpoint,
+        "--token",
+        &serve.info.token,
+        "--server",
+        &serve.info.servers[0],
+        "--journal-dir",
+    ];
+    let journals = dir.join("journals");
+    let journals = journals.to_str().expect("UTF-8 path");
+    let out = run(&dir, &[&endpoint[..], &[journals]].concat());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts = prop_verdicts(&results(&dir));
+    assert_eq!(verdicts, [("prop::states".to_string(), Verdict::Pass)]);
+    let server = get_json(
+        &format!("{}/servers/{}", serve.info.endpoint, serve.info.servers[0]),
+        &serve.info.token,
+    );
+    assert_eq!(
+        server["server"]["OS-EXT-STS:vm_state"], "active",
+        "{server}"
+    );
+
+    let left_out = run(
+        &dir,
+        &[
+            &endpoint[..],
+            &[journals, "--no-state-changes", "--no-tests=pass"],
+        ]
+        .concat(),
+    );
+    assert_eq!(left_out.status.code(), Some(0));
+    let results = results(&dir);
+    assert_eq!(results.cases[0].skip_kind, Some(SkipKind::UserChoice));
+}
+
+/// `GET url` over loopback (HTTP/1.0, one request), the body as JSON.
+fn get_json(url: &str, token: &str) -> serde_json::Value {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (authority, path) = rest.split_at(rest.find('/').expect("a path"));
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {authority}\r\nX-Auth-Token: {token}\r\n\r\n"
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    let (_, body) = answer.split_once("\r\n\r\n").expect("a body");
+    serde_json::from_str(body).expect("JSON body")
+}

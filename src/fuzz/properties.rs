@@ -171,7 +171,16 @@ fn plan(
     seed: u64,
     examples: u64,
 ) -> Option<Vec<Vec<Step>>> {
-    let shape = campaign::shape_for(target, &CampaignConfig::default(), 1);
+    // Whether a trial may change server states is the run's choice
+    // (`--no-state-changes`, see `run::properties`), as for the catalogue's
+    // state cases; the driver's reset brings each server back to active.
+    // With the fuzzer's default (off unless the target is disposable)
+    // `prop::states` was skipped on every real endpoint "for the dialect".
+    let config = CampaignConfig {
+        state_changes: true,
+        ..CampaignConfig::default()
+    };
+    let shape = campaign::shape_for(target, &config, 1);
     let strategy = sequences(&target.profile, &shape)?;
     Some(
         (0..examples)
