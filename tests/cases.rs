@@ -100,7 +100,7 @@ fn ops_used(case: &Case) -> Vec<Op> {
                 .raw
                 .as_ref()
                 .and_then(|r| full.op_at(&r.method, &r.path)),
-            StepOp::Action => None,
+            StepOp::Action | StepOp::Create => None,
         })
         .collect()
 }
