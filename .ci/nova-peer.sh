@@ -60,7 +60,7 @@ done
 # every failure must be a listed Nova bug (exit 0).
 echo "== metaconform run --dialect nova-legacy against Nova's /v2"
 metaconform run --dialect nova-legacy --endpoint "$(field legacy_endpoint)" \
-    "${endpoint_flags[@]:2}" "${servers[@]}" "${alt_servers[@]}" \
+    "${endpoint_flags[@]:2}" "${servers[@]}" "${alt_servers[@]}" "${recipe[@]}" \
     --jobs 2 --known-failures "$peer/known-failures-legacy.yaml" \
     --junit "$out/junit-legacy.xml" --json "$out/results-legacy.json" || rc=$?
 if ((rc != 0)); then

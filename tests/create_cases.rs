@@ -169,7 +169,7 @@ fn create_cases_pass_on_the_mock_and_leave_no_server_behind() {
     let info = &serve.info;
     let before = project_servers(info);
     let dir = Scratch::new("create-cases-pass");
-    let mut run = start_run(&dir, info, "mr.create.", &RECIPE);
+    let mut run = start_run(&dir, info, "mr.create.rules.", &RECIPE);
     let status = wait_with_timeout(&mut run, Duration::from_secs(120));
     let err = stderr_of(&mut run);
     assert_eq!(status.code(), Some(0), "{err}");
@@ -198,7 +198,7 @@ fn create_cases_fail_when_create_skips_the_metadata_rules() {
     let info = &serve.info;
     let before = project_servers(info);
     let dir = Scratch::new("create-cases-fault");
-    let mut run = start_run(&dir, info, "mr.create.", &RECIPE);
+    let mut run = start_run(&dir, info, "mr.create.rules.", &RECIPE);
     let status = wait_with_timeout(&mut run, Duration::from_secs(120));
     let err = stderr_of(&mut run);
     assert_eq!(status.code(), Some(1), "{err}");
@@ -284,4 +284,41 @@ fn restore_deletes_the_server_a_create_case_of_a_killed_run_made() {
     assert_eq!(out.status.code(), Some(0), "{text}");
     assert_eq!(project_servers(info), before, "{text}");
     assert!(!journal.exists(), "restore removes the journal once done");
+}
+
+#[test]
+fn legacy_create_cases_pass_on_the_mocks_v2_and_leave_no_server_behind() {
+    let serve = spawn_serve(&["--servers", "1"]);
+    let info = &serve.info;
+    let before = project_servers(info);
+    let dir = Scratch::new("create-cases-legacy");
+    let out = Command::new(BIN)
+        .args(["run", "mr.create.legacy.", "--dialect", "nova-legacy"])
+        .args(["--endpoint", &info.endpoint.replace("/v2.1/", "/v2/")])
+        .args(["--server", &info.servers[0], "--no-props"])
+        .args(RECIPE)
+        .arg("--journal-dir")
+        .arg(dir.join("journals"))
+        .arg("--json")
+        .arg(dir.join("results.json"))
+        .env("OS_TOKEN", &info.token)
+        .env_remove("OS_PROJECT_ID")
+        .output()
+        .expect("run");
+    let err = common::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let results = common::results(&dir);
+    assert_eq!(results.summary.passed, 5, "{err}");
+    let made = deleted_by_their_cases(&results);
+    assert_eq!(made, 1, "the stored case made a server");
+    let bodies: Vec<&str> = results
+        .cases
+        .iter()
+        .flat_map(|c| &c.exchanges)
+        .filter(|e| e.request.method == "POST" && e.request.url.ends_with("/servers"))
+        .map(|e| e.request.body.as_str())
+        .collect();
+    assert!(!bodies.is_empty());
+    assert!(bodies.iter().all(|b| !b.contains("networks")), "{bodies:?}");
+    assert_eq!(project_servers(info), before, "a server left behind\n{err}");
 }

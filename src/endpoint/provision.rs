@@ -68,11 +68,18 @@ impl Network {
     }
 }
 
-/// Whether the dialect creates servers the Nova way (`POST /servers`).
+/// Whether the dialect creates servers the Nova way (`POST /servers`) at
+/// microversion 2.37, with `"networks"` (`--create-servers`).
 pub fn can_create(profile: &crate::profile::Profile) -> bool {
+    can_create_unversioned(profile) && !profile.rules.legacy
+}
+
+/// Whether the dialect creates servers the Nova way, legacy `/v2` included
+/// (which serves no microversion: its create body has no `"networks"`,
+/// [`Recipe::body_for`]): what the cases' create steps need.
+pub fn can_create_unversioned(profile: &crate::profile::Profile) -> bool {
     profile.file.servers.action_form == ActionForm::PerServer
         && profile.rules.microversions.is_some()
-        && !profile.rules.legacy
 }
 
 impl Recipe {
@@ -98,6 +105,28 @@ impl Recipe {
             server[member] = value.clone();
         }
         json!({ "server": server })
+    }
+
+    /// [`Recipe::body`] for `profile`: legacy `/v2` knows no `"networks":
+    /// "none"` (microversion 2.37), so its body has no `networks` (Nova
+    /// then picks the project's network, if it has exactly one; Nova's
+    /// functional-test Neutron has it), unless `fields` names one.
+    pub fn body_for(
+        &self,
+        profile: &crate::profile::Profile,
+        name: &str,
+        metadata: Option<Value>,
+        fields: Option<&Map<String, Value>>,
+    ) -> Value {
+        let mut body = self.body(name, metadata, fields);
+        let named = fields.is_some_and(|f| f.contains_key("networks"));
+        if profile.rules.legacy
+            && !named
+            && let Some(server) = body["server"].as_object_mut()
+        {
+            server.remove("networks");
+        }
+        body
     }
 }
 
@@ -271,5 +300,32 @@ mod tests {
         assert_eq!("net-1".parse(), Ok(Network::Id("net-1".into())));
         assert!("".parse::<Network>().is_err());
         assert_eq!(Network::Id("n".into()).to_body(), json!([{"uuid": "n"}]));
+    }
+
+    #[test]
+    fn a_legacy_create_body_has_no_networks_unless_asked() {
+        let recipe = Recipe {
+            image: "i".into(),
+            flavor: "1".into(),
+            network: Network::None,
+        };
+        let nova = crate::profile::builtin("nova").unwrap();
+        let legacy = crate::profile::builtin("nova-legacy").unwrap();
+        let metadata = Some(json!({"a": "1"}));
+        let body = recipe.body_for(&nova, "n", metadata.clone(), None);
+        assert_eq!(body["server"]["networks"], json!("none"));
+        assert_eq!(body["server"]["metadata"], json!({"a": "1"}));
+        let body = recipe.body_for(&legacy, "n", metadata, None);
+        assert!(body["server"].get("networks").is_none(), "{body}");
+        let fields: Map<String, Value> = [
+            ("networks".to_string(), json!("auto")),
+            ("metadata".to_string(), json!("x")),
+        ]
+        .into_iter()
+        .collect();
+        let body = recipe.body_for(&legacy, "n", None, Some(&fields));
+        assert_eq!(body["server"]["networks"], json!("auto"));
+        assert_eq!(body["server"]["metadata"], json!("x"));
+        assert!(can_create_unversioned(&legacy) && !can_create(&legacy));
     }
 }

@@ -118,11 +118,11 @@ fn requirement_met(
 /// embedded server takes any). Without them the user left out what the
 /// case needs, as with a token: the skip gates a required case.
 fn creatable(target: &Target, options: &RunOptions) -> Result<(), Skip> {
-    if !crate::endpoint::provision::can_create(&target.profile) {
+    if !crate::endpoint::provision::can_create_unversioned(&target.profile) {
         return Err(Skip::new(
             SkipKind::Dialect,
             format!(
-                "{} does not create servers the Nova way (POST /servers, microversion 2.37)",
+                "{} does not create servers the Nova way (POST /servers)",
                 target.profile.id()
             ),
         ));
@@ -415,7 +415,7 @@ mod tests {
         assert!(check(&c, &nova, &options).is_ok());
         // the embedded server is disposable and takes any image
         assert!(check(&c, &target("nova", owner_only()), &RunOptions::default()).is_ok());
-        for other in ["nova-legacy", "ecs-v1", "bms-v1"] {
+        for other in ["ecs-v1", "bms-v1"] {
             let skip = check(&c, &target(other, owner_only()), &options).unwrap_err();
             assert_eq!(skip.kind, SkipKind::Dialect, "{other}");
         }

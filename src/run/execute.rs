@@ -455,7 +455,8 @@ impl Session<'_> {
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
         let metadata = requests::create_metadata(step);
-        let body = recipe.body(&name, metadata, step.server_fields.as_ref());
+        let fields = step.server_fields.as_ref();
+        let body = recipe.body_for(&self.target.profile, &name, metadata, fields);
         let created = provision::send_create(self, &body, Purpose::Step, Some(number))
             .await
             .map_err(|e| StepTrouble::Error(e.0))?;
