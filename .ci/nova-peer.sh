@@ -37,12 +37,17 @@ for s in $(field alt_servers); do alt_servers+=(--alt-server "$s"); done
 
 metaconform() { cargo run --quiet -- "$@"; }
 
+# What the cases that create servers (op: create, spec §3.4) and
+# --create-servers make them of: the image and flavor serve.py's own
+# servers use (Nova's fake driver takes them).
+recipe=(--image "$(field image)" --flavor "$(field flavor)")
+
 # Two runs in different orders (two workers, then one): the verdicts must be
 # the same, and every failure must be a listed Nova bug (exit 0).
 rc=0
 for jobs in 2 1; do
     echo "== metaconform run against Nova, --jobs $jobs"
-    metaconform run "${endpoint_flags[@]}" "${servers[@]}" "${alt_servers[@]}" \
+    metaconform run "${endpoint_flags[@]}" "${servers[@]}" "${alt_servers[@]}" "${recipe[@]}" \
         --jobs "$jobs" --known-failures "$peer/known-failures.yaml" \
         --junit "$out/junit-jobs$jobs.xml" --json "$out/results-jobs$jobs.json" || rc=$?
     if ((rc != 0)); then
@@ -55,7 +60,7 @@ done
 # every failure must be a listed Nova bug (exit 0).
 echo "== metaconform run --dialect nova-legacy against Nova's /v2"
 metaconform run --dialect nova-legacy --endpoint "$(field legacy_endpoint)" \
-    "${endpoint_flags[@]:2}" "${servers[@]}" "${alt_servers[@]}" \
+    "${endpoint_flags[@]:2}" "${servers[@]}" "${alt_servers[@]}" "${recipe[@]}" \
     --jobs 2 --known-failures "$peer/known-failures-legacy.yaml" \
     --junit "$out/junit-legacy.xml" --json "$out/results-legacy.json" || rc=$?
 if ((rc != 0)); then
@@ -112,7 +117,7 @@ PY
 }
 before="$(project_state)"
 metaconform run states.actions "${endpoint_flags[@]}" --no-props --jobs 2 \
-    --create-servers 2 --image "$(field image)" --flavor "$(field flavor)" \
+    --create-servers 2 "${recipe[@]}" \
     --junit "$out/junit-created.xml" --json "$out/results-created.json"
 metaconform run mr. "${endpoint_flags[@]}" "${servers[@]}" "${alt_servers[@]}" --no-props \
     --dry-run > "$out/dry-run.txt"

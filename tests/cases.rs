@@ -100,7 +100,7 @@ fn ops_used(case: &Case) -> Vec<Op> {
                 .raw
                 .as_ref()
                 .and_then(|r| full.op_at(&r.method, &r.path)),
-            StepOp::Action => None,
+            StepOp::Action | StepOp::Create => None,
         })
         .collect()
 }
@@ -339,6 +339,57 @@ fn check_command_reports_broken_files_with_exit_2() {
     assert!(stderr.contains("needs `key`"), "{stderr}");
     assert!(stderr.contains("help:"), "{stderr}");
     assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn check_command_locates_bad_create_steps() {
+    let dir = scratch("check-create");
+    let file = write(
+        &dir,
+        "area/create.yaml",
+        concat!(
+            "cases:\n",
+            "  - id: c.one\n",
+            "    name: n\n",
+            "    spec: \"3.4\"\n",
+            "    steps:\n",
+            "      - op: create\n",
+            "        key: k\n",
+            "        as: admin\n",
+            "        metadata: {a: \"1\"}\n",
+            "        server_fields: {metadata: \"x\"}\n",
+            "        expect: {outcome: ok}\n",
+            "  - id: c.two\n",
+            "    name: n\n",
+            "    spec: \"3.4\"\n",
+            "    requires: [create, admin]\n",
+            "    steps:\n",
+            "      - {op: create, server: alt, microversion: \"2.1\", expect: {status: 202}}\n",
+            "      - {op: merge, server_fields: {a: 1}, metadata: {}, expect: {status: 200}}\n",
+        ),
+    );
+    let out = check_command(&dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let at = |line: usize, needle: &str| {
+        let location = format!("{}:{line}:", file.display());
+        let found = stderr
+            .split("\nerror")
+            .any(|block| block.contains(&location) && block.contains(needle));
+        assert!(found, "no '{needle}' at {location} in:\n{stderr}");
+    };
+    at(
+        2,
+        "uses `op: create` but does not list `requires: [create]`",
+    );
+    at(6, "`key` does not apply to `op: create`");
+    at(6, "`as` does not apply to `op: create`");
+    at(6, "`metadata` and `server_fields.metadata` both set");
+    at(6, "`outcome: ok` on `op: create`");
+    at(17, "`server` does not apply to `op: create`");
+    at(17, "`microversion` does not apply to `op: create`");
+    at(18, "`server_fields` does not apply to `op: merge`");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -65,8 +65,11 @@ const BREAKS_EVERY_RESPONSE: &[&str] = &["truncate-body", "non-json-body"];
 async fn every_semantic_fault_is_found_and_shrunk() {
     let mut missed = Vec::new();
     for info in metaconform::serve::list_faults() {
-        // `echo-token` breaks no API rule: tests/secrets.rs uses it.
-        if info.parameter.is_some() || info.name == "echo-token" {
+        // `echo-token` breaks no API rule: tests/secrets.rs uses it. A
+        // catalogue fault breaks a writer the fuzzer does not drive (it
+        // creates no servers): tests/create_cases.rs finds it.
+        let catalogue = info.kind == metaconform::serve::FaultKind::Catalogue;
+        if info.parameter.is_some() || info.name == "echo-token" || catalogue {
             continue;
         }
         let fault: Fault = info.name.parse().expect("fault");

@@ -1009,3 +1009,67 @@ fn spec_5_5_a_blank_v1_merge_body_cannot_be_blank() {
     let not_json = Req::new(Op::Merge, "{").run(&v1.rules, &server(&[]));
     assert_eq!(kind(&not_json), OutcomeKind::MalformedBody);
 }
+
+// ---- §3.4 servers created with metadata --------------------------------------
+
+/// `server_metadata` on `nova` and on legacy `/v2`, pinned to genuine Nova
+/// 34's answers to `POST /servers` (measured on contrib/nova-peer,
+/// 2026-12-05): `/v2`'s soft validator lets keys outside the pattern
+/// through when every key is, and the compute API's
+/// `_check_metadata_properties_quota` then checks them after the quota,
+/// with its own messages, which `servers.py` `create` turns into 400.
+#[test]
+fn spec_3_4_create_metadata_on_v2_1_and_on_legacy_v2() {
+    use metaconform::model::pipeline::server_metadata;
+    use metaconform::model::pyjson::PyValue;
+    let refusal = |rules: &ApiRules, map: serde_json::Value| match server_metadata(
+        rules,
+        &PyValue::from(&map),
+    ) {
+        Err(Outcome::Refused { kind, message }) => (kind, message),
+        other => panic!("{map}: {other:?}"),
+    };
+    let nova = rules("nova");
+    let legacy = rules("nova-legacy");
+    let slash = serde_json::json!({"a/b": "v"});
+    assert_eq!(refusal(&nova, slash.clone()).0, OutcomeKind::InvalidInput);
+    let stored =
+        server_metadata(&legacy, &PyValue::from(&slash)).unwrap_or_else(|o| panic!("{o:?}"));
+    assert_eq!(stored.get("a/b").map(String::as_str), Some("v"));
+    assert_eq!(
+        refusal(&legacy, serde_json::json!({"": "v"})),
+        (
+            OutcomeKind::InvalidInput,
+            "Invalid metadata:  has 0 characters, less than 1.".to_string()
+        )
+    );
+    assert_eq!(
+        refusal(&legacy, serde_json::json!({"a/b": 1})).1,
+        "Invalid metadata: 1 is not a string or unicode"
+    );
+    // Nova 34: 500 (InvalidMetadataSize is caught nowhere); the 400 it intends.
+    assert_eq!(
+        refusal(&legacy, serde_json::json!({"k".repeat(256): "v"})).1,
+        "Invalid metadata size: Metadata property key greater than 255 characters"
+    );
+    assert_eq!(
+        refusal(&legacy, serde_json::json!({"a/b": "v".repeat(256)})).1,
+        "Invalid metadata size: Metadata property value greater than 255 characters"
+    );
+    // The quota comes before the per-entry checks.
+    let mut many: serde_json::Map<String, serde_json::Value> = (0..129)
+        .map(|i| (format!("k/{i:03}"), serde_json::json!("v")))
+        .collect();
+    many.insert(String::new(), serde_json::json!("v"));
+    let over = refusal(&legacy, serde_json::Value::Object(many));
+    assert_eq!(over.0, OutcomeKind::OverQuota);
+    assert_eq!(over.1, "Maximum number of metadata items exceeds 128");
+    let mixed = refusal(&legacy, serde_json::json!({"a/b": "v", "ok": "1"}));
+    assert!(
+        mixed
+            .1
+            .contains("Additional properties are not allowed ('a/b' was unexpected)"),
+        "{}",
+        mixed.1
+    );
+}

@@ -198,6 +198,9 @@ fn implied_requirements(case: &Case) -> Vec<(Requirement, String)> {
         if step.server == ServerRef::Alt {
             needs.push((Requirement::Alt, "`server: alt`".into()));
         }
+        if step.op == StepOp::Create {
+            needs.push((Requirement::Create, "`op: create`".into()));
+        }
         if step.op == StepOp::Action {
             let name = step.action.as_deref().unwrap_or("");
             let req = if name == "lock" || name == "unlock" {
@@ -234,6 +237,7 @@ fn requirement_name(req: Requirement) -> &'static str {
         Requirement::Alt => "alt",
         Requirement::StateChanges => "state-changes",
         Requirement::Lock => "lock",
+        Requirement::Create => "create",
     }
 }
 
@@ -252,6 +256,7 @@ fn present_fields(step: &Step) -> Vec<&'static str> {
     add(step.meta.is_some(), "meta");
     add(step.action.is_some(), "action");
     add(step.raw.is_some(), "raw");
+    add(step.server_fields.is_some(), "server_fields");
     add(step.concurrent.is_some(), "concurrent");
     add(step.query.is_some(), "query");
     add(!step.headers.is_empty(), "headers");
@@ -269,6 +274,7 @@ fn allowed_fields(op: StepOp, action: Option<&str>) -> &'static [&'static str] {
         StepOp::Action => &["action"],
         StepOp::Raw => &["raw"],
         StepOp::Concurrent => &["concurrent", "headers"],
+        StepOp::Create => &["metadata", "generated_items", "server_fields"],
     }
 }
 
@@ -283,6 +289,7 @@ fn op_name(op: StepOp) -> &'static str {
         StepOp::Action => "action",
         StepOp::Raw => "raw",
         StepOp::Concurrent => "concurrent",
+        StepOp::Create => "create",
     }
 }
 
@@ -299,7 +306,10 @@ fn check_step(step: &Step, at: Location, case: &Case, issues: &mut Vec<Issue>) {
         }
     }
     check_op_arguments(step, at, issues);
-    let unmapped = matches!(step.op, StepOp::Raw | StepOp::Action);
+    if step.op == StepOp::Create {
+        check_create(step, at, issues);
+    }
+    let unmapped = matches!(step.op, StepOp::Raw | StepOp::Action | StepOp::Create);
     let says_ok = |e: &Expect| e.outcome == Some(OutcomeKind::Ok);
     if unmapped && (says_ok(&step.expect) || step.expect_for.values().any(says_ok)) {
         issues.push(Issue::new(
@@ -403,7 +413,52 @@ fn check_op_arguments(step: &Step, at: Location, issues: &mut Vec<Issue>) {
                 "add `concurrent: {op: set, count: 8}`",
             ),
         },
-        StepOp::List => {}
+        StepOp::List | StepOp::Create => {}
+    }
+}
+
+/// A create step makes a server of the case's own project, as the project
+/// member, through the endpoint as configured: the runner deletes it as
+/// that member when the case ends. Nothing addresses an existing server.
+fn check_create(step: &Step, at: Location, issues: &mut Vec<Issue>) {
+    let mut refuse = |on: bool, field: &str, help: &str| {
+        if on {
+            issues.push(Issue::new(
+                at,
+                format!("`{field}` does not apply to `op: create`"),
+                help,
+            ));
+        }
+    };
+    refuse(
+        step.identity != Identity::Owner,
+        "as",
+        "a created server is deleted by the project member: create as the owner (drop `as`)",
+    );
+    refuse(
+        step.server != ServerRef::Own,
+        "server",
+        "a create step addresses no existing server: drop `server`",
+    );
+    refuse(
+        step.url_project != super::format::UrlProject::Own,
+        "url_project",
+        "drop `url_project`: servers are created in the endpoint's project",
+    );
+    refuse(
+        step.microversion.is_some(),
+        "microversion",
+        "servers are created at microversion 2.37 (the first that takes `\"networks\": \"none\"`): drop `microversion`",
+    );
+    if let Some(fields) = &step.server_fields
+        && step.metadata.is_some()
+        && fields.contains_key("metadata")
+    {
+        issues.push(Issue::new(
+            at,
+            "`metadata` and `server_fields.metadata` both set the created server's metadata",
+            "keep one: `metadata` for a map, `server_fields.metadata` for anything else",
+        ));
     }
 }
 

@@ -139,6 +139,19 @@ fn step_line(step: &Step) -> String {
                 let _ = write!(line, ": {} × {}", c.count, kebab(&c.op));
             }
         }
+        StepOp::Create => {
+            line.push_str(" a server");
+            if let Some(map) = &step.metadata {
+                let _ = write!(line, " with metadata {}", compact(map));
+            }
+            if let Some(generated) = &step.generated_items {
+                let _ = write!(line, " + {} generated items", generated.count);
+            }
+            if let Some(fields) = &step.server_fields {
+                let fields = serde_json::Value::Object(fields.clone()).to_string();
+                let _ = write!(line, ", server fields {}", cut(&fields, 120));
+            }
+        }
         StepOp::List => {}
     }
     if step.identity != Identity::Owner {

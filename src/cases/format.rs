@@ -119,6 +119,9 @@ pub enum Requirement {
     StateChanges,
     /// The dialect can lock servers through the API.
     Lock,
+    /// The run may create servers (`op: create`): the embedded server, or
+    /// an endpoint given `--image` and `--flavor`.
+    Create,
 }
 
 /// The server's state before the first step. Metadata is reset first.
@@ -223,6 +226,9 @@ pub enum StepOp {
     Raw,
     /// Several requests at once (`concurrent:` says which).
     Concurrent,
+    /// `POST /servers`: a server created with `metadata` (spec §3.4), read
+    /// back, and deleted when the case ends.
+    Create,
 }
 
 /// One step. Which fields are allowed depends on `op`; the loader checks.
@@ -253,6 +259,11 @@ pub struct Step {
     /// raw: the request.
     #[serde(default)]
     pub raw: Option<RawRequest>,
+    /// create: members put into the `server` object the runner sends,
+    /// replacing its own of the same name (`metadata: "text"` sends a
+    /// metadata that is not a map).
+    #[serde(default)]
+    pub server_fields: Option<serde_json::Map<String, Value>>,
     /// concurrent: the fan-out.
     #[serde(default)]
     pub concurrent: Option<Concurrent>,

@@ -23,6 +23,7 @@
 //! another, each through [`run_connected`] as one run; see
 //! [`crate::cli::targets`].
 
+use crate::endpoint::journal::SharedJournal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -381,6 +382,8 @@ fn run_options(args: &RunArgs) -> RunOptions {
         resize_flavor: args.resize_flavor.clone(),
         strict: args.strict,
         interrupt: Default::default(),
+        create_recipe: args.create.image_and_flavor(),
+        journal: None,
     }
 }
 
@@ -622,15 +625,20 @@ async fn execute(
     if lent && let Err(e) = preflight(&ctx).await {
         return Err(CliError(Exit::Unreachable, format!("error: {e}")));
     }
-    let mut journal = match ctx.target.disposable {
+    let journal = match ctx.target.disposable {
         true => None,
-        false => Some(safety::take_snapshot(&mut Session::new(&ctx), &args.journal_dir).await?),
+        false => Some(SharedJournal::new(
+            safety::take_snapshot(&mut Session::new(&ctx), &args.journal_dir).await?,
+        )),
     };
-    if let (Some((count, recipe)), Some(journal)) = (args.create.recipe(), journal.as_mut())
+    // Every server created from here on (by --create-servers or by a
+    // case's create step) is recorded in it.
+    ctx.options.journal = journal.clone();
+    if let (Some((count, recipe)), Some(journal)) = (args.create.recipe(), journal.as_ref())
         && let Err(e) = provision(&mut ctx, journal, count, &recipe, lent).await
     {
         let mut session = Session::new(&ctx);
-        safety::put_back(&mut session, journal.clone(), &mut signals, false).await?;
+        safety::put_back(&mut session, journal.current(), &mut signals, false).await?;
         return Err(e);
     }
     let ctx = Arc::new(ctx);
@@ -698,7 +706,7 @@ async fn execute(
         Some(journal) => {
             let mut session = Session::new(&ctx);
             let interrupted = ctx.options.interrupt.requested();
-            safety::put_back(&mut session, journal, &mut signals, interrupted).await
+            safety::put_back(&mut session, journal.current(), &mut signals, interrupted).await
         }
         None => Ok(()),
     };
@@ -721,12 +729,13 @@ async fn execute(
 /// pre-flight check runs on them when no server was lent.
 async fn provision(
     ctx: &mut Context,
-    journal: &mut crate::endpoint::journal::Journal,
+    journal: &SharedJournal,
     count: u16,
     recipe: &crate::endpoint::provision::Recipe,
     lent: bool,
 ) -> Result<(), CliError> {
-    let created = safety::create_servers(&mut Session::new(ctx), journal, count, recipe).await?;
+    let run = crate::endpoint::journal::Journal::run_id(&journal.current().path);
+    let created = safety::create_servers(&mut Session::new(ctx), &run, count, recipe).await?;
     ctx.target.servers.extend(created);
     if !lent {
         preflight(ctx)

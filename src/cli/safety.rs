@@ -64,18 +64,20 @@ pub struct CreateArgs {
     /// each is in the journal, so `restore` deletes it after a crash.
     #[arg(long, value_name = "N", requires_all = ["image", "flavor"])]
     pub create_servers: Option<u16>,
-    /// Image of the created servers (`imageRef`).
-    #[arg(long, value_name = "REF", requires = "create_servers")]
+    /// Image of the created servers (`imageRef`): those of
+    /// --create-servers and those the cases' create steps make (without
+    /// --image and --flavor an endpoint run skips those cases).
+    #[arg(long, value_name = "REF", requires = "flavor")]
     pub image: Option<String>,
     /// Flavor of the created servers (`flavorRef`).
-    #[arg(long, value_name = "REF", requires = "create_servers")]
+    #[arg(long, value_name = "REF", requires = "image")]
     pub flavor: Option<String>,
     /// Network of the created servers: none (default), auto, or a network id.
     #[arg(
         long,
         value_name = "none|auto|ID",
         default_value = "none",
-        requires = "create_servers"
+        requires = "image"
     )]
     pub network: Network,
 }
@@ -84,35 +86,37 @@ impl CreateArgs {
     /// How many servers to create, and from what.
     pub fn recipe(&self) -> Option<(u16, Recipe)> {
         let count = self.create_servers.filter(|n| *n > 0)?;
-        let recipe = Recipe {
+        Some((count, self.image_and_flavor()?))
+    }
+
+    /// What servers are made of, given `--image` and `--flavor`: also what
+    /// the cases' `op: create` steps create from.
+    pub fn image_and_flavor(&self) -> Option<Recipe> {
+        Some(Recipe {
             image: self.image.clone()?,
             flavor: self.flavor.clone()?,
             network: self.network.clone(),
-        };
-        Some((count, recipe))
+        })
     }
 }
 
-/// Create `count` servers from `recipe`, each recorded in `journal` as soon
-/// as the endpoint accepts it, then wait until all are active. On failure
-/// the journal still names every server created, for [`put_back`].
+/// Create `count` servers from `recipe`, each recorded in the
+/// conversation's journal (named `run`) as soon as the endpoint accepts
+/// it, then wait until all are active. On failure the journal still names
+/// every server created, for [`put_back`].
 pub async fn create_servers<C: Conversation>(
     conversation: &mut C,
-    journal: &mut Journal,
+    run: &str,
     count: u16,
     recipe: &Recipe,
 ) -> Result<Vec<String>, CliError> {
     let failed = |e: String| CliError(Exit::Unreachable, format!("error: {e}"));
-    let run = Journal::run_id(&journal.path);
     let mut created = Vec::new();
     for n in 1..=count {
         let name = format!("metaconform-{run}-{n}");
         let id = provision::create(conversation, recipe, &name)
             .await
             .map_err(|e| failed(e.0))?;
-        journal
-            .record_created(&id)
-            .map_err(|e| failed(e.to_string()))?;
         eprintln!("created server {id} ({name}); it is deleted at the end");
         created.push(id);
     }

@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
@@ -144,6 +145,18 @@ impl Journal {
         self.save()
     }
 
+    /// Drop a created server from the journal: it is deleted.
+    pub fn forget_created(&mut self, id: &str) -> Result<(), JournalError> {
+        let before = self.file.servers.len();
+        self.file
+            .servers
+            .retain(|s| !(s.role == ServerRole::Created && s.id == id));
+        match self.file.servers.len() == before {
+            true => Ok(()),
+            false => self.save(),
+        }
+    }
+
     fn save(&self) -> Result<(), JournalError> {
         let err = |source| JournalError::Write {
             path: self.path.clone(),
@@ -192,6 +205,39 @@ impl Journal {
     }
 }
 
+/// One journal that every task of a run writes to: the run's own
+/// `--create-servers` and each case step that creates a server record what
+/// they created, and [`SharedJournal::current`] is what is put back.
+#[derive(Debug, Clone)]
+pub struct SharedJournal(Arc<Mutex<Journal>>);
+
+impl SharedJournal {
+    pub fn new(journal: Journal) -> SharedJournal {
+        SharedJournal(Arc::new(Mutex::new(journal)))
+    }
+
+    /// The journal as it stands (a copy), e.g. to put the servers back.
+    pub fn current(&self) -> Journal {
+        self.lock().clone()
+    }
+
+    /// [`Journal::record_created`], saved before it returns.
+    pub fn record_created(&self, id: &str) -> Result<(), JournalError> {
+        self.lock().record_created(id)
+    }
+
+    /// [`Journal::forget_created`], saved before it returns.
+    pub fn forget_created(&self, id: &str) -> Result<(), JournalError> {
+        self.lock().forget_created(id)
+    }
+
+    /// A task that panicked while holding the lock left a journal that was
+    /// saved or not, never half-changed in memory: use it.
+    fn lock(&self) -> MutexGuard<'_, Journal> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +270,13 @@ mod tests {
         let written = Journal::create(path.clone(), sample()).unwrap();
         let read = Journal::load(&path).unwrap();
         assert_eq!(read.file, written.file);
+        let shared = SharedJournal::new(read);
+        shared.record_created("c1").unwrap();
+        assert_eq!(Journal::load(&path).unwrap().file.servers.len(), 2);
+        shared.forget_created("c1").unwrap();
+        shared.forget_created("s").unwrap(); // a lent server is never forgotten
+        assert_eq!(Journal::load(&path).unwrap().file, written.file);
+        let read = shared.current();
         read.remove().unwrap();
         assert!(!path.exists());
         let _ = std::fs::remove_dir(&dir);

@@ -1,17 +1,21 @@
-//! Disposable servers a run creates for itself (`run --create-servers N
-//! --image REF --flavor REF [--network none|auto|ID]`) and deletes at the
-//! end, after failures and on Ctrl-C.
+//! Creating and deleting servers: the disposable servers a run creates for
+//! itself (`run --create-servers N --image REF --flavor REF [--network
+//! none|auto|ID]`) and those a case's `op: create` step creates with the
+//! metadata under test (spec §3.4); both are deleted at the end, after
+//! failures and on Ctrl-C.
 //!
-//! Each server is recorded in the run's journal the moment the endpoint
-//! answers its create request, so `metaconform restore JOURNAL` deletes it
-//! after a crash or `kill -9` too. Servers are created at microversion 2.37
-//! (the first that takes `"networks": "none"` and `"auto"`) and waited for
-//! until active, bounded by `--state-timeout`.
+//! Every create request goes through [`send_create`]: any 2xx answer that
+//! names a server is recorded in the conversation's journal the moment the
+//! endpoint answers, so `metaconform restore JOURNAL` deletes it after a
+//! crash or `kill -9` too, and [`delete`] drops it from the journal once
+//! it is gone. Servers are created at microversion 2.37 (the first that
+//! takes `"networks": "none"` and `"auto"`) and waited for until active,
+//! bounded by `--state-timeout`.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::cases::format::Identity;
-use crate::endpoint::http::RecordedRequest;
+use crate::endpoint::http::{Exchange, RecordedRequest};
 use crate::endpoint::servers::{Conversation, Goal, Housekeeping, Purpose, SetupError};
 use crate::model::server::VmState;
 use crate::profile::format::ActionForm;
@@ -64,27 +68,87 @@ impl Network {
     }
 }
 
-/// Whether the dialect creates servers the Nova way (`POST /servers`).
+/// Whether the dialect creates servers the Nova way (`POST /servers`) at
+/// microversion 2.37, with `"networks"` (`--create-servers`).
 pub fn can_create(profile: &crate::profile::Profile) -> bool {
-    profile.file.servers.action_form == ActionForm::PerServer
-        && profile.rules.microversions.is_some()
-        && !profile.rules.legacy
+    can_create_unversioned(profile) && !profile.rules.legacy
 }
 
-/// `POST /servers` for one server named `name`; its id once the endpoint
-/// accepted it (202).
-pub async fn create<C: Conversation>(
+/// Whether the dialect creates servers the Nova way, legacy `/v2` included
+/// (which serves no microversion: its create body has no `"networks"`,
+/// [`Recipe::body_for`]): what the cases' create steps need.
+pub fn can_create_unversioned(profile: &crate::profile::Profile) -> bool {
+    profile.file.servers.action_form == ActionForm::PerServer
+        && profile.rules.microversions.is_some()
+}
+
+impl Recipe {
+    /// The `{"server": ...}` body of a create request for a server named
+    /// `name`: the recipe, `metadata` when given, then `fields`, each of
+    /// which replaces the member of the same name.
+    pub fn body(
+        &self,
+        name: &str,
+        metadata: Option<Value>,
+        fields: Option<&Map<String, Value>>,
+    ) -> Value {
+        let mut server = json!({
+            "name": name,
+            "imageRef": self.image,
+            "flavorRef": self.flavor,
+            "networks": self.network.to_body(),
+        });
+        if let Some(metadata) = metadata {
+            server["metadata"] = metadata;
+        }
+        for (member, value) in fields.into_iter().flatten() {
+            server[member] = value.clone();
+        }
+        json!({ "server": server })
+    }
+
+    /// [`Recipe::body`] for `profile`: legacy `/v2` knows no `"networks":
+    /// "none"` (microversion 2.37), so its body has no `networks` (Nova
+    /// then picks the project's network, if it has exactly one; Nova's
+    /// functional-test Neutron has it), unless `fields` names one.
+    pub fn body_for(
+        &self,
+        profile: &crate::profile::Profile,
+        name: &str,
+        metadata: Option<Value>,
+        fields: Option<&Map<String, Value>>,
+    ) -> Value {
+        let mut body = self.body(name, metadata, fields);
+        let named = fields.is_some_and(|f| f.contains_key("networks"));
+        if profile.rules.legacy
+            && !named
+            && let Some(server) = body["server"].as_object_mut()
+        {
+            server.remove("networks");
+        }
+        body
+    }
+}
+
+/// A create request's exchange, and the server it made: `Some` for any 2xx
+/// answer naming an id, already in the conversation's journal.
+#[derive(Debug)]
+pub struct Created {
+    pub exchange: Exchange,
+    pub id: Option<String>,
+}
+
+/// `POST /servers` with `body` as the project member, for `purpose` (and
+/// the case step it belongs to). A 2xx answer that names a server is
+/// recorded in the conversation's journal before this returns; when that
+/// record cannot be written the server is deleted at once and this fails.
+pub async fn send_create<C: Conversation>(
     conversation: &mut C,
-    recipe: &Recipe,
-    name: &str,
-) -> Result<String, SetupError> {
+    body: &Value,
+    purpose: Purpose,
+    step: Option<usize>,
+) -> Result<Created, SetupError> {
     let target = conversation.target();
-    let body = json!({"server": {
-        "name": name,
-        "imageRef": recipe.image,
-        "flavorRef": recipe.flavor,
-        "networks": recipe.network.to_body(),
-    }});
     let request = RecordedRequest {
         method: "POST".into(),
         url: target.url(&target.profile.file.servers.create, "", None),
@@ -94,8 +158,39 @@ pub async fn create<C: Conversation>(
         body: body.to_string().into_bytes(),
     };
     let exchange = conversation
-        .exchange(request, Purpose::Setup, None, Identity::Owner)
+        .exchange(request, purpose, step, Identity::Owner)
         .await;
+    let id = exchange
+        .response
+        .as_ref()
+        .filter(|r| (200..300).contains(&r.status))
+        .and_then(|r| r.json())
+        .and_then(|b| b["server"]["id"].as_str().map(str::to_string));
+    if let (Some(id), Some(journal)) = (&id, conversation.journal())
+        && let Err(e) = journal.record_created(id)
+    {
+        let deleted = delete(conversation, id).await;
+        let outcome = match deleted {
+            Ok(()) => "it was deleted at once".to_string(),
+            Err(d) => format!("deleting it failed too ({d}): delete it by hand"),
+        };
+        return Err(SetupError(format!(
+            "created server {id}, but {e}; {outcome}"
+        )));
+    }
+    Ok(Created { exchange, id })
+}
+
+/// `POST /servers` for one server named `name`; its id once the endpoint
+/// accepted it (202). Any server it made is in the journal, even when
+/// this fails.
+pub async fn create<C: Conversation>(
+    conversation: &mut C,
+    recipe: &Recipe,
+    name: &str,
+) -> Result<String, SetupError> {
+    let body = recipe.body(name, None, None);
+    let Created { exchange, id } = send_create(conversation, &body, Purpose::Setup, None).await?;
     let response = exchange.response.as_ref().ok_or_else(|| {
         let error = exchange.error.as_deref().unwrap_or("no answer");
         SetupError(format!("cannot create server {name}: {error}"))
@@ -107,14 +202,11 @@ pub async fn create<C: Conversation>(
             crate::run::check::snippet(&response.body)
         )));
     }
-    response
-        .json()
-        .and_then(|b| b["server"]["id"].as_str().map(str::to_string))
-        .ok_or_else(|| {
-            SetupError(format!(
-                "server {name} was accepted, but the answer names no id"
-            ))
-        })
+    id.ok_or_else(|| {
+        SetupError(format!(
+            "server {name} was accepted, but the answer names no id"
+        ))
+    })
 }
 
 /// Wait until a created server is active (or fail with its last view).
@@ -128,8 +220,20 @@ pub async fn await_active<C: Conversation>(
         .map(|_| ())
 }
 
-/// `DELETE /servers/{id}`, then wait until showing it answers 404.
+/// `DELETE /servers/{id}`, wait until showing it answers 404, then drop it
+/// from the conversation's journal.
 pub async fn delete<C: Conversation>(conversation: &mut C, id: &str) -> Result<(), SetupError> {
+    send_delete(conversation, id).await?;
+    await_gone(conversation, id).await?;
+    match conversation.journal() {
+        Some(journal) => journal
+            .forget_created(id)
+            .map_err(|e| SetupError(format!("created server {id} is deleted, but {e}"))),
+        None => Ok(()),
+    }
+}
+
+async fn send_delete<C: Conversation>(conversation: &mut C, id: &str) -> Result<(), SetupError> {
     let target = conversation.target();
     let request = RecordedRequest {
         method: "DELETE".into(),
@@ -154,7 +258,7 @@ pub async fn delete<C: Conversation>(conversation: &mut C, id: &str) -> Result<(
             )));
         }
     }
-    await_gone(conversation, id).await
+    Ok(())
 }
 
 /// Poll server show until it answers 404, backing off, bounded by the
@@ -196,5 +300,32 @@ mod tests {
         assert_eq!("net-1".parse(), Ok(Network::Id("net-1".into())));
         assert!("".parse::<Network>().is_err());
         assert_eq!(Network::Id("n".into()).to_body(), json!([{"uuid": "n"}]));
+    }
+
+    #[test]
+    fn a_legacy_create_body_has_no_networks_unless_asked() {
+        let recipe = Recipe {
+            image: "i".into(),
+            flavor: "1".into(),
+            network: Network::None,
+        };
+        let nova = crate::profile::builtin("nova").unwrap();
+        let legacy = crate::profile::builtin("nova-legacy").unwrap();
+        let metadata = Some(json!({"a": "1"}));
+        let body = recipe.body_for(&nova, "n", metadata.clone(), None);
+        assert_eq!(body["server"]["networks"], json!("none"));
+        assert_eq!(body["server"]["metadata"], json!({"a": "1"}));
+        let body = recipe.body_for(&legacy, "n", metadata, None);
+        assert!(body["server"].get("networks").is_none(), "{body}");
+        let fields: Map<String, Value> = [
+            ("networks".to_string(), json!("auto")),
+            ("metadata".to_string(), json!("x")),
+        ]
+        .into_iter()
+        .collect();
+        let body = recipe.body_for(&legacy, "n", None, Some(&fields));
+        assert_eq!(body["server"]["networks"], json!("auto"));
+        assert_eq!(body["server"]["metadata"], json!("x"));
+        assert!(can_create_unversioned(&legacy) && !can_create(&legacy));
     }
 }

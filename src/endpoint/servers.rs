@@ -66,6 +66,11 @@ pub trait Conversation {
         step: Option<usize>,
         identity: Identity,
     ) -> Exchange;
+    /// The journal a server created through this conversation is recorded
+    /// in (`None`: nothing to put back, e.g. the embedded server).
+    fn journal(&self) -> Option<&crate::endpoint::journal::SharedJournal> {
+        None
+    }
 }
 
 /// How long a server may sit, without a task, in a state other than the one

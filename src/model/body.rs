@@ -216,6 +216,30 @@ fn extract_legacy(
     let field = wrapper.field();
     let refusal =
         |v: Violation| BodyError::Schema(v.message(field, shown, &rules.key.display_pattern));
+    let outside = soft_validate(entries, wrapper, shown, rules)?;
+    let mut map = Metadata::new();
+    for (key, value) in entries {
+        if outside.contains(&key) {
+            check_unpatterned_entry(key, value, rules).map_err(refusal)?;
+        }
+        if let PyValue::Str(text) = value {
+            map.insert(key.clone(), text.clone());
+        }
+    }
+    Ok(map)
+}
+
+/// Steps 1-3 of [`extract_legacy`]: what the schema and the soft validator
+/// refuse; the keys outside the pattern they let through, unchecked.
+fn soft_validate<'e>(
+    entries: &'e PyDict,
+    wrapper: Wrapper,
+    shown: &str,
+    rules: &MetadataRules,
+) -> Result<Vec<&'e String>, BodyError> {
+    let field = wrapper.field();
+    let refusal =
+        |v: Violation| BodyError::Schema(v.message(field, shown, &rules.key.display_pattern));
     let outside: Vec<&String> = entries
         .keys()
         .filter(|k| rules.key.check(k).is_err())
@@ -227,16 +251,27 @@ fn extract_legacy(
         return Err(BodyError::Schema(unexpected_keys(field, shown, &outside)));
     }
     check_entry_count(wrapper, entries.len(), field, shown)?;
-    let mut map = Metadata::new();
-    for (key, value) in entries {
-        if outside.contains(&key) {
-            check_unpatterned_entry(key, value, rules).map_err(refusal)?;
-        }
-        if let PyValue::Str(text) = value {
-            map.insert(key.clone(), text.clone());
-        }
-    }
-    Ok(map)
+    Ok(outside)
+}
+
+/// The `metadata` of a legacy `/v2` server create or rebuild as the schema
+/// and the soft validator pass it (steps 1-3 of [`extract_legacy`]): keys
+/// outside the pattern and their values unchecked, for the compute API's
+/// own checks (`crate::model::pipeline::server_metadata`).
+pub fn soft_validated_server_metadata(
+    map: &PyValue,
+    rules: &MetadataRules,
+) -> Result<PyDict, BodyError> {
+    let field = Wrapper::Metadata.field();
+    let shown = pyrepr::repr(map);
+    let PyValue::Dict(entries) = map else {
+        let value = pyrepr::str(map);
+        return Err(BodyError::Schema(format!(
+            "Invalid input for field/attribute {field}. Value: {value}. {shown} is not of type 'object'"
+        )));
+    };
+    soft_validate(entries, Wrapper::Metadata, &shown, rules)?;
+    Ok(entries.clone())
 }
 
 /// The soft validator's refusal of a map mixing keys inside and outside

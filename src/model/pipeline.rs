@@ -516,6 +516,9 @@ fn apply(
 /// The `metadata` of a server create or rebuild body (spec §3.4): the same
 /// schema as a merge body, and the quota counted on the map alone.
 pub fn server_metadata(rules: &ApiRules, map: &PyValue) -> Result<Metadata, Outcome> {
+    if rules.legacy {
+        return legacy_server_metadata(rules, map);
+    }
     let wrapped = PyValue::Dict(PyDict::from([("metadata".to_string(), map.clone())]));
     let metadata = body::extract(&wrapped, Wrapper::Metadata, rules.legacy, &rules.metadata)
         .map_err(schema_refusal)?;
@@ -525,6 +528,55 @@ pub fn server_metadata(rules: &ApiRules, map: &PyValue) -> Result<Metadata, Outc
         .map_err(over_quota)?;
     Ok(metadata)
 }
+
+/// [`server_metadata`] on legacy `/v2`: the schema with the soft validator
+/// (keys outside the pattern pass when every key is outside it), then the
+/// compute API's `_check_metadata_properties_quota`
+/// (`nova/compute/api.py`): the quota, then each entry in the request's
+/// order. Unlike the metadata controller, `servers.py`
+/// `ServersController.create` catches its `InvalidMetadata` (400 "Invalid
+/// metadata: …", measured on Nova 34: an empty key alone is 400 "Invalid
+/// metadata:  has 0 characters, less than 1."). Its `InvalidMetadataSize`
+/// (a key or value over 255 characters) is caught nowhere, a 500
+/// `computeFault` on Nova 34; the mock answers the 400 it intends.
+fn legacy_server_metadata(rules: &ApiRules, map: &PyValue) -> Result<Metadata, Outcome> {
+    let entries =
+        body::soft_validated_server_metadata(map, &rules.metadata).map_err(schema_refusal)?;
+    rules
+        .metadata
+        .check_quota(entries.len())
+        .map_err(over_quota)?;
+    let invalid = |message: String| Outcome::refused(OutcomeKind::InvalidInput, message);
+    let measure = |text: &str| rules.metadata.key.unit.measure(text);
+    let mut metadata = Metadata::new();
+    for (key, value) in entries {
+        // oslo_utils.strutils.check_string_length(value), then (key, min_length=1)
+        let PyValue::Str(text) = value else {
+            let shown = crate::model::pyrepr::str(&value);
+            return Err(invalid(format!(
+                "Invalid metadata: {shown} is not a string or unicode"
+            )));
+        };
+        if key.is_empty() {
+            return Err(invalid(format!(
+                "Invalid metadata: {key} has 0 characters, less than 1."
+            )));
+        }
+        for (what, length) in [("key", measure(&key)), ("value", measure(&text))] {
+            if length > LEGACY_SIZE_LIMIT {
+                return Err(invalid(format!(
+                    "Invalid metadata size: Metadata property {what} greater than {LEGACY_SIZE_LIMIT} characters"
+                )));
+            }
+        }
+        metadata.insert(key, text);
+    }
+    Ok(metadata)
+}
+
+/// What `_check_metadata_properties_quota` allows a key and a value
+/// ("we hard-code the size limits", `nova/compute/api.py`).
+const LEGACY_SIZE_LIMIT: usize = 255;
 
 /// 403 "Maximum number of metadata items exceeds <limit>" (spec §2.5).
 pub fn over_quota(limit: usize) -> Outcome {

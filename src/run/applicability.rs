@@ -109,7 +109,31 @@ fn requirement_met(
         }
         Requirement::StateChanges => state_changes_allowed(options),
         Requirement::Lock => lockable(target),
+        Requirement::Create => creatable(target, options),
     }
+}
+
+/// Whether the run may create servers: the dialect creates them the Nova
+/// way, and the run knows what from (`--image` and `--flavor`; the
+/// embedded server takes any). Without them the user left out what the
+/// case needs, as with a token: the skip gates a required case.
+fn creatable(target: &Target, options: &RunOptions) -> Result<(), Skip> {
+    if !crate::endpoint::provision::can_create_unversioned(&target.profile) {
+        return Err(Skip::new(
+            SkipKind::Dialect,
+            format!(
+                "{} does not create servers the Nova way (POST /servers)",
+                target.profile.id()
+            ),
+        ));
+    }
+    if options.create_recipe.is_none() && !target.disposable {
+        return Err(Skip::new(
+            SkipKind::Credentials,
+            "creates a server: pass --image REF --flavor REF (what it is made of; it is deleted when the case ends)",
+        ));
+    }
+    Ok(())
 }
 
 fn identity_available(identity: Identity, target: &Target) -> Result<(), Skip> {
@@ -363,6 +387,38 @@ mod tests {
         assert!(skip.reason.contains("--fresh-server"), "{}", skip.reason);
         assert!(skip.reason.contains("7 case(s)"), "{}", skip.reason);
         assert!(skip.reason.contains("bms-os"), "{}", skip.reason);
+    }
+
+    #[test]
+    fn a_create_case_needs_a_recipe_on_an_endpoint_and_gates_without_one() {
+        let c = case(
+            "  - {id: a, name: n, spec: '3.4', requires: [create], steps: [{op: create, metadata: {k: v}, expect: {status: 202}}]}\n",
+        );
+        let mut nova = target("nova", owner_only());
+        nova.disposable = false;
+        let skip = check(&c, &nova, &RunOptions::default()).unwrap_err();
+        assert_eq!(skip.kind, SkipKind::Credentials);
+        assert!(
+            skip.reason.contains("--image REF --flavor REF"),
+            "{}",
+            skip.reason
+        );
+        assert!(skip.kind.gates(crate::cases::format::CaseClass::Required));
+        let options = RunOptions {
+            create_recipe: Some(crate::endpoint::provision::Recipe {
+                image: "i".into(),
+                flavor: "1".into(),
+                network: Default::default(),
+            }),
+            ..RunOptions::default()
+        };
+        assert!(check(&c, &nova, &options).is_ok());
+        // the embedded server is disposable and takes any image
+        assert!(check(&c, &target("nova", owner_only()), &RunOptions::default()).is_ok());
+        for other in ["ecs-v1", "bms-v1"] {
+            let skip = check(&c, &target(other, owner_only()), &options).unwrap_err();
+            assert_eq!(skip.kind, SkipKind::Dialect, "{other}");
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::endpoint::throttle;
 
 use crate::cases::format::{Case, Expect, Identity, ServerRef, Step, StepOp};
 use crate::endpoint::http::{Exchange, RecordedRequest, RecordedResponse, Transport};
+use crate::endpoint::provision::{self, Recipe};
 use crate::endpoint::{AccessKeyPair, Target};
 use crate::model::pipeline::Op;
 
@@ -63,6 +64,8 @@ pub struct Session<'a> {
     /// The 1-based step being run, for records sent on its behalf (polls
     /// after an action).
     pub current_step: Option<usize>,
+    /// Servers the case's create steps made, deleted when it ends.
+    pub created: Vec<String>,
 }
 
 impl<'a> Session<'a> {
@@ -76,6 +79,7 @@ impl<'a> Session<'a> {
             auth_guard: &ctx.auth_guard,
             records: Vec::new(),
             current_step: None,
+            created: Vec::new(),
         }
     }
 
@@ -117,6 +121,10 @@ impl crate::endpoint::servers::Conversation for Session<'_> {
         identity: Identity,
     ) -> Exchange {
         self.send(request, purpose, step, identity).await
+    }
+
+    fn journal(&self) -> Option<&crate::endpoint::journal::SharedJournal> {
+        self.options.journal.as_ref()
     }
 }
 
@@ -228,7 +236,8 @@ pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_
         let alt_cleanup = session.bring_back(alt, true, Identity::Admin).await;
         cleanup = cleanup.and(alt_cleanup);
     }
-    apply_outcome(&mut result, outcome, cleanup);
+    let deleted = session.delete_created().await;
+    apply_outcome(&mut result, outcome, cleanup.and(deleted));
     result.exchanges = session.records;
     result.duration_ms = millis(started.elapsed());
     result
@@ -373,13 +382,19 @@ impl Session<'_> {
             }
             return Ok(());
         }
-        let (response, op) = self
-            .single(number, step, server, microversion.as_deref())
-            .await?;
+        let (response, op, read_back) = if step.op == StepOp::Create {
+            let (response, created) = self.create(number, step).await?;
+            (response, None, created)
+        } else {
+            let (response, op) = self
+                .single(number, step, server, microversion.as_deref())
+                .await?;
+            (response, op, Some(server.to_string()))
+        };
         let answer = Answer {
             number,
             step,
-            server,
+            server: read_back.as_deref(),
             response: &response,
             op: op.as_ref(),
         };
@@ -411,11 +426,81 @@ impl Session<'_> {
         if !broken.is_empty() {
             return Err(StepTrouble::broken(broken));
         }
-        if check::wants_stored(expect) {
-            self.check_stored(answer.number, answer.step, expect, answer.server)
-                .await?;
+        if !check::wants_stored(expect) {
+            return Ok(());
         }
-        Ok(())
+        let Some(server) = answer.server else {
+            return Err(StepTrouble::broken(vec![Problem::Unreadable {
+                message: "no server was created, so there is no map to read back".into(),
+            }]));
+        };
+        self.check_stored(answer.number, answer.step, expect, server)
+            .await
+    }
+
+    /// A create step: `POST /servers` with the step's metadata (and server
+    /// fields), recorded in the run's journal when it makes a server,
+    /// which is then waited for until active and deleted when the case
+    /// ends. The answer, and the server to read back if one was made.
+    async fn create(
+        &mut self,
+        number: usize,
+        step: &Step,
+    ) -> Result<(RecordedResponse, Option<String>), StepTrouble> {
+        let recipe = self.create_recipe().ok_or_else(|| {
+            StepTrouble::Error("no image and flavor to create a server from".into())
+        })?;
+        let name = format!(
+            "metaconform-case-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let metadata = requests::create_metadata(step);
+        let fields = step.server_fields.as_ref();
+        let body = recipe.body_for(&self.target.profile, &name, metadata, fields);
+        let created = provision::send_create(self, &body, Purpose::Step, Some(number))
+            .await
+            .map_err(|e| StepTrouble::Error(e.0))?;
+        self.created.extend(created.id.iter().cloned());
+        let response = created.exchange.response.ok_or_else(|| {
+            StepTrouble::Error(format!(
+                "transport: {}",
+                created.exchange.error.as_deref().unwrap_or("no response")
+            ))
+        })?;
+        if let Some(id) = &created.id {
+            provision::await_active(self, id)
+                .await
+                .map_err(|e| StepTrouble::Error(format!("created server {id}: {e}")))?;
+        }
+        Ok((response, created.id))
+    }
+
+    /// What create steps make servers from: the run's `--image` and
+    /// `--flavor`, or on the embedded server (which takes any) the model's
+    /// placeholders.
+    fn create_recipe(&self) -> Option<Recipe> {
+        self.options.create_recipe.clone().or_else(|| {
+            self.target.disposable.then(|| Recipe {
+                image: crate::model::server::PLACEHOLDER_IMAGE.into(),
+                flavor: crate::model::server::PLACEHOLDER_FLAVOR.into(),
+                network: Default::default(),
+            })
+        })
+    }
+
+    /// Delete every server the case's create steps made (each is dropped
+    /// from the run's journal once gone); every one is tried.
+    async fn delete_created(&mut self) -> Result<(), SetupError> {
+        let mut failed = Vec::new();
+        for id in std::mem::take(&mut self.created) {
+            if let Err(e) = provision::delete(self, &id).await {
+                failed.push(e.0);
+            }
+        }
+        match failed.is_empty() {
+            true => Ok(()),
+            false => Err(SetupError(failed.join("; "))),
+        }
     }
 
     /// An answer that broke `expect` but matched a `tolerate` entry: a pass,
@@ -611,7 +696,9 @@ impl Session<'_> {
 struct Answer<'s> {
     number: usize,
     step: &'s Step,
-    server: &'s str,
+    /// The server whose map `stored*` reads: the step's, or the one a
+    /// create step made (`None`: it made none).
+    server: Option<&'s str>,
     response: &'s RecordedResponse,
     op: Option<&'s Op>,
 }

@@ -56,6 +56,14 @@ pub struct RunOptions {
     /// Set on the first SIGINT/SIGTERM: no further case or trial starts;
     /// those running finish, and the reports say the run was interrupted.
     pub interrupt: Interrupt,
+    /// What `op: create` steps make servers from (`--image`, `--flavor`);
+    /// `None` on an endpoint: those cases are skipped (the embedded server,
+    /// disposable, takes any image and flavor).
+    pub create_recipe: Option<crate::endpoint::provision::Recipe>,
+    /// The run's journal (`None`: the embedded server, disposable): every
+    /// server a step creates is recorded in it as soon as the endpoint
+    /// answers, so an interrupted run or `metaconform restore` deletes it.
+    pub journal: Option<crate::endpoint::journal::SharedJournal>,
 }
 
 pub use crate::abort::Interrupt;
@@ -69,6 +77,8 @@ impl Default for RunOptions {
             resize_flavor: None,
             strict: false,
             interrupt: Interrupt::default(),
+            create_recipe: None,
+            journal: None,
         }
     }
 }

@@ -16,8 +16,8 @@ pub use crate::endpoint::requests::{
 };
 use crate::model::pipeline::Op;
 
-/// The abstract operation of a step kind (`None` for action, raw and
-/// concurrent). Per-key operations take the step's key (empty if absent).
+/// The abstract operation of a step kind (`None` for action, raw,
+/// concurrent and create). Per-key operations take the step's key (empty if absent).
 pub fn abstract_op(op: StepOp, key: Option<&str>) -> Option<Op> {
     let key = || key.unwrap_or_default().to_string();
     Some(match op {
@@ -27,25 +27,14 @@ pub fn abstract_op(op: StepOp, key: Option<&str>) -> Option<Op> {
         StepOp::Get => Op::Get(key()),
         StepOp::Set => Op::Set(key()),
         StepOp::Delete => Op::Delete(key()),
-        StepOp::Action | StepOp::Raw | StepOp::Concurrent => return None,
+        StepOp::Action | StepOp::Raw | StepOp::Concurrent | StepOp::Create => return None,
     })
 }
 
 /// The JSON body of an abstract step (`None` for list, get, delete).
 pub fn step_body(step: &Step) -> Result<Option<Value>, BuildError> {
     match step.op {
-        StepOp::Merge | StepOp::Replace => {
-            let mut map: Map<String, Value> = step
-                .metadata
-                .clone()
-                .unwrap_or_default()
-                .into_iter()
-                .collect();
-            if let Some(generated) = &step.generated_items {
-                map.extend(generate(generated));
-            }
-            Ok(Some(json!({ "metadata": map })))
-        }
+        StepOp::Merge | StepOp::Replace => Ok(Some(json!({ "metadata": step_map(step) }))),
         StepOp::Set => {
             if let Some(meta) = &step.meta {
                 return Ok(Some(json!({ "meta": meta })));
@@ -56,6 +45,27 @@ pub fn step_body(step: &Step) -> Result<Option<Value>, BuildError> {
         }
         _ => Ok(None),
     }
+}
+
+/// A step's `metadata` with its `generated_items` added.
+fn step_map(step: &Step) -> Map<String, Value> {
+    let mut map: Map<String, Value> = step
+        .metadata
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    if let Some(generated) = &step.generated_items {
+        map.extend(generate(generated));
+    }
+    map
+}
+
+/// The `metadata` of a create step's server: its map and generated items,
+/// `None` when it states neither (the server object then has none).
+pub fn create_metadata(step: &Step) -> Option<Value> {
+    let stated = step.metadata.is_some() || step.generated_items.is_some();
+    stated.then(|| Value::Object(step_map(step)))
 }
 
 /// Generated items: `{prefix}{i:03}` = value (default `v`).

@@ -178,7 +178,8 @@ pub enum SkipKind {
     /// The dialect lacks what the case needs (an operation, a reachable
     /// state, a lock, a microversion, or the case is for other dialects).
     Dialect,
-    /// The user did not pass a credential or server the case needs.
+    /// The user did not pass a credential or server the case needs (or
+    /// `--image`/`--flavor`, for a case that creates a server).
     Credentials,
     /// The user asked for it (`--no-state-changes`).
     UserChoice,

@@ -38,7 +38,8 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Print every fault with a one-line description and exit; with a
-    /// kind (`semantic`, `transport`), only the faults of that kind.
+    /// kind (`semantic`, `catalogue`, `transport`), only the faults of
+    /// that kind.
     #[arg(long, value_name = "KIND", num_args = 0..=1)]
     pub list_faults: Option<Option<FaultKind>>,
 }

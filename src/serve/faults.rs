@@ -40,6 +40,8 @@ pub enum Fault {
     CaseInsensitiveKeys,
     ReaderCanWrite,
     CrossProjectVisible,
+    /// `POST /servers` stores its metadata unchecked (spec §3.4).
+    CreateSkipsMetadataRules,
     /// Added latency in milliseconds, on every request.
     Latency(u64),
     /// Fraction of requests whose connection is closed without an answer.
@@ -64,11 +66,14 @@ pub struct FaultInfo {
     pub description: &'static str,
 }
 
-/// What a fault breaks: the API's rules (the fuzzer's self-test must find
-/// every one) or the transport (noise a client must survive).
+/// What a fault breaks: the metadata API's rules (the fuzzer's self-test
+/// must find every one), the rules of another writer of the map that only
+/// the catalogue's cases exercise (the fuzzer creates no servers), or the
+/// transport (noise a client must survive).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FaultKind {
     Semantic,
+    Catalogue,
     Transport,
 }
 
@@ -153,6 +158,14 @@ const CATALOGUE: &[FaultInfo] = &[
         None,
         "another project's servers are visible and writable by non-admins",
     ),
+    FaultInfo {
+        kind: FaultKind::Catalogue,
+        ..info(
+            "create-skips-metadata-rules",
+            None,
+            "POST /servers stores its metadata unchecked (charset, lengths, value types, quota); the metadata API still checks",
+        )
+    },
     transport(
         "latency",
         Some("MS"),
@@ -304,6 +317,7 @@ fn plain(name: &str) -> Option<Fault> {
         "case-insensitive-keys" => Fault::CaseInsensitiveKeys,
         "reader-can-write" => Fault::ReaderCanWrite,
         "cross-project-visible" => Fault::CrossProjectVisible,
+        "create-skips-metadata-rules" => Fault::CreateSkipsMetadataRules,
         "truncate-body" => Fault::TruncateBody,
         "non-json-body" => Fault::NonJsonBody,
         "echo-token" => Fault::EchoToken,
@@ -332,6 +346,7 @@ impl Fault {
             Fault::CaseInsensitiveKeys => "case-insensitive-keys",
             Fault::ReaderCanWrite => "reader-can-write",
             Fault::CrossProjectVisible => "cross-project-visible",
+            Fault::CreateSkipsMetadataRules => "create-skips-metadata-rules",
             Fault::Latency(_) => "latency",
             Fault::Reset(_) => "reset",
             Fault::Error500(_) => "error500",

@@ -20,6 +20,7 @@ use crate::model::server::{
 };
 
 use super::app::Call;
+use super::faults::Fault;
 use super::flavors::{self, Links};
 use super::message::HttpResponse;
 use super::respond;
@@ -174,9 +175,29 @@ fn create_request(call: &Call<'_>, body: &PyValue) -> Result<(String, Metadata),
     };
     let metadata = match server.get("metadata") {
         None => Metadata::new(),
+        Some(map) if call.faults().has(&Fault::CreateSkipsMetadataRules) => unchecked(map),
         Some(map) => pipeline::server_metadata(call.rules, map)?,
     };
     Ok((name, metadata))
+}
+
+/// A create body's metadata as the `create-skips-metadata-rules` fault
+/// stores it: every member of an object, values that are not strings as
+/// Python's `repr`; anything but an object as no metadata.
+fn unchecked(map: &PyValue) -> Metadata {
+    let PyValue::Dict(members) = map else {
+        return Metadata::new();
+    };
+    members
+        .iter()
+        .map(|(key, value)| {
+            let value = match value {
+                PyValue::Str(text) => text.clone(),
+                other => pyrepr::repr(other),
+            };
+            (key.clone(), value)
+        })
+        .collect()
 }
 
 fn admin_pass() -> String {
