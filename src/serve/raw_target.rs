@@ -76,8 +76,18 @@ const fn escape_table(query: bool) -> [bool; 256] {
     table
 }
 
-const PATH_ESCAPES: [bool; 256] = escape_table(false);
-const QUERY_ESCAPES: [bool; 256] = escape_table(true);
+/// The bytes a run of the target stops at: an escape, the space that ends
+/// it, a line feed, and in the path the `?` that starts the query.
+const fn stop_table(query: bool) -> [bool; 256] {
+    let mut table = escape_table(query);
+    table[b' ' as usize] = true;
+    table[b'\n' as usize] = true;
+    table[b'?' as usize] = !query;
+    table
+}
+
+const PATH_STOPS: [bool; 256] = stop_table(false);
+const QUERY_STOPS: [bool; 256] = stop_table(true);
 
 /// Where the encoder's bytes go: runs kept as they are, and escapes.
 pub trait Sink {
@@ -193,7 +203,8 @@ impl TargetEncoder {
         }
     }
 
-    /// Consume a prefix of `input` (at least one byte) in the current state.
+    /// Consume a prefix of `input` in the current state: at least one
+    /// byte, or none when only the state changes.
     fn step(&mut self, input: &[u8], sink: &mut impl Sink) -> usize {
         match self.state {
             State::PassThrough => {
@@ -212,7 +223,10 @@ impl TargetEncoder {
                 self.state = after_body(remaining - n as u64, State::ChunkDataCr);
                 n
             }
+            State::LineStart => self.line_start(input, sink),
+            State::Method => self.method(input, sink),
             State::Target { query } => self.target(input, query, sink),
+            State::Version => self.version(input, sink),
             State::Header | State::ChunkSize => self.gathered_line(input, sink),
             _ => {
                 sink.keep(&input[..1]);
@@ -222,18 +236,9 @@ impl TargetEncoder {
         }
     }
 
-    /// One byte of the small states (request line outside the target,
-    /// chunk and trailer delimiters).
+    /// One byte of the chunk and trailer delimiters.
     fn byte(&mut self, b: u8) {
         self.state = match (self.state, b) {
-            (State::LineStart, b'\r' | b'\n') => State::LineStart,
-            (State::LineStart, _) => {
-                self.start_request();
-                self.method_byte(b)
-            }
-            (State::Method, _) => self.method_byte(b),
-            (State::Version, b'\n') => self.start_line(State::Header),
-            (State::Version, _) => self.count(1, State::Version),
             (State::ChunkDataCr, b'\r') => State::ChunkDataLf,
             (State::ChunkDataLf, b'\n') => self.start_line(State::ChunkSize),
             (State::TrailerStart, b'\r') => State::EndLf,
@@ -252,18 +257,55 @@ impl TargetEncoder {
         self.framing = Framing::default();
     }
 
-    fn method_byte(&mut self, b: u8) -> State {
-        match b {
-            b' ' => {
-                self.framing.connect = self.line_len == 7 && self.method[..7] == *b"CONNECT";
-                self.count(1, State::Target { query: false })
+    /// Blank lines before a request line pass; its first byte starts one.
+    fn line_start(&mut self, input: &[u8], sink: &mut impl Sink) -> usize {
+        let blank = input
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .unwrap_or(input.len());
+        sink.keep(&input[..blank]);
+        if blank < input.len() {
+            self.start_request();
+            self.state = State::Method;
+        }
+        blank
+    }
+
+    /// The method, up to the space before the target.
+    fn method(&mut self, input: &[u8], sink: &mut impl Sink) -> usize {
+        let run = memchr::memchr2(b' ', b'\n', input).unwrap_or(input.len());
+        let slots = self.method.iter_mut().skip(self.line_len);
+        for (slot, &b) in slots.zip(&input[..run]) {
+            *slot = b;
+        }
+        let Some(&delimiter) = input.get(run) else {
+            sink.keep(input);
+            self.state = self.count(run, State::Method);
+            return run;
+        };
+        sink.keep(&input[..=run]);
+        let method_len = self.line_len + run;
+        self.state = if delimiter == b' ' {
+            self.framing.connect = method_len == 7 && self.method[..7] == *b"CONNECT";
+            self.count(run + 1, State::Target { query: false })
+        } else {
+            State::PassThrough
+        };
+        run + 1
+    }
+
+    /// The version, up to the line feed that ends the request line.
+    fn version(&mut self, input: &[u8], sink: &mut impl Sink) -> usize {
+        match memchr::memchr(b'\n', input) {
+            Some(at) => {
+                sink.keep(&input[..=at]);
+                self.state = self.start_line(State::Header);
+                at + 1
             }
-            b'\n' => State::PassThrough,
-            _ => {
-                if let Some(slot) = self.method.get_mut(self.line_len) {
-                    *slot = b;
-                }
-                self.count(1, State::Method)
+            None => {
+                sink.keep(input);
+                self.state = self.count(input.len(), State::Version);
+                input.len()
             }
         }
     }
@@ -287,12 +329,19 @@ impl TargetEncoder {
     /// The target: runs of bytes hyper takes pass, the others are escaped;
     /// a space ends it. A line feed in it (no version) is left to hyper.
     fn target(&mut self, input: &[u8], query: bool, sink: &mut impl Sink) -> usize {
-        let escapes = if query { &QUERY_ESCAPES } else { &PATH_ESCAPES };
+        if let Some(end) = memchr::memchr(b' ', input)
+            && is_plain(&input[..end])
+        {
+            // The common case: the rest of the target is here and needs
+            // nothing escaped in the path or in the query.
+            sink.keep(&input[..=end]);
+            self.state = self.count(end + 1, State::Version);
+            return end + 1;
+        }
+        let stops = if query { &QUERY_STOPS } else { &PATH_STOPS };
         let run = input
             .iter()
-            .position(|&b| {
-                escapes[usize::from(b)] || b == b' ' || b == b'\n' || (b == b'?' && !query)
-            })
+            .position(|&b| stops[usize::from(b)])
             .unwrap_or(input.len());
         if run > 0 {
             sink.keep(&input[..run]);
@@ -324,7 +373,7 @@ impl TargetEncoder {
     /// A header or chunk-size line, kept as it comes and gathered up to
     /// its line feed, then read.
     fn gathered_line(&mut self, input: &[u8], sink: &mut impl Sink) -> usize {
-        let (n, complete) = match input.iter().position(|&b| b == b'\n') {
+        let (n, complete) = match memchr::memchr(b'\n', input) {
             Some(at) => (at + 1, true),
             None => (input.len(), false),
         };
@@ -333,20 +382,31 @@ impl TargetEncoder {
             self.state = State::PassThrough;
             return n;
         }
-        self.line.extend_from_slice(&input[..n]);
-        if complete {
-            self.state = match self.state {
-                State::Header => self.header_line(),
-                _ => self.chunk_size_line(),
-            };
+        if !complete {
+            self.line.extend_from_slice(input);
+        } else if self.line.is_empty() {
+            // The whole line is in this read: read it in place.
+            self.state = self.complete_line(&input[..n]);
+        } else {
+            self.line.extend_from_slice(&input[..n]);
+            let line = std::mem::take(&mut self.line);
+            self.state = self.complete_line(&line);
+            self.line = line;
             self.line.clear();
         }
         n
     }
 
-    /// A complete header line in `line`: the blank line ends the head.
-    fn header_line(&mut self) -> State {
-        let line = strip_line_end(&self.line);
+    fn complete_line(&mut self, line: &[u8]) -> State {
+        match self.state {
+            State::Header => self.header_line(line),
+            _ => chunk_size_line(line),
+        }
+    }
+
+    /// A complete header line: the blank line ends the head.
+    fn header_line(&mut self, line: &[u8]) -> State {
+        let line = strip_line_end(line);
         if line.is_empty() {
             return self.end_of_head();
         }
@@ -372,16 +432,31 @@ impl TargetEncoder {
         }
         after_body(framing.content_length.unwrap_or(0), State::LineStart)
     }
+}
 
-    /// A complete chunk-size line: hex digits, optional blanks, an optional
-    /// `;` extension, CRLF (hyper's `ChunkedState::Start` to `SizeLf`).
-    fn chunk_size_line(&mut self) -> State {
-        match chunk_size(&self.line) {
-            Some(0) => State::TrailerStart,
-            Some(size) => State::ChunkData { remaining: size },
-            None => State::PassThrough,
-        }
+/// A complete chunk-size line: hex digits, optional blanks, an optional
+/// `;` extension, CRLF (hyper's `ChunkedState::Start` to `SizeLf`).
+fn chunk_size_line(line: &[u8]) -> State {
+    match chunk_size(line) {
+        Some(0) => State::TrailerStart,
+        Some(size) => State::ChunkData { remaining: size },
+        None => State::PassThrough,
     }
+}
+
+/// Whether `target` is printable ASCII without a byte either escape table
+/// holds (no branch per byte, so the compiler can vectorise it).
+fn is_plain(target: &[u8]) -> bool {
+    let odd = target.iter().fold(0u8, |odd, &b| {
+        let outside = u8::from(!(0x21..=0x7E).contains(&b));
+        let special = u8::from(b == b'#')
+            | u8::from(b == b'<')
+            | u8::from(b == b'>')
+            | u8::from(b == b'`')
+            | u8::from(b == b'"');
+        odd | outside | special
+    });
+    odd == 0
 }
 
 /// `remaining` body bytes left: `done` once none are.
@@ -597,6 +672,9 @@ mod tests {
     use hyper::http::uri::PathAndQuery;
     use proptest::prelude::*;
 
+    const PATH_ESCAPES: [bool; 256] = escape_table(false);
+    const QUERY_ESCAPES: [bool; 256] = escape_table(true);
+
     const E9_PUT: &[u8] = b"PUT /m/caf\xE9 HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
 
     fn fed_in_pieces(input: &[u8], cuts: &[usize]) -> Vec<u8> {
@@ -629,6 +707,21 @@ mod tests {
                     !kept_whole,
                     "byte {b:#04x} in the {}",
                     if query { "query" } else { "path" }
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_plain_target_holds_no_byte_to_escape() {
+        for b in 0..=0xFFu8 {
+            if is_plain(&[b'/', b, b'a']) {
+                assert!(!PATH_ESCAPES[usize::from(b)] && !QUERY_ESCAPES[usize::from(b)]);
+            } else {
+                assert!(
+                    PATH_ESCAPES[usize::from(b)]
+                        || QUERY_ESCAPES[usize::from(b)]
+                        || is_python_whitespace(b)
                 );
             }
         }
