@@ -802,8 +802,8 @@ GET /b\xE9 HTTP/1.1\r\n\r\n\xE9\xE9GET /c%E9 HTTP/1.1\r\n\r\n"
     /// not followed, so it passes as sent.
     #[test]
     fn framing_it_cannot_follow_passes_the_rest_through() {
-        let heads: [&[u8]; 10] = [
-            b"POST /a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        let heads: [&[u8]; 12] = [
+            b"POST /a HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
             b"POST /a HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
             b"POST /a HTTP/1.1\r\nContent-Length: +3\r\n\r\n",
             b"POST /a HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
@@ -813,6 +813,8 @@ GET /b\xE9 HTTP/1.1\r\n\r\n\xE9\xE9GET /c%E9 HTTP/1.1\r\n\r\n"
             b"GET /a HTTP/1.1\r\nno colon\r\n\r\n",
             b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nx\r\n",
             b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\r\n",
+            b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nab\n0\r\n\r\n",
+            b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\rb0\r\n\r\n",
         ];
         for head in heads {
             let stream = [head, b"GET /\xE9 HTTP/1.1\r\n\r\n"].concat();
