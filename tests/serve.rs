@@ -883,3 +883,104 @@ async fn flavors_are_listed_and_resize_must_change_flavor() {
 fn a_serve_that_cannot_start_fails_with_its_stderr() {
     spawn_serve(&["--fault", "no-such-fault"]);
 }
+
+/// One answer read off a kept-alive connection: status and body, the body
+/// by its Content-Length.
+fn read_answer(stream: &mut impl std::io::BufRead) -> (u16, String) {
+    let mut status_line = String::new();
+    stream.read_line(&mut status_line).expect("status line");
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("a status line: {status_line:?}"));
+    let mut length = 0;
+    loop {
+        let mut header = String::new();
+        stream.read_line(&mut header).expect("header line");
+        if header.trim_end().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().expect("a length");
+        }
+    }
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).expect("body");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Issue 8: a raw 0xE9 in the key (not `%E9`) is read as eventlet reads it
+/// (PEP 3333 Latin-1), so the mock answers what Nova 34 answered in
+/// tests/data/nova-recording.json (`wire.path.latin1-raw.*`) instead of
+/// hyper's bare 400; the same connection then serves a second request and
+/// two pipelined ones.
+#[test]
+fn a_raw_latin1_byte_in_the_key_is_read_as_nova_reads_it_on_a_kept_connection() {
+    use std::io::{BufReader, Write};
+    let s = start(&[]);
+    let authority = s
+        .info
+        .endpoint
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .expect("host");
+    let map = format!(
+        "/v2.1/{}/servers/{}/metadata",
+        s.info.project_id,
+        s.server()
+    );
+    let token = &s.info.token;
+    let body = r#"{"meta": {"caf\u00e9": "v"}}"#;
+    let put = [
+        format!("PUT {map}/caf").as_bytes(),
+        b"\xE9",
+        format!(
+            " HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    ]
+    .concat();
+    let get_key = [
+        format!("GET {map}/caf").as_bytes(),
+        b"\xE9",
+        format!(" HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\n\r\n").as_bytes(),
+    ]
+    .concat();
+    let get_map = format!(
+        "GET {map} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {token}\r\nConnection: close\r\n\r\n"
+    );
+    let mut stream = std::net::TcpStream::connect(authority).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    let mut answers = BufReader::new(stream.try_clone().expect("clone"));
+
+    stream.write_all(&put).expect("send the PUT");
+    let (status, body) = read_answer(&mut answers);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("Invalid input for field/attribute meta. Value: {'caf\u{e9}': 'v'}. 'caf\u{e9}' does not match any of the regexes"),
+        "{body}"
+    );
+
+    stream
+        .write_all(&[get_key, get_map.into_bytes()].concat())
+        .expect("send two pipelined requests");
+    let (status, body) = read_answer(&mut answers);
+    assert_eq!(
+        (status, body.as_str()),
+        (
+            404,
+            r#"{"itemNotFound":{"code":404,"message":"Metadata item was not found"}}"#
+        )
+    );
+    let (status, body) = read_answer(&mut answers);
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("caf"), "nothing stored: {body}");
+}

@@ -1,5 +1,7 @@
 //! The hyper glue: accept connections on loopback, read each request with
-//! its body capped, hand it to [`App::handle`], write the answer. Transport
+//! its body capped, hand it to [`App::handle`], write the answer. Every
+//! connection's reads pass through [`EncodingStream`], so raw bytes in a
+//! request target reach the handler as eventlet reads them. Transport
 //! faults that need the socket (latency, reset) are applied here.
 
 use std::net::SocketAddr;
@@ -17,6 +19,7 @@ use tokio::task::JoinSet;
 
 use super::app::App;
 use super::message::{HttpRequest, HttpResponse};
+use super::raw_target::EncodingStream;
 
 /// Most headers a request may carry.
 const MAX_HEADERS: usize = 100;
@@ -54,7 +57,7 @@ async fn serve_connection(stream: tokio::net::TcpStream, peer: SocketAddr, app: 
     let mut builder = http1::Builder::new();
     builder.max_headers(MAX_HEADERS).max_buf_size(MAX_BUF);
     if let Err(e) = builder
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection(TokioIo::new(EncodingStream::new(stream)), service)
         .await
         && !e.is_incomplete_message()
     {

@@ -5,7 +5,8 @@
 //! route tables per profile family), [`world`] (projects and servers),
 //! [`app`] (the synchronous handler) with [`metadata`], [`servers`],
 //! [`flavors`] and [`versions`] handlers, [`respond`] (status codes, error bodies, headers),
-//! [`faults`] (deliberate deviations), [`listener`] (hyper glue) and
+//! [`faults`] (deliberate deviations), [`listener`] (hyper glue),
+//! [`raw_target`] (raw request-target bytes read as eventlet reads them) and
 //! [`cli`] (flags). [`spawn`] embeds the server in another program (the
 //! runner uses it when no endpoint is given).
 
@@ -17,6 +18,7 @@ pub mod huawei;
 pub mod listener;
 pub mod message;
 pub mod metadata;
+pub mod raw_target;
 pub mod respond;
 pub mod routes;
 pub mod servers;
