@@ -89,6 +89,9 @@ endpoint_flags=(
     --journal-dir "$out")
 for s in $(field servers); do endpoint_flags+=(--server "$s"); done
 for s in $(field alt_servers); do endpoint_flags+=(--alt-server "$s"); done
+# The create cases (mr.create.*) make their servers of serve.py's image and
+# flavor, as in .ci/nova-peer.sh.
+endpoint_flags+=(--image "$(field image)" --flavor "$(field flavor)")
 
 rc=0
 for jobs in $jobs_list; do

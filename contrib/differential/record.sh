@@ -42,11 +42,13 @@ args=(--endpoint "$(mock endpoint)" --project-id "$(mock project_id)" --token "$
       --journal-dir "$out")
 for s in $(mock servers); do args+=(--server "$s"); done
 for s in $(mock alt_servers); do args+=(--alt-server "$s"); done
-"$bin/metaconform" run "${args[@]}" --no-props --jobs 2 \
+# The create cases (mr.create.*) are left out: server creation is not a
+# metadata request, so no scenario is made of them.
+"$bin/metaconform" run "${args[@]}" --no-props --jobs 2 --skip mr.create \
     --json "$out/catalogue.json" --junit "$out/catalogue.xml" | tail -n 1
 echo "== the nova-legacy catalogue against the mock's legacy /v2"
 root="$(mock endpoint)"; root="${root%/v2.1/*}"
-"$bin/metaconform" run --dialect nova-legacy "${args[@]:2}" \
+"$bin/metaconform" run --dialect nova-legacy "${args[@]:2}" --skip mr.create \
     --endpoint "$root/v2/$(mock project_id)" --no-props --jobs 2 \
     --json "$out/catalogue-legacy.json" --junit "$out/catalogue-legacy.xml" | tail -n 1
 
