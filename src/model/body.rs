@@ -40,9 +40,11 @@ pub enum BodyError {
 }
 
 /// Parse the raw bytes as Python's `json.loads` does ([`pyjson`]). An
-/// empty body is `None` (Nova treats an absent body as `None`).
+/// empty body is `None`: Nova's `Resource._get_request_content` skips the
+/// parse when `Content-Length` is 0 (or absent); a body of whitespace is
+/// parsed, and malformed (`json.loads(" ")` raises).
 pub fn parse_json(bytes: &[u8]) -> Result<PyValue, BodyError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes.is_empty() {
         return Ok(PyValue::None);
     }
     pyjson::loads(bytes).map_err(|_| BodyError::Malformed)

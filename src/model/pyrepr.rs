@@ -92,20 +92,56 @@ fn repr_float(f: f64) -> String {
     if f.is_infinite() {
         return if f > 0.0 { "inf".into() } else { "-inf".into() };
     }
-    // Rust's `{:?}` picks the same shortest digits and the same switch to
-    // exponent form (below 1e-4, from 1e16); Python writes the exponent
-    // signed and with at least two digits.
-    let text = format!("{f:?}");
-    match text.split_once('e') {
-        Some((mantissa, exponent)) => {
-            let (sign, digits) = match exponent.strip_prefix('-') {
-                Some(d) => ('-', d),
-                None => ('+', exponent),
-            };
-            format!("{mantissa}e{sign}{digits:0>2}")
-        }
-        None => text,
+    let (negative, digits, exponent) = shortest_digits(f);
+    let sign = if negative { "-" } else { "" };
+    // `float_repr_style` 'short': positional from 1e-4 up to 1e16.
+    if (-4..16).contains(&exponent) {
+        return format!("{sign}{}", positional(&digits, exponent));
     }
+    let (first, rest) = digits.split_at(1);
+    let mantissa = match rest {
+        "" => first.to_string(),
+        _ => format!("{first}.{rest}"),
+    };
+    let exp_sign = if exponent < 0 { '-' } else { '+' };
+    format!("{sign}{mantissa}e{exp_sign}{:02}", exponent.unsigned_abs())
+}
+
+/// The shortest decimal digits that read back as `f`, as Python's
+/// `repr` (David Gay's dtoa, mode 0) chooses them, and the decimal exponent
+/// of the first. Rust's shortest form gives the number of digits; a tie
+/// between two candidates of that length (2^49 + 0.25) is then broken to
+/// even by exact rounding at that precision, as dtoa does, where Rust's
+/// shortest form would round it up.
+fn shortest_digits(f: f64) -> (bool, String, i32) {
+    let shortest = format!("{f:e}");
+    let mantissa = shortest
+        .split_once('e')
+        .map_or(shortest.as_str(), |(m, _)| m);
+    let count = mantissa.chars().filter(char::is_ascii_digit).count();
+    let exact = format!("{:.*e}", count.saturating_sub(1), f);
+    let (mantissa, exponent) = exact.split_once('e').unwrap_or((exact.as_str(), "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    (
+        mantissa.starts_with('-'),
+        digits,
+        exponent.parse().unwrap_or(0),
+    )
+}
+
+/// `digits` × 10^(`exponent` − len + 1) written out, with at least one
+/// digit after the point (`1.0`, `0.0001`, `123.45`).
+fn positional(digits: &str, exponent: i32) -> String {
+    if exponent < 0 {
+        let zeros = "0".repeat((-exponent - 1) as usize);
+        return format!("0.{zeros}{digits}");
+    }
+    let point = exponent as usize + 1;
+    if digits.len() > point {
+        let (whole, fraction) = digits.split_at(point);
+        return format!("{whole}.{fraction}");
+    }
+    format!("{digits}{}.0", "0".repeat(point - digits.len()))
 }
 
 /// Whether Python's `str.isprintable()` holds for a non-ASCII character:
@@ -206,6 +242,27 @@ mod tests {
         assert_eq!(super::repr(&PyValue::Float(f64::NEG_INFINITY)), "-inf");
         assert_eq!(super::repr(&PyValue::Float(f64::NAN)), "nan");
         assert_eq!(super::repr(&PyValue::Float(-0.0)), "-0.0");
+        // Each expected text is CPython 3.11's repr.
+        let floats = [
+            (0.0, "0.0"),
+            (0.1, "0.1"),
+            (1e-4, "0.0001"),
+            (1.5e-5, "1.5e-05"),
+            (1e22, "1e+22"),
+            (5e-324, "5e-324"),
+            (-2.5e-300, "-2.5e-300"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (123.456, "123.456"),
+            (100.0, "100.0"),
+            // Ties between two shortest candidates go to the even one.
+            (2f64.powi(49) + 0.25, "562949953421312.2"),
+            (2f64.powi(50) + 0.25, "1125899906842624.2"),
+            (26363981746409.0 + 0.3125, "26363981746409.312"),
+        ];
+        for (f, python) in floats {
+            assert_eq!(super::repr(&PyValue::Float(f)), python, "{f:e}");
+        }
         let big = "123456789012345678901234567890";
         assert_eq!(super::repr(&PyValue::Int(big.into())), big);
         assert_eq!(str(&json!(["x"])), "['x']");
