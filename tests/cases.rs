@@ -367,6 +367,7 @@ fn check_command_locates_bad_create_steps() {
             "    steps:\n",
             "      - {op: create, server: alt, microversion: \"2.1\", expect: {status: 202}}\n",
             "      - {op: merge, server_fields: {a: 1}, metadata: {}, expect: {status: 200}}\n",
+            "      - {op: create, server_fields: {min_count: 2}, expect: {status: 202}}\n",
         ),
     );
     let out = check_command(&dir);
@@ -390,6 +391,8 @@ fn check_command_locates_bad_create_steps() {
     at(17, "`server` does not apply to `op: create`");
     at(17, "`microversion` does not apply to `op: create`");
     at(18, "`server_fields` does not apply to `op: merge`");
+    // Nova would make two servers and name one: the other could not be deleted.
+    at(19, "`min_count` does not apply to `op: create`");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -194,9 +194,9 @@ fn a_selection_whose_every_case_is_skipped_is_exit_4_unless_allowed() {
     let out = metaconform(&dir, &only_nova);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "{stderr}");
-    assert!(text(&out.stdout).ends_with("0 passed, 0 failed, 11 skipped\n"));
+    assert!(text(&out.stdout).ends_with("0 passed, 0 failed, 12 skipped\n"));
     assert!(
-        stderr.contains("nothing was tested: all 11 cases and trials selected by --tag python-json were skipped (11 for the dialect"),
+        stderr.contains("nothing was tested: all 12 cases and trials selected by --tag python-json were skipped (12 for the dialect"),
         "{stderr}"
     );
     assert!(
@@ -209,6 +209,12 @@ fn a_selection_whose_every_case_is_skipped_is_exit_4_unless_allowed() {
     assert!(text(&warn.stderr).contains("warning: nothing was tested"));
     let pass = metaconform(&dir, &[&only_nova[..], &["--no-tests=pass"]].concat());
     assert_eq!(pass.status.code(), Some(0), "{}", text(&pass.stderr));
+    // A shard is judged with the others (`merge`), not alone.
+    let shard = metaconform(
+        &dir,
+        &[&only_nova[..], &["--partition", "count:1/2"]].concat(),
+    );
+    assert_eq!(shard.status.code(), Some(0), "{}", text(&shard.stderr));
 
     let one_runs = metaconform(
         &dir,
@@ -227,7 +233,7 @@ fn a_selection_whose_every_case_is_skipped_is_exit_4_unless_allowed() {
         "{}",
         text(&one_runs.stderr)
     );
-    assert!(text(&one_runs.stdout).ends_with("10 passed, 0 failed, 1 skipped\n"));
+    assert!(text(&one_runs.stdout).ends_with("11 passed, 0 failed, 1 skipped\n"));
 }
 
 /// `--area` selects exactly the cases whose folder it names (the ids of

@@ -450,6 +450,17 @@ fn check_create(step: &Step, at: Location, issues: &mut Vec<Issue>) {
         "microversion",
         "servers are created at microversion 2.37 (the first that takes `\"networks\": \"none\"`): drop `microversion`",
     );
+    // Members that make Nova create servers the answer does not name (it
+    // names one id, or only a reservation): the runner could not delete them.
+    for member in ["min_count", "max_count", "return_reservation_id"] {
+        refuse(
+            step.server_fields
+                .as_ref()
+                .is_some_and(|f| f.contains_key(member)),
+            member,
+            "a create step makes one server, whose id the answer names, so that the case can delete it: drop it from `server_fields`",
+        );
+    }
     if let Some(fields) = &step.server_fields
         && step.metadata.is_some()
         && fields.contains_key("metadata")

@@ -213,6 +213,14 @@ impl From<BuildError> for StepTrouble {
     }
 }
 
+/// Both clean-up results, each error kept (`Result::and` keeps the first).
+fn both(first: Result<(), SetupError>, second: Result<(), SetupError>) -> Result<(), SetupError> {
+    match (first, second) {
+        (Err(a), Err(b)) => Err(SetupError(format!("{}; {}", a.0, b.0))),
+        (first, second) => first.and(second),
+    }
+}
+
 /// Run `loaded` on the assigned servers (or skip it) and judge it.
 pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_>) -> CaseResult {
     let started = Instant::now();
@@ -237,7 +245,7 @@ pub async fn run_case(ctx: &Context, loaded: &LoadedCase, servers: Assignment<'_
         cleanup = cleanup.and(alt_cleanup);
     }
     let deleted = session.delete_created().await;
-    apply_outcome(&mut result, outcome, cleanup.and(deleted));
+    apply_outcome(&mut result, outcome, both(cleanup, deleted));
     result.exchanges = session.records;
     result.duration_ms = millis(started.elapsed());
     result
