@@ -8,10 +8,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Scratch, spawn_serve};
+use common::{BIN, Scratch, journals, signal, spawn_serve, stderr_of, wait_with_timeout};
 use metaconform::run::results::{SkipKind, Verdict};
 use metaconform::serve::StartupInfo;
 
@@ -78,35 +78,6 @@ fn start_run(dir: &Path, info: &StartupInfo, filter: &str, extra: &[&str]) -> Ch
 
 const RECIPE: [&str; 4] = ["--image", "img-1", "--flavor", "1"];
 
-fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the run did not end within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn stderr_of(child: &mut Child) -> String {
-    use std::io::Read;
-    let mut text = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut text);
-    }
-    text
-}
-
-fn journals(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir.join("journals"))
-        .map(|entries| entries.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default()
-}
-
 /// Wait until a journal of `run` names a server the run created, and
 /// return that journal.
 fn wait_for_created_in_journal(dir: &Path, run: &mut Child) -> PathBuf {
@@ -127,14 +98,6 @@ fn wait_for_created_in_journal(dir: &Path, run: &mut Child) -> PathBuf {
         assert!(Instant::now() < deadline, "no created server journaled");
         std::thread::sleep(Duration::from_millis(2));
     }
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([name, &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
 }
 
 /// How many servers the cases' create steps made, each of which its own

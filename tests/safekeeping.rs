@@ -7,11 +7,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Scratch, ServeProcess, spawn_serve};
+use common::{
+    BIN, Scratch, ServeProcess, journals, signal, spawn_serve, stderr_of, wait_with_timeout,
+};
 use metaconform::report::failure::reason;
 use metaconform::serve::StartupInfo;
 use serde_json::{Value, json};
@@ -204,43 +206,6 @@ fn start_run(dir: &Path, info: &StartupInfo, filter: &str) -> Child {
         cmd.args(["--alt-server", s]);
     }
     cmd.spawn().expect("spawn run")
-}
-
-fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("the run did not end within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-fn stderr_of(child: &mut Child) -> String {
-    use std::io::Read;
-    let mut text = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        let _ = err.read_to_string(&mut text);
-    }
-    text
-}
-
-fn signal(child: &Child, name: &str) {
-    let status = Command::new("kill")
-        .args([name, &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-}
-
-fn journals(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir.join("journals"))
-        .map(|entries| entries.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default()
 }
 
 fn lent_serve() -> (ServeProcess, BTreeMap<String, Held>) {

@@ -143,18 +143,22 @@ impl SelectArgs {
             self.selection().describe(),
             plan.catalogue
         );
+        self.untested(
+            what,
+            ": nothing would run; check the filter (`run --list` shows the ids), or pass --no-tests=pass to allow an empty selection",
+        )
+    }
+
+    /// What `--no-tests` makes of a run that tests nothing: `fix` ends the
+    /// error (exit 4); a warning or nothing when it is allowed.
+    fn untested(&self, what: String, fix: &str) -> Result<(), CliError> {
         match self.no_tests {
             NoTests::Pass => Ok(()),
             NoTests::Warn => {
                 eprintln!("warning: {what}");
                 Ok(())
             }
-            NoTests::Fail => Err(CliError(
-                Exit::Untested,
-                format!(
-                    "error: {what}: nothing would run; check the filter (`run --list` shows the ids), or pass --no-tests=pass to allow an empty selection"
-                ),
-            )),
+            NoTests::Fail => Err(CliError(Exit::Untested, format!("error: {what}{fix}"))),
         }
     }
 }
@@ -178,19 +182,10 @@ impl SelectArgs {
             self.selection().describe(),
             summary.skipped_by_kind
         );
-        match self.no_tests {
-            NoTests::Pass => Ok(()),
-            NoTests::Warn => {
-                eprintln!("warning: {what}");
-                Ok(())
-            }
-            NoTests::Fail => Err(CliError(
-                Exit::Untested,
-                format!(
-                    "error: {what}; choose cases that run on this endpoint (`run --list` shows them), or pass --no-tests=pass to allow it"
-                ),
-            )),
-        }
+        self.untested(
+            what,
+            "; choose cases that run on this endpoint (`run --list` shows them), or pass --no-tests=pass to allow it",
+        )
     }
 }
 

@@ -8,10 +8,10 @@
 use std::io::{BufRead, BufReader, Read};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use metaconform::run::results::RunResults;
 use metaconform::serve::StartupInfo;
@@ -191,4 +191,44 @@ pub fn spawn_serve(args: &[&str]) -> ServeProcess {
         info,
         stderr,
     }
+}
+
+/// Wait for `child`, killing it and failing the test after `limit`.
+pub fn wait_with_timeout(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the run did not end within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// What `child` wrote to its piped stderr.
+pub fn stderr_of(child: &mut Child) -> String {
+    let mut text = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut text);
+    }
+    text
+}
+
+/// `kill NAME pid` (`-INT`, `-KILL`, ...).
+pub fn signal(child: &Child, name: &str) {
+    let status = Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+}
+
+/// The run journals in `dir/journals`.
+pub fn journals(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir.join("journals"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default()
 }
