@@ -122,17 +122,8 @@ fn extract_entries(
     rules: &MetadataRules,
 ) -> Result<Metadata, BodyError> {
     let field = wrapper.field();
-    let refusal =
-        |v: Violation| BodyError::Schema(v.message(field, shown, &rules.key.display_pattern));
-    let outside: Vec<(&String, Violation)> = entries
-        .keys()
-        .filter_map(|k| rules.key.check(k).err().map(|v| (k, v)))
-        .collect();
-    for (key, value) in entries {
-        if !outside.iter().any(|(k, _)| *k == key) {
-            rules.value.check(key, value).map_err(refusal)?;
-        }
-    }
+    let refusal = refusal(field, shown, rules);
+    let outside = check_patterned_values(entries, rules, &refusal)?;
     match outside.as_slice() {
         [] => {}
         [(_, violation)] => return Err(refusal(violation.clone())),
@@ -150,6 +141,36 @@ fn extract_entries(
         }
     }
     Ok(map)
+}
+
+/// A schema violation as Nova words it for the wrapped map `field`.
+fn refusal<'r>(
+    field: &'r str,
+    shown: &'r str,
+    rules: &'r MetadataRules,
+) -> impl Fn(Violation) -> BodyError + 'r {
+    move |v| BodyError::Schema(v.message(field, shown, &rules.key.display_pattern))
+}
+
+/// jsonschema's `patternProperties`: the value of every key inside the key
+/// pattern, in the order sent (the first bad one refused). Returns the keys
+/// outside the pattern, each with why, for `additionalProperties` or the
+/// soft validator to judge.
+fn check_patterned_values<'e>(
+    entries: &'e PyDict,
+    rules: &MetadataRules,
+    refusal: &impl Fn(Violation) -> BodyError,
+) -> Result<Vec<(&'e String, Violation)>, BodyError> {
+    let outside: Vec<(&String, Violation)> = entries
+        .keys()
+        .filter_map(|k| rules.key.check(k).err().map(|v| (k, v)))
+        .collect();
+    for (key, value) in entries {
+        if !outside.iter().any(|(k, _)| *k == key) {
+            rules.value.check(key, value).map_err(refusal)?;
+        }
+    }
+    Ok(outside)
 }
 
 /// jsonschema's `additionalProperties` message for several keys outside
@@ -215,14 +236,12 @@ fn extract_legacy(
     shown: &str,
     rules: &MetadataRules,
 ) -> Result<Metadata, BodyError> {
-    let field = wrapper.field();
-    let refusal =
-        |v: Violation| BodyError::Schema(v.message(field, shown, &rules.key.display_pattern));
+    let refusal = refusal(wrapper.field(), shown, rules);
     let outside = soft_validate(entries, wrapper, shown, rules)?;
     let mut map = Metadata::new();
     for (key, value) in entries {
         if outside.contains(&key) {
-            check_unpatterned_entry(key, value, rules).map_err(refusal)?;
+            check_unpatterned_entry(key, value, rules).map_err(&refusal)?;
         }
         if let PyValue::Str(text) = value {
             map.insert(key.clone(), text.clone());
@@ -240,15 +259,11 @@ fn soft_validate<'e>(
     rules: &MetadataRules,
 ) -> Result<Vec<&'e String>, BodyError> {
     let field = wrapper.field();
-    let refusal =
-        |v: Violation| BodyError::Schema(v.message(field, shown, &rules.key.display_pattern));
-    let outside: Vec<&String> = entries
-        .keys()
-        .filter(|k| rules.key.check(k).is_err())
-        .collect();
-    for (key, value) in entries.iter().filter(|(k, _)| !outside.contains(k)) {
-        rules.value.check(key, value).map_err(refusal)?;
-    }
+    let outside: Vec<&String> =
+        check_patterned_values(entries, rules, &refusal(field, shown, rules))?
+            .into_iter()
+            .map(|(key, _)| key)
+            .collect();
     if !outside.is_empty() && outside.len() < entries.len() {
         return Err(BodyError::Schema(unexpected_keys(field, shown, &outside)));
     }
